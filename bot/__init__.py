@@ -1,0 +1,1 @@
+"""Logoff's platform-neutral core: rules, commands, engine, scheduler and CLI."""

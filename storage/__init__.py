@@ -1,0 +1,1 @@
+"""Persistence: Tortoise ORM models, database set-up, queries and migrations."""
