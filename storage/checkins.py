@@ -1,0 +1,136 @@
+"""Queries on check-ins and vouches: idempotent writes, undo, and per-period tallies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from storage import convert
+from storage import models as m
+from storage.records import CheckInRec, PeriodTally, VouchRec
+
+
+async def add_checkin(
+    participation_id: int,
+    period_key: str,
+    kind: str,
+    note: str,
+    event_key: str,
+    now: datetime,
+    *,
+    spend_freeze: bool = False,
+) -> tuple[CheckInRec, bool]:
+    """Record an answer once per causing event; returns (check-in, created)."""
+    existing = await m.CheckIn.get_or_none(participation_id=participation_id, event_key=event_key)
+    if existing is not None:
+        return convert.checkin(existing), False
+    try:
+        async with in_transaction():
+            if spend_freeze:
+                spent = await m.Participation.filter(id=participation_id, freezes__gt=0).update(
+                    freezes=F("freezes") - 1
+                )
+                if not spent:
+                    raise NoFreezeLeft
+            row = await m.CheckIn.create(
+                participation_id=participation_id,
+                period_key=period_key,
+                kind=kind,
+                note=note,
+                event_key=event_key,
+                created_at=now,
+            )
+    except IntegrityError:  # the same event raced in twice
+        row = await m.CheckIn.get(participation_id=participation_id, event_key=event_key)
+        return convert.checkin(row), False
+    return convert.checkin(row), True
+
+
+class NoFreezeLeft(Exception):
+    """A skip needs a banked freeze and none is left."""
+
+
+async def find_by_event(participation_id: int, event_key: str) -> CheckInRec | None:
+    row = await m.CheckIn.get_or_none(participation_id=participation_id, event_key=event_key)
+    return convert.checkin(row) if row else None
+
+
+async def find_by_event_any(event_key: str) -> CheckInRec | None:
+    row = await m.CheckIn.filter(event_key=event_key, undone_at=None).first()
+    return convert.checkin(row) if row else None
+
+
+async def last_checkin(participation_id: int, period_keys: list[str]) -> CheckInRec | None:
+    row = (
+        await m.CheckIn.filter(
+            participation_id=participation_id, period_key__in=period_keys, undone_at=None
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return convert.checkin(row) if row else None
+
+
+async def undo_checkin(checkin_id: int, now: datetime, *, refund_freeze: bool) -> bool:
+    """Mark a check-in undone (refunding a skip's freeze); False if it was already undone."""
+    async with in_transaction():
+        changed = await m.CheckIn.filter(id=checkin_id, undone_at=None).update(undone_at=now)
+        if changed and refund_freeze:
+            row = await m.CheckIn.get(id=checkin_id)
+            await m.Participation.filter(
+                id=row.participation_id,  # type: ignore[attr-defined]
+                freezes__lt=2,
+            ).update(freezes=F("freezes") + 1)
+    return bool(changed)
+
+
+async def tallies(participation_ids: list[int], period_keys: list[str]) -> dict[
+    tuple[int, str], PeriodTally
+]:
+    """Counts of live check-ins per (participation, period): one query whatever the size."""
+    if not participation_ids or not period_keys:
+        return {}
+    rows = await m.CheckIn.filter(
+        participation_id__in=participation_ids, period_key__in=period_keys, undone_at=None
+    ).values_list("participation_id", "period_key", "kind")
+    counts: dict[tuple[int, str], list[int]] = {}
+    for pid, key, kind in rows:
+        c = counts.setdefault((pid, key), [0, 0, 0])
+        c[{"done": 0, "skip": 1}.get(kind, 2)] += 1
+    return {
+        k: PeriodTally(participation_id=k[0], period_key=k[1], done=v[0], skipped=v[1], declined=v[2])
+        for k, v in counts.items()
+    }
+
+
+async def add_vouch(checkin_id: int, member_id: int, now: datetime) -> bool:
+    try:
+        _, created = await m.Vouch.get_or_create(
+            checkin_id=checkin_id, member_id=member_id, defaults={"created_at": now}
+        )
+    except IntegrityError:
+        return False
+    return created
+
+
+async def vouches(participation_ids: list[int], period_keys: list[str]) -> list[VouchRec]:
+    if not participation_ids or not period_keys:
+        return []
+    rows = await m.Vouch.filter(
+        checkin__participation_id__in=participation_ids,
+        checkin__period_key__in=period_keys,
+        checkin__undone_at=None,
+    ).select_related("checkin", "member")
+    return [
+        VouchRec(
+            checkin_id=r.checkin.id,
+            participation_id=r.checkin.participation_id,  # type: ignore[attr-defined]
+            period_key=r.checkin.period_key,
+            voucher_id=r.member.id,
+            voucher_name=r.member.display_name,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,166 @@
+"""Queries for closing periods and weeks: due participations, outcomes, group weeks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from storage import convert
+from storage import models as m
+from storage.records import (
+    GroupRec,
+    GroupWeekRec,
+    OutcomeRec,
+    ParticipationRec,
+    PledgeRec,
+    StreakUpdate,
+)
+
+
+async def due_participations(
+    now: datetime, group_id: int | None = None, limit: int = 5000
+) -> list[tuple[ParticipationRec, PledgeRec, GroupRec]]:
+    """Participations (active or left with periods still open) whose next close is due."""
+    query = m.Participation.filter(next_close_at__lte=now, pledge__group__archived=False)
+    if group_id is not None:
+        query = query.filter(pledge__group_id=group_id)
+    rows = await query.select_related("pledge", "pledge__group").order_by("id").limit(limit)
+    return [
+        (convert.participation(r), convert.pledge(r.pledge), convert.group(r.pledge.group))
+        for r in rows
+    ]
+
+
+async def record_closes(outcomes: list[OutcomeRec], updates: list[StreakUpdate], now: datetime) -> None:
+    """Store outcomes and new streak states in one transaction (idempotent on period keys)."""
+    async with in_transaction():
+        keys = {(o.participation_id, o.period_key) for o in outcomes}
+        existing: set[tuple[int, str]] = set()
+        if keys:
+            rows = await m.Outcome.filter(
+                participation_id__in=list({k[0] for k in keys}),
+                period_key__in=list({k[1] for k in keys}),
+            ).values_list("participation_id", "period_key")
+            existing = {(int(a), str(b)) for a, b in rows}
+        fresh = [o for o in outcomes if (o.participation_id, o.period_key) not in existing]
+        if fresh:
+            await m.Outcome.bulk_create(
+                [
+                    m.Outcome(
+                        participation_id=o.participation_id,
+                        group_id_ref=o.group_id,
+                        period_key=o.period_key,
+                        period_end=o.period_end,
+                        outcome=o.outcome,
+                        done=o.done,
+                        closed_at=now,
+                    )
+                    for o in fresh
+                ],
+                batch_size=500,
+            )
+        for u in updates:
+            await m.Participation.filter(id=u.participation_id).update(
+                current_streak=u.current_streak,
+                best_streak=u.best_streak,
+                strength=u.strength,
+                freezes=u.freezes,
+                kept_toward_freeze=u.kept_toward_freeze,
+                closed_through=u.closed_through,
+                next_close_at=u.next_close_at,
+                active=u.active,
+            )
+
+
+async def week_counts(group_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    """Outcome counts of periods that ended in [start, end) in a group: one query."""
+    rows = (
+        await m.Outcome.filter(group_id_ref=group_id, period_end__gt=start, period_end__lte=end)
+        .group_by("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    return {str(k): int(n) for k, n in rows}
+
+
+async def outcomes_between(
+    group_id: int, start: datetime, end: datetime
+) -> list[tuple[OutcomeRec, int]]:
+    """Outcomes of a group's periods that ended in (start, end], with the member id."""
+    rows = await m.Outcome.filter(
+        group_id_ref=group_id, period_end__gt=start, period_end__lte=end
+    ).select_related("participation")
+    return [
+        (
+            OutcomeRec(
+                participation_id=r.participation_id,  # type: ignore[attr-defined]
+                group_id=r.group_id_ref,
+                period_key=r.period_key,
+                period_end=r.period_end,
+                outcome=r.outcome,
+                done=r.done,
+            ),
+            r.participation.member_id,  # type: ignore[attr-defined]
+        )
+        for r in rows
+    ]
+
+
+async def record_group_week(week: GroupWeekRec, closed_through: datetime, now: datetime) -> bool:
+    """Store a closed week and the group streak after it; False if it was already stored."""
+    async with in_transaction():
+        exists = await m.GroupWeek.exists(group_id=week.group_id, week_key=week.week_key)
+        if not exists:
+            await m.GroupWeek.create(
+                group_id=week.group_id,
+                week_key=week.week_key,
+                kept=week.kept,
+                missed=week.missed,
+                excused=week.excused,
+                met=week.met,
+                streak=week.streak,
+                closed_at=now,
+            )
+        group = await m.Group.get(id=week.group_id)
+        group.group_streak = week.streak if not exists else group.group_streak
+        group.best_group_streak = max(group.best_group_streak, group.group_streak)
+        group.weeks_closed_through = closed_through
+        await group.save(update_fields=["group_streak", "best_group_streak", "weeks_closed_through"])
+    return not exists
+
+
+async def recent_group_weeks(group_id: int, limit: int = 8) -> list[GroupWeekRec]:
+    rows = await m.GroupWeek.filter(group_id=group_id).order_by("-week_key").limit(limit)
+    return [
+        GroupWeekRec(
+            group_id=group_id,
+            week_key=r.week_key,
+            kept=r.kept,
+            missed=r.missed,
+            excused=r.excused,
+            met=r.met,
+            streak=r.streak,
+        )
+        for r in rows
+    ]
+
+
+async def participation_outcomes(participation_id: int, limit: int = 12) -> list[OutcomeRec]:
+    rows = (
+        await m.Outcome.filter(participation_id=participation_id)
+        .order_by("-period_end")
+        .limit(limit)
+    )
+    return [
+        OutcomeRec(
+            participation_id=participation_id,
+            group_id=r.group_id_ref,
+            period_key=r.period_key,
+            period_end=r.period_end,
+            outcome=r.outcome,
+            done=r.done,
+        )
+        for r in rows
+    ]

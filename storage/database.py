@@ -1,0 +1,102 @@
+"""Database set-up: Tortoise configuration from a URL, migrations, and the unmigrated-schema guard."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.migrations.executor import MigrationExecutor
+
+from storage.errors import SchemaNotMigrated
+
+APP = "logoff"
+MIGRATE_HINT = "logoff migrate"
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    """The Tortoise config dict for a database URL (sqlite://PATH or postgres://...)."""
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP: {
+                "models": ["storage.models"],
+                "migrations": "storage.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite://")
+
+
+async def _pending_migrations(url: str) -> list[str]:
+    config = tortoise_config(url)
+    executor = MigrationExecutor(get_connection("default"), config["apps"])
+    steps = await executor.plan(None)
+    return [f"{step.migration.app_label}.{step.migration.name}" for step in steps]
+
+
+async def _tune_sqlite() -> None:
+    conn = get_connection("default")
+    # WAL lets readers (summaries, exports) run while the scheduler writes.
+    await conn.execute_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+
+
+async def open_database(url: str, *, require_migrated: bool = True) -> None:
+    """Connect; refuse to go on when migrations are pending (the message names the fix)."""
+    await Tortoise.init(config=tortoise_config(url))
+    if is_sqlite(url) and ":memory:" not in url:
+        await _tune_sqlite()
+    if require_migrated:
+        pending = await _pending_migrations(url)
+        if pending:
+            await close_database()
+            raise SchemaNotMigrated(
+                f"The database schema is not up to date ({len(pending)} migration(s) pending: "
+                f"{', '.join(pending)}). Run `{MIGRATE_HINT}` first, then start the bot again."
+            )
+
+
+async def create_schema_for_tests(url: str = "sqlite://:memory:") -> None:
+    """Create tables directly from the models: for tests and the in-memory sandbox only."""
+    await Tortoise.init(config=tortoise_config(url))
+    await Tortoise.generate_schemas(safe=True)
+
+
+async def migrate(url: str) -> list[str]:
+    """Apply every pending migration; returns the names applied."""
+    from tortoise.migrations.api import migrate as run_migrate
+
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    await run_migrate(config=tortoise_config(url), progress=progress)
+    if is_sqlite(url) and ":memory:" not in url:
+        await _tune_sqlite()
+    return applied
+
+
+async def close_database() -> None:
+    with contextlib.suppress(Exception):
+        await Tortoise.close_connections()
+    clear_sql_cache()
+
+
+def clear_sql_cache() -> None:
+    """Tortoise caches compiled SQL without the dialect in the key; clear it between backends."""
+    from tortoise.backends.base import executor
+
+    cache = getattr(executor, "EXECUTOR_CACHE", None)
+    if isinstance(cache, dict):
+        cache.clear()

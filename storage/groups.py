@@ -1,0 +1,127 @@
+"""Queries on groups and members: find-or-create, settings, mutes and time zones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from storage import convert
+from storage import models as m
+from storage.records import GroupDefaults, GroupRec, MemberRec
+
+GROUP_SETTINGS = frozenset(
+    {
+        "timezone",
+        "week_start",
+        "summary_slot",
+        "prompt_slot",
+        "grace_hours",
+        "quiet_hours",
+        "weekly_message_cap",
+        "threshold",
+        "name_missed",
+        "archived",
+        "name",
+    }
+)
+MEMBER_SETTINGS = frozenset({"timezone", "muted_until", "display_name", "forget_requested_at"})
+
+
+async def ensure_group(
+    platform: str, external_id: str, name: str, defaults: GroupDefaults, now: datetime
+) -> GroupRec:
+    row = await m.Group.get_or_none(platform=platform, external_id=external_id)
+    if row is None:
+        try:
+            row = await m.Group.create(
+                platform=platform,
+                external_id=external_id,
+                name=name[:200],
+                timezone=defaults.timezone,
+                week_start=defaults.week_start,
+                summary_slot=defaults.summary_slot,
+                prompt_slot=defaults.prompt_slot,
+                grace_hours=defaults.grace_hours,
+                quiet_hours=defaults.quiet_hours,
+                weekly_message_cap=defaults.weekly_message_cap,
+                threshold=defaults.threshold,
+                created_at=now,
+            )
+        except IntegrityError:  # created concurrently by another event
+            row = await m.Group.get(platform=platform, external_id=external_id)
+    elif name and row.name != name[:200]:
+        row.name = name[:200]
+        await row.save(update_fields=["name"])
+    return convert.group(row)
+
+
+async def get_group(group_id: int) -> GroupRec | None:
+    row = await m.Group.get_or_none(id=group_id)
+    return convert.group(row) if row else None
+
+
+async def find_group(platform: str, external_id: str) -> GroupRec | None:
+    row = await m.Group.get_or_none(platform=platform, external_id=external_id)
+    return convert.group(row) if row else None
+
+
+async def update_group(group_id: int, **values: Any) -> GroupRec:
+    unknown = set(values) - GROUP_SETTINGS - {"group_streak", "best_group_streak"}
+    if unknown:
+        raise ValueError(f"not group settings: {sorted(unknown)}")
+    await m.Group.filter(id=group_id).update(**values)
+    return convert.group(await m.Group.get(id=group_id))
+
+
+async def active_groups() -> list[GroupRec]:
+    return [convert.group(r) for r in await m.Group.filter(archived=False).order_by("id")]
+
+
+async def ensure_member(
+    platform: str, external_id: str, display_name: str, now: datetime
+) -> MemberRec:
+    row = await m.Member.get_or_none(platform=platform, external_id=external_id)
+    if row is None:
+        try:
+            row = await m.Member.create(
+                platform=platform,
+                external_id=external_id,
+                display_name=display_name[:200],
+                created_at=now,
+            )
+        except IntegrityError:
+            row = await m.Member.get(platform=platform, external_id=external_id)
+    elif display_name and row.display_name != display_name[:200]:
+        row.display_name = display_name[:200]
+        await row.save(update_fields=["display_name"])
+    return convert.member(row)
+
+
+async def find_member(platform: str, external_id: str) -> MemberRec | None:
+    row = await m.Member.get_or_none(platform=platform, external_id=external_id)
+    return convert.member(row) if row else None
+
+
+async def find_member_by_name(platform: str, name: str) -> list[MemberRec]:
+    """Members whose display name or external id matches `name` case-insensitively."""
+    rows = await m.Member.filter(platform=platform, display_name__iexact=name)
+    if not rows:
+        rows = await m.Member.filter(platform=platform, external_id__iexact=name)
+    return [convert.member(r) for r in rows]
+
+
+async def members_by_id(member_ids: list[int]) -> dict[int, MemberRec]:
+    if not member_ids:
+        return {}
+    rows = await m.Member.filter(id__in=member_ids)
+    return {r.id: convert.member(r) for r in rows}
+
+
+async def update_member(member_id: int, **values: Any) -> MemberRec:
+    unknown = set(values) - MEMBER_SETTINGS
+    if unknown:
+        raise ValueError(f"not member settings: {sorted(unknown)}")
+    await m.Member.filter(id=member_id).update(**values)
+    return convert.member(await m.Member.get(id=member_id))

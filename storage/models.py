@@ -1,0 +1,211 @@
+"""Tortoise ORM models: the tables Logoff stores (never leave this package as ORM objects)."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Group(Model):
+    """A Discord channel or Matrix room whose members make pledges together."""
+
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    external_id = fields.CharField(max_length=255)
+    name = fields.CharField(max_length=200, default="")
+    timezone = fields.CharField(max_length=64)
+    week_start = fields.SmallIntField(default=0)
+    summary_slot = fields.CharField(max_length=16)
+    prompt_slot = fields.CharField(max_length=16)
+    grace_hours = fields.SmallIntField(default=12)
+    quiet_hours = fields.CharField(max_length=16, null=True)
+    weekly_message_cap = fields.SmallIntField(default=6)
+    threshold = fields.FloatField(default=0.6)
+    name_missed = fields.BooleanField(default=False)
+    group_streak = fields.IntField(default=0)
+    best_group_streak = fields.IntField(default=0)
+    weeks_closed_through = fields.DatetimeField(null=True)
+    archived = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "groups"
+        unique_together = (("platform", "external_id"),)
+
+
+class Member(Model):
+    """A person on one platform; created the first time they use the bot."""
+
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    external_id = fields.CharField(max_length=255)
+    display_name = fields.CharField(max_length=200, default="")
+    timezone = fields.CharField(max_length=64, null=True)
+    muted_until = fields.DatetimeField(null=True)
+    forget_requested_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "members"
+        unique_together = (("platform", "external_id"),)
+
+
+class Pledge(Model):
+    """A small offline commitment in a group, with a cadence and a target per period."""
+
+    id = fields.IntField(primary_key=True)
+    group = fields.ForeignKeyField("logoff.Group", related_name="pledges", on_delete=fields.CASCADE)
+    number = fields.IntField()
+    title = fields.CharField(max_length=200)
+    cadence = fields.CharField(max_length=8)
+    target = fields.SmallIntField(default=1)
+    start_date = fields.DateField(null=True)
+    end_date = fields.DateField(null=True)
+    remind_slot = fields.CharField(max_length=16, null=True)
+    status = fields.CharField(max_length=10, default="active")
+    paused_at = fields.DatetimeField(null=True)
+    paused_until = fields.DateField(null=True)
+    creator = fields.ForeignKeyField(
+        "logoff.Member", related_name="created_pledges", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "pledges"
+        unique_together = (("group", "number"),)
+
+
+class Participation(Model):
+    """A member taking part in a pledge, with the streak state of its closed periods."""
+
+    id = fields.IntField(primary_key=True)
+    pledge = fields.ForeignKeyField(
+        "logoff.Pledge", related_name="participations", on_delete=fields.CASCADE
+    )
+    member = fields.ForeignKeyField(
+        "logoff.Member", related_name="participations", on_delete=fields.CASCADE
+    )
+    active = fields.BooleanField(default=True)
+    joined_at = fields.DatetimeField()
+    first_period = fields.CharField(max_length=24)
+    remind_slot = fields.CharField(max_length=16, null=True)
+    remind_off = fields.BooleanField(default=False)
+    delivery = fields.CharField(max_length=8, default="channel")
+    current_streak = fields.IntField(default=0)
+    best_streak = fields.IntField(default=0)
+    strength = fields.FloatField(default=0.0)
+    freezes = fields.SmallIntField(default=1)
+    kept_toward_freeze = fields.SmallIntField(default=0)
+    closed_through = fields.CharField(max_length=24, null=True)
+    next_close_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "participations"
+        unique_together = (("pledge", "member"),)
+
+
+class CheckIn(Model):
+    """One answer for a participation in a period: done, not this time, or skip."""
+
+    id = fields.IntField(primary_key=True)
+    participation = fields.ForeignKeyField(
+        "logoff.Participation", related_name="checkins", on_delete=fields.CASCADE
+    )
+    period_key = fields.CharField(max_length=24)
+    kind = fields.CharField(max_length=8)
+    note = fields.CharField(max_length=500, default="")
+    event_key = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField()
+    undone_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "checkins"
+        unique_together = (("participation", "event_key"),)
+        indexes = (("participation", "period_key"),)
+
+
+class Vouch(Model):
+    """A member witnessing another member's check-in."""
+
+    id = fields.IntField(primary_key=True)
+    checkin = fields.ForeignKeyField("logoff.CheckIn", related_name="vouches", on_delete=fields.CASCADE)
+    member = fields.ForeignKeyField("logoff.Member", related_name="vouches", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "vouches"
+        unique_together = (("checkin", "member"),)
+
+
+class Outcome(Model):
+    """The stored result of one closed period of one participation."""
+
+    id = fields.IntField(primary_key=True)
+    participation = fields.ForeignKeyField(
+        "logoff.Participation", related_name="outcomes", on_delete=fields.CASCADE
+    )
+    group_id_ref = fields.IntField(db_index=True)
+    period_key = fields.CharField(max_length=24)
+    period_end = fields.DatetimeField(db_index=True)
+    outcome = fields.CharField(max_length=8)
+    done = fields.SmallIntField(default=0)
+    closed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "outcomes"
+        unique_together = (("participation", "period_key"),)
+
+
+class GroupWeek(Model):
+    """A closed week of a group: kept and missed counts and the group streak after it."""
+
+    id = fields.IntField(primary_key=True)
+    group = fields.ForeignKeyField("logoff.Group", related_name="weeks", on_delete=fields.CASCADE)
+    week_key = fields.CharField(max_length=24)
+    kept = fields.IntField(default=0)
+    missed = fields.IntField(default=0)
+    excused = fields.IntField(default=0)
+    met = fields.BooleanField(null=True)
+    streak = fields.IntField(default=0)
+    closed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "group_weeks"
+        unique_together = (("group", "week_key"),)
+
+
+class Job(Model):
+    """A persistent scheduled send or close: due time, dedupe key, status and lease."""
+
+    id = fields.BigIntField(primary_key=True)
+    due_at = fields.DatetimeField(db_index=True)
+    dedupe_key = fields.CharField(max_length=255, unique=True)
+    kind = fields.CharField(max_length=16)
+    group_id_ref = fields.IntField(null=True)
+    payload = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=10, default="pending", db_index=True)
+    attempts = fields.SmallIntField(default=0)
+    last_error = fields.TextField(null=True)
+    lease_until = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "jobs"
+
+
+class SentMessage(Model):
+    """A message the bot posted, so reactions and clicks on it map back to what it asked."""
+
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    message_id = fields.CharField(max_length=255)
+    group_id_ref = fields.IntField(null=True)
+    pledge_id_ref = fields.IntField(null=True)
+    period_key = fields.CharField(max_length=24, null=True)
+    kind = fields.CharField(max_length=16)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "sent_messages"
+        unique_together = (("platform", "message_id"),)

@@ -1,0 +1,171 @@
+"""Plain frozen dataclasses that storage returns: the only shapes the core ever sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GroupRec:
+    id: int
+    platform: str
+    external_id: str
+    name: str
+    timezone: str
+    week_start: int
+    summary_slot: str
+    prompt_slot: str
+    grace_hours: int
+    quiet_hours: str | None
+    weekly_message_cap: int
+    threshold: float
+    name_missed: bool
+    group_streak: int
+    best_group_streak: int
+    weeks_closed_through: datetime | None
+    archived: bool
+
+
+@dataclass(frozen=True)
+class GroupDefaults:
+    timezone: str
+    week_start: int
+    summary_slot: str
+    prompt_slot: str
+    grace_hours: int
+    quiet_hours: str | None
+    weekly_message_cap: int
+    threshold: float
+
+
+@dataclass(frozen=True)
+class MemberRec:
+    id: int
+    platform: str
+    external_id: str
+    display_name: str
+    timezone: str | None
+    muted_until: datetime | None
+    forget_requested_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PledgeRec:
+    id: int
+    group_id: int
+    number: int
+    title: str
+    cadence: str
+    target: int
+    start_date: date | None
+    end_date: date | None
+    remind_slot: str | None
+    status: str
+    paused_at: datetime | None
+    paused_until: date | None
+    creator_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ParticipationRec:
+    id: int
+    pledge_id: int
+    member_id: int
+    active: bool
+    joined_at: datetime
+    first_period: str
+    remind_slot: str | None
+    remind_off: bool
+    delivery: str
+    current_streak: int
+    best_streak: int
+    strength: float
+    freezes: int
+    kept_toward_freeze: int
+    closed_through: str | None
+    next_close_at: datetime
+
+
+@dataclass(frozen=True)
+class CheckInRec:
+    id: int
+    participation_id: int
+    period_key: str
+    kind: str
+    note: str
+    event_key: str
+    created_at: datetime
+    undone_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OutcomeRec:
+    participation_id: int
+    group_id: int
+    period_key: str
+    period_end: datetime
+    outcome: str
+    done: int
+
+
+@dataclass(frozen=True)
+class StreakUpdate:
+    """New streak state of a participation after closing periods up to `closed_through`."""
+
+    participation_id: int
+    current_streak: int
+    best_streak: int
+    strength: float
+    freezes: int
+    kept_toward_freeze: int
+    closed_through: str | None
+    next_close_at: datetime
+    active: bool
+
+
+@dataclass(frozen=True)
+class GroupWeekRec:
+    group_id: int
+    week_key: str
+    kept: int
+    missed: int
+    excused: int
+    met: bool | None
+    streak: int
+
+
+@dataclass(frozen=True)
+class PeriodTally:
+    """Check-in counts of one participation in one period (undone check-ins excluded)."""
+
+    participation_id: int
+    period_key: str
+    done: int
+    skipped: int
+    declined: int
+
+
+@dataclass(frozen=True)
+class VouchRec:
+    checkin_id: int
+    participation_id: int
+    period_key: str
+    voucher_id: int
+    voucher_name: str
+
+
+@dataclass(frozen=True)
+class SentMessageRec:
+    id: int
+    platform: str
+    message_id: str
+    group_id: int | None
+    pledge_id: int | None
+    period_key: str | None
+    kind: str
+
+
+Json = dict[str, Any]

@@ -1,0 +1,44 @@
+"""Pytest fixtures for real PostgreSQL and Synapse servers, started lazily per session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.services.postgres import PostgresServer
+from tests.services.synapse import SynapseServer
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster (or ``LOGOFF_TEST_POSTGRES_URL``) for the session."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def synapse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
+    """A real Synapse homeserver for the session; logs stay in pytest's tmp dir."""
+    server = SynapseServer(tmp_path_factory.mktemp("synapse"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """URL of a fresh, empty database, dropped after the test."""
+    name = f"logoff_test_{uuid.uuid4().hex[:16]}"
+    url = postgres_server.create_database(name)
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(name)

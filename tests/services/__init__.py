@@ -1,0 +1,1 @@
+"""Harnesses that start real PostgreSQL and Synapse servers for tests."""
