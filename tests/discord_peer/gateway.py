@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 from collections.abc import Callable
@@ -83,7 +84,9 @@ class Gateway:
         self.connections += 1
         self.changed.notify()
         try:
-            await self._send(ws, {"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+            await self._send(
+                ws, {"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}
+            )
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     await self._on_frame(ws, json.loads(msg.data))
@@ -115,7 +118,9 @@ class Gateway:
     async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
         self.identifies.append(data)
         self.session_id = secrets.token_hex(16)
-        await self._send_dispatch(ws, self._new_dispatch("READY", self._ready_payload(self.session_id)))
+        await self._send_dispatch(
+            ws, self._new_dispatch("READY", self._ready_payload(self.session_id))
+        )
         for guild in self._guild_payloads():
             await self._send_dispatch(ws, self._new_dispatch("GUILD_CREATE", guild))
         await self._go_live(ws, [d for d in self.backlog if not d.sent])
@@ -172,10 +177,8 @@ class Gateway:
         dispatch = self._new_dispatch(event, data)
         ws = self._ws
         if self.live and ws is not None:
-            try:
+            with contextlib.suppress(ConnectionError):  # stays in the backlog for RESUME
                 await self._send_dispatch(ws, dispatch)
-            except ConnectionError:
-                pass  # stays in the backlog; delivered on resume
         return dispatch.seq
 
     async def drop(self, code: int = 4000, abrupt: bool = False) -> None:

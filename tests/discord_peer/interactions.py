@@ -1,5 +1,7 @@
 """Interactions the peer sends to the bot and the responses it records for them."""
 
+# ruff: noqa: ASYNC109 -- explicit timeout= parameters are the fixture's public API
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -178,7 +180,9 @@ class OptionBuilder:
                 raise LookupError(f"option {name!r} not in {sorted(defs)}")
             built.append(self._option(defs[name], value, focused == name))
         if focused is not None and focused not in values:
-            built.append({"name": focused, "type": defs[focused]["type"], "value": "", "focused": True})
+            built.append(
+                {"name": focused, "type": defs[focused]["type"], "value": "", "focused": True}
+            )
         return built
 
     def _option(self, schema: dict[str, Any], value: Any, focused: bool) -> dict[str, Any]:
@@ -195,7 +199,7 @@ class OptionBuilder:
             return self._resolve_user(value)
         if opt_type == CHANNEL:
             return self._resolve_channel(value)
-        if opt_type == ROLE or opt_type == MENTIONABLE:
+        if opt_type in (ROLE, MENTIONABLE):
             return self._resolve_role(value)
         if opt_type == INTEGER:
             return int(value)
@@ -234,9 +238,7 @@ def nest_options(
     return options
 
 
-def modal_submit_components(
-    modal: dict[str, Any], values: dict[str, Any]
-) -> list[dict[str, Any]]:
+def modal_submit_components(modal: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
     """Mirror a modal's layout with submitted values (text inputs and selects)."""
     return [_submitted(c, values) for c in modal.get("components", [])]
 

@@ -62,7 +62,9 @@ class RateLimitRule:
     is_global: bool
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """JSON response with exactly `application/json` (discord.py rejects a charset)."""
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     return web.Response(body=json.dumps(data).encode(), status=status, headers=all_headers)
@@ -187,7 +189,11 @@ class RestApi:
 
     def _rate_limited(self, method: str, route: str) -> web.Response | None:
         rule = next(
-            (r for r in self.rate_limits if r.method == method and r.route == route and r.remaining),
+            (
+                r
+                for r in self.rate_limits
+                if r.method == method and r.route == route and r.remaining
+            ),
             None,
         )
         if rule is None:
@@ -441,7 +447,7 @@ class RestApi:
     async def _finish_deferred(
         self, original: StoredMessage, body: dict[str, Any], files: list[tuple[str, bytes]]
     ) -> None:
-        """The first follow-up after a deferral replaces the loading message (keeping ephemerality)."""
+        """The first follow-up after a deferral replaces the loading message (keeps ephemeral)."""
         flags = (original.flags & EPHEMERAL) | (int(body.get("flags", 0)) & ~(EPHEMERAL | LOADING))
         await self.peer.edit_message(original, {**body, "flags": flags}, files)
 

@@ -1,5 +1,7 @@
 """In-memory Discord state of the fake peer: snowflakes, users, guilds, channels and messages."""
 
+# ruff: noqa: ASYNC109 -- explicit timeout= parameters are the fixture's public API
+
 from __future__ import annotations
 
 import asyncio

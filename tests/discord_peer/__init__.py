@@ -1,0 +1,30 @@
+"""Local fake Discord server ("peer") for end-to-end tests of the unmodified discord.py client."""
+
+from .interactions import InteractionHandle, Reply
+from .rest import RecordedRequest
+from .server import DiscordPeer, patch_discord, run_client
+from .state import (
+    EPHEMERAL,
+    MANAGE_GUILD,
+    PeerChannel,
+    PeerGuild,
+    PeerRole,
+    PeerUser,
+    StoredMessage,
+)
+
+__all__ = [
+    "EPHEMERAL",
+    "MANAGE_GUILD",
+    "DiscordPeer",
+    "InteractionHandle",
+    "PeerChannel",
+    "PeerGuild",
+    "PeerRole",
+    "PeerUser",
+    "RecordedRequest",
+    "Reply",
+    "StoredMessage",
+    "patch_discord",
+    "run_client",
+]
