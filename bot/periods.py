@@ -147,8 +147,7 @@ def period_from_key(key: str, tz: ZoneInfo, week_start: int = 0) -> Period:
                 return _build("day", first, tz)
             if first.weekday() != week_start:
                 raise ValueError(
-                    f"{key!r} does not start on {_DAY_ABBR[week_start]}, "
-                    "this calendar's week start"
+                    f"{key!r} does not start on {_DAY_ABBR[week_start]}, this calendar's week start"
                 )
             return _build("week", first, tz)
         if (m := _MONTH_KEY.fullmatch(key)) is not None:
