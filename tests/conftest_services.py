@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -11,9 +13,18 @@ from tests.services.postgres import PostgresServer
 from tests.services.synapse import SynapseServer
 
 
+def _sigterm_runs_finalizers() -> None:
+    """Turn SIGTERM (CI timeouts) into KeyboardInterrupt so fixture teardown still runs."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A throwaway PostgreSQL cluster (or ``LOGOFF_TEST_POSTGRES_URL``) for the session."""
+    _sigterm_runs_finalizers()
     server = PostgresServer()
     try:
         server.start()
@@ -25,6 +36,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def synapse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
     """A real Synapse homeserver for the session; logs stay in pytest's tmp dir."""
+    _sigterm_runs_finalizers()
     server = SynapseServer(tmp_path_factory.mktemp("synapse"))
     try:
         server.start()

@@ -1,3 +1,11 @@
-"""Make the service fixtures available to the harness's own tests."""
+"""Load the service fixtures for these tests unless the root conftest already did."""
 
-from tests.conftest_services import postgres_server, postgres_url, synapse_server  # noqa: F401
+import pytest
+
+PLUGIN = "tests.conftest_services"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the fixtures plugin once (a re-export here would duplicate the servers)."""
+    if not config.pluginmanager.has_plugin(PLUGIN):
+        config.pluginmanager.import_plugin(PLUGIN)
