@@ -57,8 +57,23 @@ def _restore(text: str, escapes: list[str]) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: escapes[int(m.group(1))], text)
 
 
+_FENCE = re.compile(r"```(\w*)\n(.*?)\n?```", re.DOTALL)
+
+
 def to_html(text: str, mention_html: Callable[[int], str]) -> str:
     """Markdown subset to HTML; `mention_html(member_id)` renders a ping (e.g. a Matrix pill)."""
+    parts = _FENCE.split(text)
+    if len(parts) > 1:
+        out = []
+        for i in range(0, len(parts), 3):
+            out.append(_inline_html(parts[i], mention_html))
+            if i + 2 < len(parts):
+                out.append(f"<pre><code>{html.escape(parts[i + 2], quote=False)}</code></pre>")
+        return "".join(out)
+    return _inline_html(text, mention_html)
+
+
+def _inline_html(text: str, mention_html: Callable[[int], str]) -> str:
     body, escapes = _protect(text)
     body = html.escape(body, quote=False)
     body = _CODE.sub(r"<code>\1</code>", body)
@@ -70,6 +85,18 @@ def to_html(text: str, mention_html: Callable[[int], str]) -> str:
 
 
 def to_plain(text: str, mention_plain: Callable[[int], str]) -> str:
+    parts = _FENCE.split(text)
+    if len(parts) > 1:
+        out = []
+        for i in range(0, len(parts), 3):
+            out.append(_inline_plain(parts[i], mention_plain))
+            if i + 2 < len(parts):
+                out.append(parts[i + 2])
+        return "".join(out)
+    return _inline_plain(text, mention_plain)
+
+
+def _inline_plain(text: str, mention_plain: Callable[[int], str]) -> str:
     body, escapes = _protect(text)
     body = _BOLD.sub(r"\1", body)
     body = _ITALIC.sub(r"\1", body)

@@ -25,8 +25,19 @@ class Role(Enum):
 
 # Argument kinds understood by the converters (bot.converters) and by adapters.
 ARG_KINDS = frozenset(
-    {"text", "word", "pledge", "member", "int", "float", "duration", "date", "slot", "timezone",
-     "choice"}
+    {
+        "text",
+        "word",
+        "pledge",
+        "member",
+        "int",
+        "float",
+        "duration",
+        "date",
+        "slot",
+        "timezone",
+        "choice",
+    }
 )
 
 
@@ -171,7 +182,8 @@ def tokenize(text: str) -> list[Token]:
                     i = j
                     continue
                 raise UserError(
-                    "A quote is not closed.", "Put titles in matching quotes, e.g. \"Call a neighbour\"."
+                    "A quote is not closed.",
+                    'Put titles in matching quotes, e.g. "Call a neighbour".',
                 )
             tokens.append(Token(text[i + 1 : end], quoted=True))
             i = end + 1
@@ -184,8 +196,23 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-_WEEKDAYS = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", "monday", "tuesday", "wednesday",
-             "thursday", "friday", "saturday", "sunday", "daily"}
+_WEEKDAYS = {
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "daily",
+}
 
 
 def _looks_like_time(text: str) -> bool:

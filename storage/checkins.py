@@ -87,9 +87,9 @@ async def undo_checkin(checkin_id: int, now: datetime, *, refund_freeze: bool) -
     return bool(changed)
 
 
-async def tallies(participation_ids: list[int], period_keys: list[str]) -> dict[
-    tuple[int, str], PeriodTally
-]:
+async def tallies(
+    participation_ids: list[int], period_keys: list[str]
+) -> dict[tuple[int, str], PeriodTally]:
     """Counts of live check-ins per (participation, period): one query whatever the size."""
     if not participation_ids or not period_keys:
         return {}
@@ -101,7 +101,9 @@ async def tallies(participation_ids: list[int], period_keys: list[str]) -> dict[
         c = counts.setdefault((pid, key), [0, 0, 0])
         c[{"done": 0, "skip": 1}.get(kind, 2)] += 1
     return {
-        k: PeriodTally(participation_id=k[0], period_key=k[1], done=v[0], skipped=v[1], declined=v[2])
+        k: PeriodTally(
+            participation_id=k[0], period_key=k[1], done=v[0], skipped=v[1], declined=v[2]
+        )
         for k, v in counts.items()
     }
 
@@ -134,3 +136,14 @@ async def vouches(participation_ids: list[int], period_keys: list[str]) -> list[
         )
         for r in rows
     ]
+
+
+async def undo_by_event(member_id: int, event_key: str, now: datetime) -> CheckInRec | None:
+    """Undo the live check-in a given event caused (a redacted reaction), if it is the member's."""
+    row = await m.CheckIn.filter(
+        event_key=event_key, undone_at=None, participation__member_id=member_id
+    ).first()
+    if row is None:
+        return None
+    await undo_checkin(row.id, now, refund_freeze=(row.kind == "skip"))
+    return convert.checkin(row)

@@ -33,7 +33,9 @@ async def due_participations(
     ]
 
 
-async def record_closes(outcomes: list[OutcomeRec], updates: list[StreakUpdate], now: datetime) -> None:
+async def record_closes(
+    outcomes: list[OutcomeRec], updates: list[StreakUpdate], now: datetime
+) -> None:
     """Store outcomes and new streak states in one transaction (idempotent on period keys)."""
     async with in_transaction():
         keys = {(o.participation_id, o.period_key) for o in outcomes}
@@ -127,7 +129,9 @@ async def record_group_week(week: GroupWeekRec, closed_through: datetime, now: d
         group.group_streak = week.streak if not exists else group.group_streak
         group.best_group_streak = max(group.best_group_streak, group.group_streak)
         group.weeks_closed_through = closed_through
-        await group.save(update_fields=["group_streak", "best_group_streak", "weeks_closed_through"])
+        await group.save(
+            update_fields=["group_streak", "best_group_streak", "weeks_closed_through"]
+        )
     return not exists
 
 

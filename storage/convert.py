@@ -31,6 +31,7 @@ def group(row: m.Group) -> GroupRec:
         best_group_streak=row.best_group_streak,
         weeks_closed_through=row.weeks_closed_through,
         archived=row.archived,
+        created_at=row.created_at,
     )
 
 

@@ -71,19 +71,22 @@ async def create_schema_for_tests(url: str = "sqlite://:memory:") -> None:
     await Tortoise.generate_schemas(safe=True)
 
 
-async def migrate(url: str) -> list[str]:
-    """Apply every pending migration; returns the names applied."""
-    from tortoise.migrations.api import migrate as run_migrate
-
+async def migrate(url: str, *, keep_open: bool = False) -> list[str]:
+    """Apply every pending migration; returns the names applied (`keep_open` for in-memory use)."""
+    config = tortoise_config(url)
+    await Tortoise.init(config=config)
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:
         if event == "apply_done":
             applied.append(f"{app_label}.{name}")
 
-    await run_migrate(config=tortoise_config(url), progress=progress)
+    executor = MigrationExecutor(get_connection("default"), config["apps"])
+    await executor.migrate(None, progress=progress)
     if is_sqlite(url) and ":memory:" not in url:
         await _tune_sqlite()
+    if not keep_open:
+        await close_database()
     return applied
 
 

@@ -1,4 +1,5 @@
 """Tortoise ORM models: the tables Logoff stores (never leave this package as ORM objects)."""
+# Model docstrings become SQL table comments: Tortoise splits statements on ";", so none may hold one.
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Group(Model):
 
 
 class Member(Model):
-    """A person on one platform; created the first time they use the bot."""
+    """A person on one platform, created the first time they use the bot."""
 
     id = fields.IntField(primary_key=True)
     platform = fields.CharField(max_length=16)
@@ -128,8 +129,12 @@ class Vouch(Model):
     """A member witnessing another member's check-in."""
 
     id = fields.IntField(primary_key=True)
-    checkin = fields.ForeignKeyField("logoff.CheckIn", related_name="vouches", on_delete=fields.CASCADE)
-    member = fields.ForeignKeyField("logoff.Member", related_name="vouches", on_delete=fields.CASCADE)
+    checkin = fields.ForeignKeyField(
+        "logoff.CheckIn", related_name="vouches", on_delete=fields.CASCADE
+    )
+    member = fields.ForeignKeyField(
+        "logoff.Member", related_name="vouches", on_delete=fields.CASCADE
+    )
     created_at = fields.DatetimeField()
 
     class Meta:

@@ -101,9 +101,9 @@ async def participation_of(pledge_id: int, member_id: int) -> ParticipationRec |
     return convert.participation(row) if row else None
 
 
-async def member_participations(member_id: int, group_id: int | None = None) -> list[
-    tuple[ParticipationRec, PledgeRec]
-]:
+async def member_participations(
+    member_id: int, group_id: int | None = None
+) -> list[tuple[ParticipationRec, PledgeRec]]:
     query = m.Participation.filter(member_id=member_id, active=True)
     if group_id is not None:
         query = query.filter(pledge__group_id=group_id)

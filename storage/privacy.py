@@ -40,8 +40,12 @@ async def export_member(member_id: int) -> dict[str, Any]:
             {
                 "id": p.id,
                 "group": p.pledge.group.name or p.pledge.group.external_id,
-                "pledge": {"number": p.pledge.number, "title": p.pledge.title,
-                           "cadence": p.pledge.cadence, "target": p.pledge.target},
+                "pledge": {
+                    "number": p.pledge.number,
+                    "title": p.pledge.title,
+                    "cadence": p.pledge.cadence,
+                    "target": p.pledge.target,
+                },
                 "active": p.active,
                 "joined_at": _iso(p.joined_at),
                 "delivery": p.delivery,

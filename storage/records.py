@@ -26,6 +26,7 @@ class GroupRec:
     best_group_streak: int
     weeks_closed_through: datetime | None
     archived: bool
+    created_at: datetime
 
 
 @dataclass(frozen=True)

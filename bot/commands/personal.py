@@ -1,0 +1,179 @@
+"""Personal commands: streak, summary, remind, offline and me timezone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot import tracking
+from bot.commands.pledges import PLEDGE_ARG
+from bot.durations import format_duration
+from bot.errors import UserError
+from bot.invocation import Invocation
+from bot.localtime import parse_timezone, to_local
+from bot.markup import inert
+from bot.registry import Arg, Command, Registry, Role
+from bot.replies import Reply, private
+from bot.reports import load_board, render_streaks, render_summary
+from bot.slots import Slot, format_slot
+from storage import groups as group_queries
+from storage import pledges as pledge_queries
+from storage.records import MemberRec, PledgeRec
+
+
+async def streak(inv: Invocation) -> Reply:
+    group = inv.need_group()
+    who: MemberRec = inv.args.get("member") or inv.member
+    board = await load_board(group, inv.now)
+    name = "Your" if who.id == inv.member.id else f"{inert(who.display_name)}'s"
+    text = render_streaks(board, who, f"**{name} streaks**")
+    return private(text)
+
+
+async def summary(inv: Invocation) -> Reply:
+    group = inv.need_group()
+    text, mentions = await render_summary(group, inv.now)
+    return private(text, mentions=mentions)
+
+
+async def remind(inv: Invocation) -> Reply:
+    pledge: PledgeRec = inv.args["pledge"]
+    slot = inv.args["slot"]
+    delivery = inv.args.get("delivery")
+    part = await pledge_queries.participation_of(pledge.id, inv.member.id)
+    if part is None or not part.active:
+        raise UserError(
+            f"You are not taking part in “{inert(pledge.title)}”.",
+            f"Join it first with `{inv.prefix}pledge join {pledge.number}`.",
+        )
+    if slot == "off":
+        await pledge_queries.update_participation(part.id, remind_off=True, remind_slot=None)
+        return private(
+            f"No more reminders for “{inert(pledge.title)}”. The end-of-period "
+            "question still comes once."
+        )
+    assert isinstance(slot, Slot)
+    if pledge.cadence == "day" and slot.weekday is not None:
+        raise UserError("A daily pledge's reminder is a time of day.", "Write e.g. `18:00`.")
+    if pledge.cadence != "day" and slot.weekday is None:
+        raise UserError(
+            f"A {pledge.cadence}ly pledge's reminder needs a day.",
+            f"Write e.g. `{inv.prefix}remind {pledge.number} thu 18:00`.",
+        )
+    values: dict[str, object] = {"remind_slot": format_slot(slot), "remind_off": False}
+    if delivery:
+        values["delivery"] = delivery
+    await pledge_queries.update_participation(part.id, **values)
+    where = delivery or part.delivery
+    place = "by direct message" if where == "dm" else "in the channel"
+    tz = inv.tz
+    return private(
+        f"Your reminder for “{inert(pledge.title)}” is {format_slot(slot)} ({tz.key}), {place}."
+    )
+
+
+async def offline(inv: Invocation) -> Reply:
+    text = inv.args["duration"]
+    if text.strip().lower() in ("off", "0", "none", "stop", "end"):
+        await group_queries.update_member(inv.member.id, muted_until=None)
+        return private("Welcome back: pings are on again.")
+    from bot.durations import parse_duration
+
+    try:
+        span: timedelta = parse_duration(text, max_days=90)
+    except UserError as exc:
+        exc.usage = f"{exc.usage or ''} Or `{inv.prefix}offline off` to end it.".strip()
+        raise
+    until = inv.now + span
+    await group_queries.update_member(inv.member.id, muted_until=until)
+    local = to_local(until, inv.tz)
+    return private(
+        f"Offline for {format_duration(span)}: no pings until {local:%a %d %b %H:%M} ({inv.tz.key}). "
+        "Enjoy it."
+    )
+
+
+async def me_timezone(inv: Invocation) -> Reply:
+    zone = parse_timezone(inv.args["zone"])
+    await group_queries.update_member(inv.member.id, timezone=zone.key)
+    local = to_local(inv.now, zone)
+    return private(
+        f"Your time zone is {zone.key} (it is {local:%H:%M} there). Your personal reminders and DMs "
+        "follow it."
+    )
+
+
+def register(reg: Registry) -> None:
+    reg.add(
+        Command(
+            ("streak",),
+            "Streaks, best streaks and strength per pledge",
+            "streak @sam",
+            streak,
+            args=(Arg("member", "member", "whose streaks (default: yours)", required=False),),
+            mutates=False,
+        )
+    )
+    reg.add(
+        Command(
+            ("summary",), "This week so far (only you see it)", "summary", summary, mutates=False
+        )
+    )
+    reg.add(
+        Command(
+            ("remind",),
+            "Your personal reminder slot and delivery for a pledge",
+            "remind 1 thu 18:00 dm",
+            remind,
+            args=(
+                PLEDGE_ARG,
+                Arg(
+                    "slot",
+                    "slot",
+                    '"<day> <HH:MM>", "HH:MM" for daily pledges, or off',
+                    placeholder="day HH:MM|off",
+                ),
+                Arg(
+                    "delivery",
+                    "choice",
+                    "where it reaches you",
+                    required=False,
+                    choices=("dm", "channel"),
+                ),
+            ),
+            who=Role.PARTICIPANT,
+        )
+    )
+    reg.add(
+        Command(
+            ("offline",),
+            "Mute every ping for yourself for a while",
+            "offline 3d",
+            offline,
+            args=(
+                Arg(
+                    "duration",
+                    "word",
+                    "how long, e.g. 3d, 2h30m, 1w, or off",
+                    placeholder="duration",
+                ),
+            ),
+            who=Role.MEMBER,
+            needs_group=False,
+        )
+    )
+    reg.add(
+        Command(
+            ("me", "timezone"),
+            "Your personal time zone",
+            "me timezone Europe/Berlin",
+            me_timezone,
+            args=(
+                Arg("zone", "word", "an IANA zone such as Europe/Berlin", placeholder="Area/City"),
+            ),
+            who=Role.MEMBER,
+            needs_group=False,
+        )
+    )
+
+
+_ = tracking

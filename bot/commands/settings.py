@@ -1,0 +1,210 @@
+"""The settings command: a group's time zone, week start, slots, quiet hours, threshold and caps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import PermissionDenied, UserError
+from bot.invocation import Invocation
+from bot.localtime import WEEKDAYS, parse_timezone, parse_weekday
+from bot.quiet import format_quiet_hours, parse_quiet_hours
+from bot.registry import Arg, Command, Registry, Role
+from bot.replies import Reply, private, public
+from bot.slots import format_slot, parse_slot
+from storage import groups as group_queries
+from storage.records import GroupRec
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    field: str
+    help: str
+    example: str
+    parse: Callable[[str], Any]
+    show: Callable[[GroupRec], str]
+
+
+def _weekly_slot(text: str) -> str:
+    slot = parse_slot(text)
+    if slot.weekday is None:
+        raise UserError("This slot needs a day.", 'Write e.g. "mon 18:00".')
+    return format_slot(slot)
+
+
+def _threshold(text: str) -> float:
+    raw = text.strip().rstrip("%")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UserError(f"`{text[:20]}` is not a number.", "Write e.g. 0.6 or 60%.") from None
+    if value > 1:
+        value /= 100
+    if not 0 < value <= 1:
+        raise UserError("The threshold must be between 1% and 100%.", "Write e.g. 0.6 or 60%.")
+    return round(value, 4)
+
+
+def _int_range(low: int, high: int, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise UserError(f"{what} must be a whole number from {low} to {high}.")
+        return int(text)
+
+    return parse
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1"):
+        return True
+    if value in ("off", "no", "false", "0"):
+        return False
+    raise UserError(f"`{text[:20]}` is neither on nor off.", "Write on or off.")
+
+
+def _quiet(text: str) -> str | None:
+    return format_quiet_hours(parse_quiet_hours(text)) if parse_quiet_hours(text) else None
+
+
+SETTINGS = (
+    Setting(
+        "timezone",
+        "timezone",
+        "the group's time zone",
+        "Europe/Berlin",
+        lambda t: parse_timezone(t).key,
+        lambda g: g.timezone,
+    ),
+    Setting(
+        "week-start",
+        "week_start",
+        "the first day of the week",
+        "mon",
+        parse_weekday,
+        lambda g: WEEKDAYS[g.week_start],
+    ),
+    Setting(
+        "summary",
+        "summary_slot",
+        "when the weekly summary comes",
+        "mon 18:00",
+        _weekly_slot,
+        lambda g: g.summary_slot,
+    ),
+    Setting(
+        "prompt",
+        "prompt_slot",
+        "when the end-of-week question comes",
+        "sun 18:00",
+        _weekly_slot,
+        lambda g: g.prompt_slot,
+    ),
+    Setting(
+        "grace-hours",
+        "grace_hours",
+        "hours after a period ends in which it can be answered",
+        "12",
+        _int_range(0, 72, "grace-hours"),
+        lambda g: str(g.grace_hours),
+    ),
+    Setting(
+        "quiet-hours",
+        "quiet_hours",
+        "when the bot never posts",
+        "22:00-08:00",
+        _quiet,
+        lambda g: g.quiet_hours or "off",
+    ),
+    Setting(
+        "threshold",
+        "threshold",
+        "the kept rate a week needs for the group streak",
+        "60%",
+        _threshold,
+        lambda g: f"{round(g.threshold * 100)}%",
+    ),
+    Setting(
+        "cap",
+        "weekly_message_cap",
+        "the most messages the bot starts per week",
+        "6",
+        _int_range(1, 50, "cap"),
+        lambda g: str(g.weekly_message_cap),
+    ),
+    Setting(
+        "name-missed",
+        "name_missed",
+        "whether summaries name who has not kept a pledge (off: only celebrate)",
+        "off",
+        _bool,
+        lambda g: "on" if g.name_missed else "off",
+    ),
+)
+BY_KEY = {s.key: s for s in SETTINGS}
+
+
+def _listing(group: GroupRec) -> str:
+    lines = ["**Settings of this group**"]
+    for s in SETTINGS:
+        lines.append(f"`{s.key}` = {s.show(group)} — {s.help}")
+    lines.append(
+        "Change one with `!settings <key> <value>`, e.g. `!settings timezone Europe/Berlin`."
+    )
+    return "\n".join(lines)
+
+
+async def settings(inv: Invocation) -> Reply:
+    group = inv.need_group()
+    key = (inv.args.get("key") or "").strip().lower().replace("_", "-")
+    value = inv.args.get("value")
+    if not key:
+        return private(_listing(group))
+    if key not in BY_KEY:
+        raise UserError(
+            f"There is no setting `{key[:30]}`.",
+            "Settings: " + ", ".join(f"`{k}`" for k in BY_KEY) + ".",
+        )
+    setting = BY_KEY[key]
+    if value is None:
+        return private(
+            f"`{key}` = {setting.show(group)} — {setting.help}. "
+            f"Change it with `{inv.prefix}settings {key} {setting.example}`."
+        )
+    if not inv.actor.is_admin:
+        raise PermissionDenied(
+            "Only a group admin can change settings.",
+            "Ask someone with Manage Server (Discord) or power level 50 (Matrix).",
+        )
+    try:
+        parsed = setting.parse(value)
+    except UserError as exc:
+        exc.usage = f"Write e.g. `{inv.prefix}settings {key} {setting.example}`."
+        raise
+    updated = await group_queries.update_group(group.id, **{setting.field: parsed})
+    return public(f"Setting `{key}` is now {setting.show(updated)}.")
+
+
+def register(reg: Registry) -> None:
+    reg.add(
+        Command(
+            ("settings",),
+            "Show or change the group's settings (changing: admins)",
+            "settings timezone Europe/Berlin",
+            settings,
+            args=(
+                Arg(
+                    "key",
+                    "choice",
+                    "which setting",
+                    required=False,
+                    choices=tuple(s.key for s in SETTINGS),
+                ),
+                Arg("value", "text", "its new value", required=False, max_len=40),
+            ),
+            who=Role.ADMIN,
+            details="Anyone may look; only admins may change.",
+        )
+    )

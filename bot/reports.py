@@ -1,0 +1,167 @@
+"""Read-only views: the pledge board, streaks, and the weekly summary text (constant SQL per group)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot import streaks, tracking
+from bot.markup import inert
+from bot.periods import Period, describe
+from bot.replies import MentionRef
+from storage import checkins as checkin_queries
+from storage import closing as close_queries
+from storage import pledges as pledge_queries
+from storage.records import GroupRec, MemberRec, ParticipationRec, PledgeRec, VouchRec
+
+CADENCE_WORD = {"day": "day", "week": "week", "month": "month"}
+LIVE = ("active", "paused")
+
+
+def cadence_text(pledge: PledgeRec) -> str:
+    times = "once" if pledge.target == 1 else f"{pledge.target}×"
+    return f"{times} a {CADENCE_WORD[pledge.cadence]}"
+
+
+def pledge_line(pledge: PledgeRec, group: GroupRec, now: datetime) -> str:
+    extra = []
+    if tracking.is_paused(pledge, group, now):
+        until = f" until {pledge.paused_until.isoformat()}" if pledge.paused_until else ""
+        extra.append(f"paused{until}")
+    if pledge.remind_slot:
+        extra.append(f"reminder {pledge.remind_slot}")
+    if pledge.end_date:
+        extra.append(f"until {pledge.end_date.isoformat()}")
+    tail = f" ({', '.join(extra)})" if extra else ""
+    return f"`{pledge.number}` **{inert(pledge.title)}** — {cadence_text(pledge)}{tail}"
+
+
+@dataclass(frozen=True)
+class Board:
+    pledges: list[PledgeRec]
+    parts: dict[int, list[tuple[ParticipationRec, MemberRec]]]
+    periods: dict[int, Period]
+    late: dict[int, Period | None]
+    done: dict[tuple[int, str], int]
+    vouches: list[VouchRec]
+
+
+async def load_board(group: GroupRec, now: datetime, statuses: tuple[str, ...] = LIVE) -> Board:
+    pledges = await pledge_queries.group_pledges(group.id, statuses)
+    rows = await pledge_queries.participations([p.id for p in pledges])
+    parts: dict[int, list[tuple[ParticipationRec, MemberRec]]] = {p.id: [] for p in pledges}
+    for part, member in rows:
+        parts[part.pledge_id].append((part, member))
+    periods = {p.id: tracking.current_period(p, group, now) for p in pledges}
+    late = {p.id: tracking.period_in_grace(p, group, now) for p in pledges}
+    ids = [part.id for part, _ in rows]
+    keys = {period.key for period in periods.values()}
+    keys |= {period.key for period in late.values() if period is not None}
+    tallies = await checkin_queries.tallies(ids, list(keys))
+    done = {k: t.done for k, t in tallies.items()}
+    vouches = await checkin_queries.vouches(ids, [period.key for period in periods.values()])
+    return Board(
+        pledges=pledges, parts=parts, periods=periods, late=late, done=done, vouches=vouches
+    )
+
+
+def render_board(group: GroupRec, board: Board, now: datetime) -> str:
+    if not board.pledges:
+        return 'No pledges here yet. Start one: `!pledge new "Call a neighbour" per week`.'
+    lines = []
+    for pledge in board.pledges:
+        period = board.periods[pledge.id]
+        lines.append(pledge_line(pledge, group, now))
+        members = board.parts[pledge.id]
+        if not members:
+            lines.append("  nobody has joined yet")
+            continue
+        done_names = []
+        for part, member in members:
+            count = board.done.get((part.id, period.key), 0)
+            mark = "✅" if count >= pledge.target else f"{count}/{pledge.target}"
+            done_names.append(f"{inert(member.display_name)} {mark}")
+        lines.append(f"  {describe(period)}: " + ", ".join(done_names))
+    return "\n".join(lines)
+
+
+def _kept_now(board: Board, pledge: PledgeRec, part: ParticipationRec) -> bool:
+    period = board.periods[pledge.id]
+    return board.done.get((part.id, period.key), 0) >= pledge.target
+
+
+def shown(board: Board, pledge: PledgeRec, part: ParticipationRec) -> tuple[int, int]:
+    """Streak and best as members see them: closed periods, plus open periods already kept."""
+    state = streaks.StreakState(current=part.current_streak, best=part.best_streak)
+    late = board.late.get(pledge.id)
+    if late is not None and part.closed_through != late.key:
+        if board.done.get((part.id, late.key), 0) >= pledge.target:
+            state = streaks.StreakState(current=part.current_streak + 1, best=part.best_streak)
+    return streaks.shown_streak(state, _kept_now(board, pledge, part))
+
+
+def render_streaks(board: Board, member: MemberRec, title: str) -> str:
+    lines = [title]
+    for pledge in board.pledges:
+        for part, who in board.parts[pledge.id]:
+            if who.id != member.id:
+                continue
+            now_streak, best = shown(board, pledge, part)
+            unit = CADENCE_WORD[pledge.cadence] + ("s" if now_streak != 1 else "")
+            lines.append(
+                f"`{pledge.number}` **{inert(pledge.title)}**: streak {now_streak} {unit} "
+                f"(best {best}), strength {round(part.strength * 100)}%, "
+                f"freezes {part.freezes}"
+            )
+    if len(lines) == 1:
+        lines.append("No pledges yet. `!pledge list` shows what you can join.")
+    return "\n".join(lines)
+
+
+async def render_summary(
+    group: GroupRec, now: datetime, *, final: bool = False
+) -> tuple[str, tuple[MentionRef, ...]]:
+    """This week so far (or, when `final`, the week just closed): celebrate, never shame."""
+    board = await load_board(group, now)
+    weeks = await close_queries.recent_group_weeks(group.id, limit=1)
+    lines = [f"**This week in {inert(group.name) or 'this group'}**"]
+    kept_names: list[str] = []
+    vouched = {v.participation_id: v.voucher_name for v in board.vouches}
+    missing = 0
+    for pledge in board.pledges:
+        members = board.parts[pledge.id]
+        if not members:
+            continue
+        done_here = [(part, m) for part, m in members if _kept_now(board, pledge, part)]
+        lines.append(
+            f"• **{inert(pledge.title)}**: {len(done_here)} of {len(members)} kept it "
+            f"{'this ' + CADENCE_WORD[pledge.cadence]}"
+        )
+        for part, m in done_here:
+            by = f" (vouched by {inert(vouched[part.id])})" if part.id in vouched else ""
+            kept_names.append(inert(m.display_name) + by)
+        if group.name_missed:
+            names = [
+                inert(m.display_name) for part, m in members if not _kept_now(board, pledge, part)
+            ]
+            missing += len(names)
+            if names:
+                lines.append("  still open: " + ", ".join(names))
+    if kept_names:
+        lines.append("Kept so far: " + ", ".join(sorted(set(kept_names))) + " 🎉")
+    else:
+        lines.append("Nothing confirmed yet this week — there's still time to log off and do it.")
+    streak = group.group_streak
+    best = group.best_group_streak
+    word = "week" if streak == 1 else "weeks"
+    lines.append(
+        f"Group streak: {streak} {word} (best {best}); target {round(group.threshold * 100)}% kept."
+    )
+    if weeks:
+        w = weeks[0]
+        if w.kept + w.missed:
+            lines.append(f"Last closed week: {round(100 * w.kept / (w.kept + w.missed))}% kept.")
+        hit = streaks.milestone(w.streak) if w.met else None
+        if hit:
+            lines.append(f"🏅 {hit} weeks in a row together!")
+    return "\n".join(lines), ()

@@ -1,0 +1,91 @@
+"""Where a pledge stands in time: its current period, the period still in grace, and pauses."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from bot.localtime import local_date, parse_timezone
+from bot.periods import Cadence, Period, next_period, period_at, period_from_key, previous_period
+from storage.records import GroupRec, PledgeRec
+
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def group_tz(group: GroupRec) -> ZoneInfo:
+    return parse_timezone(group.timezone)
+
+
+def cadence(pledge: PledgeRec) -> Cadence:
+    return cast(Cadence, pledge.cadence)
+
+
+def current_period(pledge: PledgeRec, group: GroupRec, now: datetime) -> Period:
+    return period_at(now, cadence(pledge), group_tz(group), group.week_start)
+
+
+def period_by_key(pledge: PledgeRec, group: GroupRec, key: str) -> Period:
+    return period_from_key(key, group_tz(group), group.week_start)
+
+
+def following(period: Period, group: GroupRec) -> Period:
+    return next_period(period, group_tz(group), group.week_start)
+
+
+def preceding(period: Period, group: GroupRec) -> Period:
+    return previous_period(period, group_tz(group), group.week_start)
+
+
+def grace(group: GroupRec) -> timedelta:
+    return timedelta(hours=group.grace_hours)
+
+
+def close_time(period: Period, group: GroupRec) -> datetime:
+    """When a period's outcome is settled: its end plus the group's grace window."""
+    return period.end + grace(group)
+
+
+def period_in_grace(pledge: PledgeRec, group: GroupRec, now: datetime) -> Period | None:
+    """The previous period, if it has ended but its grace window is still open."""
+    prev = preceding(current_period(pledge, group, now), group)
+    return prev if now < close_time(prev, group) else None
+
+
+def open_periods(pledge: PledgeRec, group: GroupRec, now: datetime) -> list[Period]:
+    """Periods that can still take answers: the current one and one in grace (oldest first)."""
+    current = current_period(pledge, group, now)
+    late = period_in_grace(pledge, group, now)
+    return [late, current] if late else [current]
+
+
+def is_paused(pledge: PledgeRec, group: GroupRec, now: datetime) -> bool:
+    if pledge.status != "paused":
+        return False
+    if pledge.paused_until is None:
+        return True
+    return local_date(now, group_tz(group)) <= pledge.paused_until
+
+
+def paused_during(pledge: PledgeRec, group: GroupRec, period: Period) -> bool:
+    """A period is excused by a pause that began before it ended and covered its last day."""
+    if pledge.paused_at is None or pledge.paused_at >= period.end:
+        return False
+    if pledge.status != "paused" and pledge.paused_until is None:
+        return False
+    last_day = period.first_day + timedelta(days=period.days - 1)
+    return pledge.paused_until is None or pledge.paused_until >= last_day
+
+
+def before_start(pledge: PledgeRec, period: Period) -> bool:
+    if pledge.start_date is None:
+        return False
+    return period.first_day + timedelta(days=period.days - 1) < pledge.start_date
+
+
+def after_end(pledge: PledgeRec, period: Period) -> bool:
+    return pledge.end_date is not None and period.first_day > pledge.end_date
+
+
+def today(group: GroupRec, now: datetime) -> date:
+    return local_date(now, group_tz(group))

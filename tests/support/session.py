@@ -1,0 +1,74 @@
+"""A scripted console session: type lines as members, read what the bot printed, move time."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+from adapters.console import ConsoleAdapter
+from bot.app import build_engine
+from bot.clock import VirtualClock
+from bot.config import BotConfig, Config
+from bot.engine import Engine
+from bot.localtime import parse_timezone
+from bot.runner import advance
+from storage import database
+
+
+class ConsoleSession:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: VirtualClock,
+        adapter: ConsoleAdapter,
+        out: io.StringIO,
+        app: object,
+    ):
+        self.engine = engine
+        self.clock = clock
+        self.adapter = adapter
+        self.out = out
+        self.app = app
+
+    async def say(self, line: str) -> str:
+        """Type one line (``@name text`` speaks as name); returns what was printed for it."""
+        start = self.out.tell()
+        await self.adapter.handle_line(line)
+        self.out.seek(start)
+        printed = self.out.read()
+        return printed
+
+    async def wait(self, span: timedelta) -> str:
+        start = self.out.tell()
+        await advance(self.app, self.clock, span)  # type: ignore[arg-type]
+        self.out.seek(start)
+        return self.out.read()
+
+    def transcript(self) -> str:
+        return self.out.getvalue()
+
+
+@asynccontextmanager
+async def open_session(
+    url: str, start: datetime, tz: str, user: str = "you"
+) -> AsyncIterator[ConsoleSession]:
+    from bot.app import App
+
+    zone = parse_timezone(tz)
+    config = Config(bot=BotConfig(timezone=zone.key))
+    clock = VirtualClock(start)
+    await database.migrate(url, keep_open=True)
+    try:
+        engine = build_engine(config, clock)
+        app = App(config=config, clock=clock, engine=engine)
+        out = io.StringIO()
+
+        async def wait(span: timedelta) -> None:
+            await advance(app, clock, span)
+
+        adapter = ConsoleAdapter(engine, user, zone, out=out, wait=wait)
+        yield ConsoleSession(engine, clock, adapter, out, app)
+    finally:
+        await database.close_database()
