@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock, SystemClock
 from bot.commands import build_registry
 from bot.config import Config
 from bot.engine import Engine
+from bot.errors import DeliveryError
+from bot.ports import Outbox
+from bot.replies import Reply
+from storage.records import GroupRec, MemberRec
 from storage import database
 
 log = logging.getLogger("logoff")
@@ -18,9 +22,39 @@ log = logging.getLogger("logoff")
 
 @dataclass
 class App:
+    """Everything one running bot holds. Adapters register their Outbox by platform name."""
+
     config: Config
     clock: Clock
     engine: Engine
+    outboxes: dict[str, Outbox] = field(default_factory=dict)
+
+    def attach_outbox(self, platform: str, outbox: Outbox) -> None:
+        self.outboxes[platform] = outbox
+
+    @property
+    def outbox(self) -> Outbox:
+        """One Outbox routing each message to the adapter of the group's or member's platform."""
+        return PlatformOutbox(self.outboxes)
+
+
+class PlatformOutbox:
+    """Routes scheduled messages to the adapter that serves the target's platform."""
+
+    def __init__(self, outboxes: dict[str, Outbox]) -> None:
+        self._outboxes = outboxes
+
+    def _for(self, platform: str) -> Outbox:
+        try:
+            return self._outboxes[platform]
+        except KeyError:
+            raise DeliveryError(f"no adapter for platform {platform!r} is running") from None
+
+    async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
+        return await self._for(group.platform).send_to_group(group, reply)
+
+    async def send_to_member(self, member: MemberRec, reply: Reply, fallback: GroupRec | None) -> str:
+        return await self._for(member.platform).send_to_member(member, reply, fallback)
 
 
 def build_engine(config: Config, clock: Clock) -> Engine:
