@@ -1,4 +1,4 @@
-"""One-tap answers encoded as short strings that survive restarts (Discord custom ids, reactions)."""
+"""One-tap answers as short strings that survive restarts (Discord custom ids, reactions)."""
 
 from __future__ import annotations
 

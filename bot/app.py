@@ -14,8 +14,8 @@ from bot.engine import Engine
 from bot.errors import DeliveryError
 from bot.ports import Outbox
 from bot.replies import Reply
-from storage.records import GroupRec, MemberRec
 from storage import database
+from storage.records import GroupRec, MemberRec
 
 log = logging.getLogger("logoff")
 
@@ -53,7 +53,9 @@ class PlatformOutbox:
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
         return await self._for(group.platform).send_to_group(group, reply)
 
-    async def send_to_member(self, member: MemberRec, reply: Reply, fallback: GroupRec | None) -> str:
+    async def send_to_member(
+        self, member: MemberRec, reply: Reply, fallback: GroupRec | None
+    ) -> str:
         return await self._for(member.platform).send_to_member(member, reply, fallback)
 
 

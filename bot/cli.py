@@ -1,4 +1,4 @@
-"""The `logoff` command line: run, sandbox, simulate, migrate, check-config, backup, discord-sync."""
+"""The `logoff` command line: run, sandbox, simulate, migrate, check-config, backup, sync."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Closing ended periods into stored outcomes and streaks, and closed weeks into the group streak."""
+"""Closing ended periods into outcomes and streaks, and closed weeks into the group streak."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from storage.records import (
     GroupWeekRec,
     OutcomeRec,
     ParticipationRec,
+    PeriodTally,
     PledgeRec,
     StreakUpdate,
 )
@@ -64,7 +65,7 @@ def _close_one(
     group: GroupRec,
     periods: list[Period],
     left_open: Period,
-    tallies: dict[tuple[int, str], checkin_queries.PeriodTally],
+    tallies: dict[tuple[int, str], PeriodTally],
 ) -> tuple[list[OutcomeRec], StreakUpdate]:
     state = _state(part)
     outcomes: list[OutcomeRec] = []

@@ -1,4 +1,4 @@
-"""Turn raw argument strings (typed text or Discord options) into typed values, or say what is wrong."""
+"""Raw argument strings (typed text or Discord options) to typed values, or a clear error."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def convert_choice(arg: Arg, value: str) -> str:
 
 
 async def convert(inv: Invocation, arg: Arg, value: str, pledges: list[PledgeRec]) -> Any:
-    """One raw value to its typed form; UserError (with the command's usage) when it does not fit."""
+    """One raw value to its typed form; UserError (with the usage) when it does not fit."""
     try:
         if arg.kind in ("text", "word"):
             return convert_text(arg, value)

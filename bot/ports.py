@@ -1,4 +1,4 @@
-"""The small protocol adapters implement for messages the bot starts (reminders, prompts, summaries)."""
+"""The protocol adapters implement for messages the bot starts (reminders, prompts, summaries)."""
 
 from __future__ import annotations
 

@@ -265,10 +265,14 @@ def bind(
         if arg.keyword or arg.kind != "choice" or not rest:
             continue
         last = rest[-1]
-        if not last.quoted and last.text.lower() in arg.choices and arg.name not in raw:
-            if arg is not command.args[0]:
-                raw[arg.name] = last.text.lower()
-                rest.pop()
+        if (
+            not last.quoted
+            and last.text.lower() in arg.choices
+            and arg.name not in raw
+            and arg is not command.args[0]
+        ):
+            raw[arg.name] = last.text.lower()
+            rest.pop()
     # 3. positionals in order
     positionals = [a for a in command.args if not a.keyword and a.name not in raw]
     for n, arg in enumerate(positionals):

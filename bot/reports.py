@@ -1,4 +1,4 @@
-"""Read-only views: the pledge board, streaks, and the weekly summary text (constant SQL per group)."""
+"""Read-only views: the pledge board, streaks and the weekly summary (constant SQL per group)."""
 
 from __future__ import annotations
 
@@ -94,9 +94,12 @@ def shown(board: Board, pledge: PledgeRec, part: ParticipationRec) -> tuple[int,
     """Streak and best as members see them: closed periods, plus open periods already kept."""
     state = streaks.StreakState(current=part.current_streak, best=part.best_streak)
     late = board.late.get(pledge.id)
-    if late is not None and part.closed_through != late.key:
-        if board.done.get((part.id, late.key), 0) >= pledge.target:
-            state = streaks.StreakState(current=part.current_streak + 1, best=part.best_streak)
+    if (
+        late is not None
+        and part.closed_through != late.key
+        and board.done.get((part.id, late.key), 0) >= pledge.target
+    ):
+        state = streaks.StreakState(current=part.current_streak + 1, best=part.best_streak)
     return streaks.shown_streak(state, _kept_now(board, pledge, part))
 
 

@@ -1,4 +1,4 @@
-"""Database set-up: Tortoise configuration from a URL, migrations, and the unmigrated-schema guard."""
+"""Database set-up: Tortoise configuration from a URL, migrations, the unmigrated-schema guard."""
 
 from __future__ import annotations
 

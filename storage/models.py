@@ -1,7 +1,9 @@
 """Tortoise ORM models: the tables Logoff stores (never leave this package as ORM objects)."""
-# Model docstrings become SQL table comments: Tortoise splits statements on ";", so none may hold one.
+# Model docstrings become SQL table comments. Tortoise splits statements on ";": use none.
 
 from __future__ import annotations
+
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -55,7 +57,9 @@ class Pledge(Model):
     """A small offline commitment in a group, with a cadence and a target per period."""
 
     id = fields.IntField(primary_key=True)
-    group = fields.ForeignKeyField("logoff.Group", related_name="pledges", on_delete=fields.CASCADE)
+    group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
+        "logoff.Group", related_name="pledges", on_delete=fields.CASCADE
+    )
     number = fields.IntField()
     title = fields.CharField(max_length=200)
     cadence = fields.CharField(max_length=8)
@@ -66,7 +70,7 @@ class Pledge(Model):
     status = fields.CharField(max_length=10, default="active")
     paused_at = fields.DatetimeField(null=True)
     paused_until = fields.DateField(null=True)
-    creator = fields.ForeignKeyField(
+    creator: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "logoff.Member", related_name="created_pledges", null=True, on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField()
@@ -80,10 +84,10 @@ class Participation(Model):
     """A member taking part in a pledge, with the streak state of its closed periods."""
 
     id = fields.IntField(primary_key=True)
-    pledge = fields.ForeignKeyField(
+    pledge: fields.ForeignKeyRelation[Pledge] = fields.ForeignKeyField(
         "logoff.Pledge", related_name="participations", on_delete=fields.CASCADE
     )
-    member = fields.ForeignKeyField(
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "logoff.Member", related_name="participations", on_delete=fields.CASCADE
     )
     active = fields.BooleanField(default=True)
@@ -109,7 +113,7 @@ class CheckIn(Model):
     """One answer for a participation in a period: done, not this time, or skip."""
 
     id = fields.IntField(primary_key=True)
-    participation = fields.ForeignKeyField(
+    participation: fields.ForeignKeyRelation[Participation] = fields.ForeignKeyField(
         "logoff.Participation", related_name="checkins", on_delete=fields.CASCADE
     )
     period_key = fields.CharField(max_length=24)
@@ -129,10 +133,10 @@ class Vouch(Model):
     """A member witnessing another member's check-in."""
 
     id = fields.IntField(primary_key=True)
-    checkin = fields.ForeignKeyField(
+    checkin: fields.ForeignKeyRelation[CheckIn] = fields.ForeignKeyField(
         "logoff.CheckIn", related_name="vouches", on_delete=fields.CASCADE
     )
-    member = fields.ForeignKeyField(
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "logoff.Member", related_name="vouches", on_delete=fields.CASCADE
     )
     created_at = fields.DatetimeField()
@@ -146,7 +150,7 @@ class Outcome(Model):
     """The stored result of one closed period of one participation."""
 
     id = fields.IntField(primary_key=True)
-    participation = fields.ForeignKeyField(
+    participation: fields.ForeignKeyRelation[Participation] = fields.ForeignKeyField(
         "logoff.Participation", related_name="outcomes", on_delete=fields.CASCADE
     )
     group_id_ref = fields.IntField(db_index=True)
@@ -165,7 +169,9 @@ class GroupWeek(Model):
     """A closed week of a group: kept and missed counts and the group streak after it."""
 
     id = fields.IntField(primary_key=True)
-    group = fields.ForeignKeyField("logoff.Group", related_name="weeks", on_delete=fields.CASCADE)
+    group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
+        "logoff.Group", related_name="weeks", on_delete=fields.CASCADE
+    )
     week_key = fields.CharField(max_length=24)
     kept = fields.IntField(default=0)
     missed = fields.IntField(default=0)
@@ -187,7 +193,7 @@ class Job(Model):
     dedupe_key = fields.CharField(max_length=255, unique=True)
     kind = fields.CharField(max_length=16)
     group_id_ref = fields.IntField(null=True)
-    payload = fields.JSONField(default=dict)
+    payload: dict[str, Any] = fields.JSONField(default=dict)
     status = fields.CharField(max_length=10, default="pending", db_index=True)
     attempts = fields.SmallIntField(default=0)
     last_error = fields.TextField(null=True)

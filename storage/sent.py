@@ -1,7 +1,8 @@
-"""Messages the bot posted (prompts, reminders), so reactions on them map back to a pledge period."""
+"""Messages the bot posted (prompts, reminders), so reactions on them map back to a period."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
@@ -32,7 +33,8 @@ async def record_sent(
     pledge_id: int | None = None,
     period_key: str | None = None,
 ) -> None:
-    try:
+    # The same message recorded twice (a retried hand-over): once is enough.
+    with contextlib.suppress(IntegrityError):
         await m.SentMessage.create(
             platform=platform,
             message_id=message_id,
@@ -42,8 +44,6 @@ async def record_sent(
             period_key=period_key,
             created_at=now,
         )
-    except IntegrityError:
-        pass  # the same message recorded twice (a retried hand-over): once is enough
 
 
 async def find_sent(platform: str, message_id: str) -> SentMessageRec | None:

@@ -39,7 +39,7 @@ async def answer(
         late = period.key != current.key
     else:
         period, late = await answers.choose_period(pledge, group, part, now)
-    done, skipped, declined = await answers.done_count(part, period)
+    done, skipped, _ = await answers.done_count(part, period)
     label = answers.period_label(period, current)
     if kind == "done" and done >= pledge.target:
         existing = await answers.record_lookup(part, event_key)
@@ -127,7 +127,8 @@ async def undo(inv: Invocation) -> Reply:
     extra = " Your freeze is back." if last.kind == "skip" else ""
     return private(
         f"Took back your “{answers.KIND_LABEL.get(last.kind, last.kind)}” for "
-        f"**{inert(pledge.title)}** ({describe(tracking.period_by_key(pledge, group, last.period_key))})."
+        f"**{inert(pledge.title)}** "
+        f"({describe(tracking.period_by_key(pledge, group, last.period_key))})."
         f"{extra}"
     )
 

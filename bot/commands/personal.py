@@ -87,8 +87,8 @@ async def offline(inv: Invocation) -> Reply:
     await group_queries.update_member(inv.member.id, muted_until=until)
     local = to_local(until, inv.tz)
     return private(
-        f"Offline for {format_duration(span)}: no pings until {local:%a %d %b %H:%M} ({inv.tz.key}). "
-        "Enjoy it."
+        f"Offline for {format_duration(span)}: no pings until {local:%a %d %b %H:%M} "
+        f"({inv.tz.key}). Enjoy it."
     )
 
 
@@ -97,8 +97,8 @@ async def me_timezone(inv: Invocation) -> Reply:
     await group_queries.update_member(inv.member.id, timezone=zone.key)
     local = to_local(inv.now, zone)
     return private(
-        f"Your time zone is {zone.key} (it is {local:%H:%M} there). Your personal reminders and DMs "
-        "follow it."
+        f"Your time zone is {zone.key} (it is {local:%H:%M} there). "
+        "Your personal reminders and DMs follow it."
     )
 
 
