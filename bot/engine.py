@@ -115,6 +115,12 @@ class Engine:
         reply = await self._guard(actor, place, reaction_event_id + ":undo", run)
         return reply if reply.text else None
 
+    async def archive_group(self, place: Place) -> None:
+        """The bot was removed from a group's room or channel: keep its data, archived."""
+        group = await group_queries.find_group(place.platform, place.external_id)
+        if group is not None and not group.archived:
+            await group_queries.update_group(group.id, archived=True)
+
     async def record_sent(
         self,
         platform: str,
