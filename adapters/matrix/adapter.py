@@ -8,9 +8,10 @@ import io
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
+from aiohttp import ClientError
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -59,6 +60,7 @@ TIMELINE_LIMIT = 200
 BACKFILL_MAX = 1_000
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 CHOICES_KEPT = 500
+NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
 
 
 def sync_filter(timeline_limit: int) -> dict[str, Any]:
@@ -165,7 +167,7 @@ class MatrixAdapter:
         while True:
             try:
                 return await call()
-            except (OSError, TimeoutError) as exc:
+            except NETWORK_ERRORS as exc:
                 log.warning("homeserver unreachable (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
@@ -195,7 +197,7 @@ class MatrixAdapter:
                         sync_filter=sync_filter(TIMELINE_LIMIT),
                         since=since,
                     )
-            except (OSError, TimeoutError) as exc:
+            except NETWORK_ERRORS as exc:
                 self.ready.clear()
                 log.warning("sync failed (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
@@ -238,16 +240,16 @@ class MatrixAdapter:
                 await client.keys_query()
             if client.should_claim_keys:
                 await client.keys_claim(client.get_users_for_key_claiming())
-        except (OSError, TimeoutError) as exc:
+        except NETWORK_ERRORS as exc:
             log.warning("key maintenance failed (%s); will retry after the next sync", exc)
 
     # -- sync handling ----------------------------------------------------------------------
 
     async def _on_sync(self, resp: SyncResponse, replay: bool) -> None:
         for room_id, invite in resp.rooms.invite.items():
-            await self._on_invite(room_id, invite.invite_state)
+            await self._safely(self._on_invite(room_id, invite.invite_state), room_id)
         for room_id in resp.rooms.leave:
-            await self._on_left(room_id)
+            await self._safely(self._on_left(room_id), room_id)
         for room_id, info in resp.rooms.join.items():
             self._learn(room_id, [*info.state, *info.timeline.events])
             seen = self._room_seen.pop(room_id, None)
@@ -262,7 +264,14 @@ class MatrixAdapter:
             if info.timeline.limited and info.timeline.prev_batch and self.state.sync_token:
                 events = await self._backfill(room_id, info.timeline.prev_batch) + events
             for event in events:
-                await self._on_event(room_id, event)
+                await self._safely(self._on_event(room_id, event), room_id)
+
+    async def _safely(self, work: Awaitable[None], room_id: str) -> None:
+        """One bad event (or a homeserver hiccup while answering it) must not stop the loop."""
+        try:
+            await work
+        except Exception:
+            log.exception("handling an event in %s failed", room_id)
 
     def _learn(self, room_id: str, events: Iterable[Any]) -> None:
         for event in events:
@@ -338,7 +347,7 @@ class MatrixAdapter:
             await self.engine.archive_group(Place(PLATFORM, room_id))
         self._creations.pop(room_id, None)
         self._greet.discard(room_id)
-        with contextlib.suppress(OSError, TimeoutError):  # tidiness, not correctness
+        with contextlib.suppress(*NETWORK_ERRORS):  # tidiness, not correctness
             await client.room_forget(room_id)
         log.info("left %s", room_id)
 
@@ -501,7 +510,7 @@ class MatrixAdapter:
             raise DeliveryError("not connected to Matrix yet", retryable=True, retry_after=5)
         try:
             resp = await client.room_send(room_id, kind, message, ignore_unverified_devices=True)
-        except (OSError, TimeoutError) as exc:
+        except NETWORK_ERRORS as exc:
             raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
         if isinstance(resp, RoomSendResponse):
             return str(resp.event_id)
@@ -545,7 +554,7 @@ class MatrixAdapter:
                 resp = await client.room_create(
                     is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
                 )
-            except (OSError, TimeoutError) as exc:
+            except NETWORK_ERRORS as exc:
                 raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
             if isinstance(resp, RoomCreateError):
                 raise DeliveryError(f"cannot open a DM with {user_id}: {resp}", retryable=False)

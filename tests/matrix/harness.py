@@ -112,7 +112,7 @@ class BotProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def _logoff(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "bot.cli", *args, "--config", str(self.config)]
+        return [sys.executable, "-m", "bot.cli", "--config", str(self.config), *args]
 
     def start(self) -> None:
         subprocess.run(self._logoff("migrate"), cwd=REPO, check=True, capture_output=True)
