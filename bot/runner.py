@@ -4,40 +4,52 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from bot import planning
 from bot.app import App
 from bot.clock import VirtualClock
 from bot.config import Config
 from bot.localtime import parse_timezone
+from bot.ports import Outbox
+from bot.scheduler import Scheduler
 
 log = logging.getLogger("logoff.runner")
 
-CLOSE_EVERY = 60.0
 
-
-async def _close_periodically(app: App) -> None:
-    while True:
-        try:
-            await app.engine.close_due()
-        except Exception:
-            log.exception("closing periods failed; will retry")
-        await asyncio.sleep(CLOSE_EVERY)
+def attach_scheduler(app: App, outbox: Outbox | None = None) -> Scheduler:
+    """Build the app's scheduler; it sends through `outbox`, by default every attached adapter."""
+    scheduler = Scheduler(
+        app.engine,
+        outbox or app.outbox,
+        app.clock,
+        catch_up=timedelta(hours=app.config.schedule.catch_up_hours),
+    )
+    scheduler.attach()
+    app.scheduler = scheduler
+    return scheduler
 
 
 async def run_platforms(app: App, user: str) -> int:
-    """Serve every enabled platform; with none enabled, the console on standard input."""
+    """Serve every enabled platform; with none enabled, the console on standard input.
+
+    Adapters hand their Outbox to the scheduler with `app.attach_outbox(platform, outbox)` once
+    connected; until then, messages for that platform wait and are retried with backoff.
+    """
     config = app.config
     tz = parse_timezone(config.bot.timezone)
-    closer = asyncio.create_task(_close_periodically(app))
+    scheduler = attach_scheduler(app)
+    task = asyncio.create_task(scheduler.run(), name="logoff-scheduler")
     try:
         if not (config.matrix.enabled or config.discord.enabled):
             from adapters.console import ConsoleAdapter
 
             console = ConsoleAdapter(app.engine, user, tz)
+            app.attach_outbox("console", console)
             print(
                 f"Logoff console — you are @{user} (admin) in #console. "
                 f"Try {config.bot.command_prefix}help; end with Ctrl-D.",
@@ -57,12 +69,17 @@ async def run_platforms(app: App, user: str) -> int:
         await asyncio.gather(*services)
         return 0
     finally:
-        closer.cancel()
+        scheduler.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def advance(app: App, clock: VirtualClock, span: timedelta) -> None:
-    """Move virtual time forward, doing in order everything that fell due."""
-    clock.advance(span)
+    """Move virtual time forward, doing in time order every job that fell due on the way."""
+    scheduler = app.scheduler or attach_scheduler(app)
+    await planning.plan_all(clock.now())
+    await scheduler.advance_to(clock, clock.now() + span)
     await app.engine.close_due()
 
 
@@ -73,6 +90,8 @@ async def run_sandbox(app: App, clock: VirtualClock, user: str, tz: ZoneInfo) ->
         await advance(app, clock, span)
 
     console = ConsoleAdapter(app.engine, user, tz, wait=wait)
+    app.attach_outbox("console", console)
+    attach_scheduler(app)
     now = clock.now().astimezone(tz)
     print(
         f"Logoff sandbox — a throwaway database; virtual time {now:%a %d %b %Y %H:%M} {tz.key}. "
@@ -85,8 +104,9 @@ async def run_sandbox(app: App, clock: VirtualClock, user: str, tz: ZoneInfo) ->
 
 
 def simulate_main(config: Config, args: argparse.Namespace) -> int:
-    print("simulate needs the scheduler, which is not built yet.", file=sys.stderr)
-    return 2
+    from bot.simulation import simulate_cli
+
+    return simulate_cli(config, args)
 
 
 def backup_main(config: Config, args: argparse.Namespace) -> int:
@@ -95,5 +115,11 @@ def backup_main(config: Config, args: argparse.Namespace) -> int:
 
 
 def discord_sync_main(config: Config, args: argparse.Namespace) -> int:
-    print("discord-sync needs the Discord adapter, which is not built yet.", file=sys.stderr)
-    return 2
+    if not config.discord.token:
+        print("discord-sync needs discord.token (or LOGOFF_DISCORD_TOKEN).", file=sys.stderr)
+        return 2
+    from adapters.discord import sync_commands
+
+    scopes = asyncio.run(sync_commands(config))
+    print(f"Synced the slash commands: {', '.join(scopes) or 'nothing to sync'}.")
+    return 0

@@ -1,0 +1,195 @@
+"""The Discord client: connects, syncs changed commands, and routes events to the engine."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.app import App
+
+from . import identity
+from .buttons import AnswerButton
+from .files import ClosedDms, CommandHashes, discord_dir
+from .outbox import DiscordOutbox
+from .respond import CLOSED_DM_NOTICE, answer_with, apologise
+from .slash import build_commands, command_digest
+
+log = logging.getLogger("logoff.discord")
+
+GUILD_READY_TIMEOUT = 2.0
+# A rate-limit wait longer than this is handed back to the scheduler as a retryable failure.
+MAX_RATELIMIT_WAIT = 30.0
+MAX_CHOICES = 25
+NOT_SERVED = "This bot does not serve this server."
+
+
+def gateway_intents() -> discord.Intents:
+    """Only what is used: guilds and reactions; nothing privileged, no message content."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_reactions = True
+    intents.dm_reactions = True
+    return intents
+
+
+class LogoffTree(app_commands.CommandTree["LogoffClient"]):
+    """The one error boundary of slash commands; refuses guilds the config does not serve."""
+
+    async def interaction_check(self, interaction: discord.Interaction[LogoffClient]) -> bool:
+        if interaction.client.serves(interaction.guild_id):
+            return True
+        if interaction.type is discord.InteractionType.application_command:
+            await interaction.response.send_message(NOT_SERVED, ephemeral=True)
+        return False
+
+    async def on_error(
+        self,
+        interaction: discord.Interaction[LogoffClient],
+        error: app_commands.AppCommandError,
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        name = interaction.command.qualified_name if interaction.command else "?"
+        await apologise(interaction, cause, f"command /{name}")
+
+
+class LogoffClient(discord.Client):
+    """One bot connection; the engine decides everything, this class only translates."""
+
+    def __init__(self, app: App, *, force_sync: bool = False) -> None:
+        super().__init__(
+            intents=gateway_intents(),
+            guild_ready_timeout=GUILD_READY_TIMEOUT,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.app = app
+        self.engine = app.engine
+        self.guild_ids = app.config.discord.guilds
+        self.force_sync = force_sync
+        folder = discord_dir(app.config.bot.data_dir)
+        self.hashes = CommandHashes(folder / "commands.json")
+        self.closed_dms = ClosedDms(folder / "closed-dms.json")
+        self.outbox = DiscordOutbox(self, self.closed_dms)
+        self.tree = LogoffTree(self)
+        for command in build_commands(app.engine.registry, self.run_command, self.complete_pledge):
+            self.tree.add_command(command)
+        self.synced_scopes: list[str] = []
+
+    def serves(self, guild_id: int | None) -> bool:
+        return guild_id is None or not self.guild_ids or guild_id in self.guild_ids
+
+    # -- start-up -----------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(AnswerButton)
+        try:
+            await self.sync_commands(force=self.force_sync)
+        except discord.HTTPException:
+            log.exception("syncing slash commands failed; the last synced set stays in use")
+        self.app.attach_outbox(identity.PLATFORM, self.outbox)
+
+    async def sync_commands(self, *, force: bool = False) -> list[str]:
+        """Upload the command set where it changed (or everywhere when forced); returns scopes."""
+        digest = command_digest(self.tree)
+        app_id = self.application_id
+        targets: list[discord.Object | None] = (
+            [discord.Object(g) for g in self.guild_ids] if self.guild_ids else [None]
+        )
+        synced: list[str] = []
+        for guild in targets:
+            scope = f"{app_id}:{guild.id if guild else 'global'}"
+            if not force and self.hashes.get(scope) == digest:
+                continue
+            if guild is not None:
+                self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+            self.hashes.set(scope, digest)
+            synced.append(scope)
+        if self.guild_ids and self.hashes.get(f"{app_id}:global") is not None:
+            # Moved from global to per-guild commands: remove the global copies once.
+            await self._clear_global()
+            self.hashes.set(f"{app_id}:global", None)
+        self.synced_scopes.extend(synced)
+        if synced:
+            log.info("synced slash commands: %s", ", ".join(synced))
+        return synced
+
+    async def _clear_global(self) -> None:
+        assert self.application_id is not None
+        await self.http.bulk_upsert_global_commands(self.application_id, [])
+
+    # -- events -------------------------------------------------------------------------
+
+    async def run_command(
+        self, interaction: discord.Interaction, path: tuple[str, ...], raw: dict[str, str]
+    ) -> None:
+        actor = identity.actor_of(interaction)
+        place = identity.place_of(interaction)
+        work = self.engine.handle_command(actor, place, path, raw, str(interaction.id))
+        await answer_with(interaction, work)
+        await self._closed_dm_notice(interaction)
+
+    async def answer_tap(self, interaction: discord.Interaction, action: str) -> None:
+        try:
+            if not self.serves(interaction.guild_id):
+                await interaction.response.send_message(NOT_SERVED, ephemeral=True)
+                return
+            actor = identity.actor_of(interaction)
+            place = identity.place_of(interaction)
+            work = self.engine.handle_action(actor, place, action, str(interaction.id))
+            await answer_with(interaction, work)
+            await self._closed_dm_notice(interaction)
+        except Exception as exc:
+            await apologise(interaction, exc, f"button {action}")
+
+    async def complete_pledge(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            pairs = await self.engine.pledge_choices(identity.place_of(interaction), current)
+        except Exception:
+            log.exception("pledge autocomplete failed in channel %s", interaction.channel_id)
+            return []
+        return [
+            app_commands.Choice(name=label[:100], value=value)
+            for label, value in pairs[:MAX_CHOICES]
+        ]
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """✅ / ❌ / ⏭ / 💤 on one of the bot's prompts answers it, like the buttons."""
+        own = self.user is not None and payload.user_id == self.user.id
+        if own or not self.serves(payload.guild_id):
+            return
+        name = payload.member.display_name if payload.member else str(payload.user_id)
+        try:
+            reply = await self.engine.handle_reaction(
+                identity.reaction_actor(payload, name),
+                identity.reaction_place(payload),
+                str(payload.message_id),
+                str(payload.emoji),
+                f"reaction:{payload.message_id}:{payload.user_id}:{payload.emoji}",
+            )
+        except Exception:
+            log.exception("reaction on message %s failed", payload.message_id)
+            return
+        if reply is not None and reply.error:
+            # A reaction has no private answer channel on Discord; the buttons give one.
+            log.info("reaction by %s not recorded: %s", payload.user_id, reply.text)
+
+    async def _closed_dm_notice(self, interaction: discord.Interaction) -> None:
+        """Tell a member once, privately, that their closed DMs made me mention them instead."""
+        user_id = interaction.user.id
+        if not self.closed_dms.needs_notice(user_id):
+            return
+        try:
+            await interaction.followup.send(CLOSED_DM_NOTICE, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell user %s about their closed DMs", user_id)
+            return
+        self.closed_dms.told(user_id)
+
+
+def make_client(app: App, *, force_sync: bool = False) -> LogoffClient:
+    return LogoffClient(app, force_sync=force_sync)

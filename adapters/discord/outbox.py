@@ -1,0 +1,95 @@
+"""The Outbox the scheduler calls: posts to channels and DMs, closed-DM fallback, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+import discord
+
+from bot.errors import DeliveryError
+from bot.replies import Reply
+from storage.records import GroupRec, MemberRec
+
+from .files import ClosedDms
+from .render import render
+
+log = logging.getLogger("logoff.discord")
+
+CANNOT_DM = 50007
+
+
+class DiscordOutbox:
+    """Sends what the scheduler hands over; returns the id of the message carrying the buttons."""
+
+    def __init__(self, client: discord.Client, closed_dms: ClosedDms) -> None:
+        self.client = client
+        self.closed_dms = closed_dms
+
+    async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
+        channel = self.client.get_partial_messageable(int(group.external_id))
+        return await self._guarded(self._post(channel, reply))
+
+    async def send_to_member(
+        self, member: MemberRec, reply: Reply, fallback: GroupRec | None
+    ) -> str:
+        user_id = int(member.external_id)
+        try:
+            message_id = await self._dm(user_id, reply)
+        except discord.Forbidden as exc:
+            if exc.code != CANNOT_DM:
+                raise DeliveryError(f"Discord refused the DM: {exc.text}", retryable=False) from exc
+            if fallback is None:
+                raise DeliveryError(
+                    "the member's DMs are closed and there is no channel to fall back to",
+                    retryable=False,
+                ) from exc
+            self.closed_dms.closed(user_id)
+            log.info("DMs closed for user %s; mentioning them in %s", user_id, fallback.external_id)
+            channel = self.client.get_partial_messageable(int(fallback.external_id))
+            return await self._guarded(self._post(channel, reply, ping=(user_id,)))
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            raise _delivery_error(exc) from exc
+        self.closed_dms.opened(user_id)
+        return message_id
+
+    async def _dm(self, user_id: int, reply: Reply) -> str:
+        user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+        channel = user.dm_channel or await user.create_dm()
+        return await self._post(channel, reply)
+
+    async def _post(
+        self, channel: discord.abc.Messageable, reply: Reply, ping: tuple[int, ...] = ()
+    ) -> str:
+        rendered = render(reply, ping=ping)
+        sent: discord.Message | None = None
+        for i in range(len(rendered.chunks)):
+            sent = await channel.send(**rendered.kwargs(i))
+        assert sent is not None
+        return str(sent.id)
+
+    async def _guarded(self, sending: Any) -> str:
+        try:
+            result: str = await sending
+        except Exception as exc:
+            raise _delivery_error(exc) from exc
+        return result
+
+
+def _delivery_error(exc: BaseException) -> DeliveryError:
+    """Map what discord.py raised to the scheduler's retry decision."""
+    if isinstance(exc, discord.RateLimited):
+        return DeliveryError("Discord rate limit", retryable=True, retry_after=exc.retry_after)
+    if isinstance(exc, discord.Forbidden | discord.NotFound):
+        return DeliveryError(f"Discord refused the message: {exc.text}", retryable=False)
+    if isinstance(exc, discord.HTTPException):
+        return DeliveryError(
+            f"Discord answered {exc.status}: {exc.text}", retryable=exc.status >= 500
+        )
+    if isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError):
+        return DeliveryError(f"cannot reach Discord: {exc!r}", retryable=True)
+    return DeliveryError(f"unexpected error sending to Discord: {exc!r}", retryable=True)

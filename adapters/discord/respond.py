@@ -1,0 +1,80 @@
+"""Answering interactions: fast replies in place, a deferral when the 3-second window is at risk."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable
+
+import discord
+
+from bot.replies import Reply
+
+from .render import render
+
+log = logging.getLogger("logoff.discord")
+
+# Discord drops an interaction not acknowledged within 3 s; answer directly when the engine is
+# quicker than this (the right visibility from the start), otherwise defer and follow up.
+DEFER_AFTER = 2.0
+POSTED_BELOW = "Posted in the channel."
+CLOSED_DM_NOTICE = (
+    "I tried to send you a direct message but your DMs are closed, so I mention you in the "
+    "channel instead. To get reminders privately, allow direct messages from members of this "
+    "server (Privacy Settings), or use `/remind <pledge> <slot> channel`."
+)
+
+
+async def answer_with(interaction: discord.Interaction, work: Awaitable[Reply]) -> None:
+    """Run the engine call and show its Reply; defers first when it is slow."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+    if not done:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    await deliver(interaction, await task)
+
+
+async def deliver(interaction: discord.Interaction, reply: Reply) -> None:
+    rendered = render(reply)
+    count = len(rendered.chunks)
+    if not interaction.response.is_done():
+        await interaction.response.send_message(**rendered.kwargs(0), ephemeral=rendered.ephemeral)
+        for i in range(1, count):
+            await interaction.followup.send(**rendered.kwargs(i), ephemeral=rendered.ephemeral)
+        return
+    # Deferred as private "thinking": a follow-up keeps that visibility, so a public answer is
+    # posted in the channel and the private placeholder says where it went.
+    channel = interaction.channel
+    if rendered.ephemeral or not isinstance(channel, discord.abc.Messageable):
+        for i in range(count):
+            await interaction.followup.send(**rendered.kwargs(i), ephemeral=True)
+        return
+    await interaction.followup.send(POSTED_BELOW, ephemeral=True)
+    for i in range(count):
+        await channel.send(**rendered.kwargs(i))
+
+
+async def apologise(interaction: discord.Interaction, error: BaseException, what: str) -> None:
+    """The one boundary for the unexpected: log it with context, tell the member a reference."""
+    ref = secrets.token_hex(3)
+    log.error(
+        "discord %s failed ref=%s interaction=%s user=%s guild=%s channel=%s",
+        what,
+        ref,
+        interaction.id,
+        interaction.user.id,
+        interaction.guild_id,
+        interaction.channel_id,
+        exc_info=error,
+    )
+    text = (
+        f"Sorry, something went wrong on my side (reference `{ref}`). "
+        "Please try again; if it keeps happening, tell whoever runs this bot."
+    )
+    with contextlib.suppress(discord.HTTPException):
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
