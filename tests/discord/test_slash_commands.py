@@ -80,3 +80,97 @@ async def test_configured_guilds_get_their_own_commands(peer: DiscordPeer, data_
         assert peer.commands_in(None) == []
         reply = await running.slash(peer.member, "pledge new", title="Call a neighbour")
         assert "Call a neighbour" in (reply.content or "")
+
+
+async def test_a_new_pledge_is_announced_publicly_and_the_list_is_private(
+    bot: RunningBot, peer: DiscordPeer
+) -> None:
+    created = await bot.slash(
+        peer.member, "pledge new", title="Attend one local meeting", per="week", times=1
+    )
+    assert not created.ephemeral
+    assert "Attend one local meeting" in (created.content or "")
+    assert created.message is not None
+    assert created.message.pinged_user_ids == []
+    listed = await bot.slash(peer.member, "pledge list")
+    assert listed.ephemeral
+    assert "Attend one local meeting" in (listed.content or "")
+
+
+async def test_every_command_answers_as_a_slash_interaction(
+    bot: RunningBot, peer: DiscordPeer
+) -> None:
+    await bot.slash(peer.admin, "pledge new", title="Call a neighbour")
+    await bot.slash(peer.member, "pledge new", title="Knock on doors", times=2)
+    calls: list[tuple[object, str, dict[str, object]]] = [
+        (peer.member, "help", {}),
+        (peer.member, "help", {"command": "pledge new"}),
+        (peer.member, "pledge list", {}),
+        (peer.member, "pledge join", {"pledge": "1"}),
+        (peer.member, "done", {"pledge": "Call", "note": "with Sam"}),
+        (peer.admin, "vouch", {"member": peer.member, "pledge": "1"}),
+        (peer.member, "undo", {"pledge": "1"}),
+        (peer.member, "skip", {"pledge": "2", "reason": "ill this week"}),
+        (peer.member, "streak", {"member": peer.admin}),
+        (peer.member, "summary", {}),
+        (peer.member, "remind", {"pledge": "1", "slot": "thu 18:00", "delivery": "dm"}),
+        (peer.member, "offline", {"duration": "2h"}),
+        (peer.member, "me timezone", {"zone": "Europe/Paris"}),
+        (peer.admin, "settings", {}),
+        (peer.admin, "settings", {"key": "timezone", "value": "Europe/Paris"}),
+        (peer.member, "pledge pause", {"pledge": "2"}),
+        (peer.member, "pledge resume", {"pledge": "2"}),
+        (peer.member, "pledge leave", {"pledge": "1"}),
+        (peer.member, "pledge archive", {"pledge": "2"}),
+        (peer.member, "export", {}),
+        (peer.member, "forget", {}),
+    ]
+    for user, name, options in calls:
+        reply = await bot.slash(user, name, **options)  # type: ignore[arg-type]
+        content = reply.content or ""
+        assert content.strip(), f"/{name} gave an empty reply"
+        assert "went wrong" not in content, f"/{name}: {content}"
+    settings = await bot.slash(peer.admin, "settings", key="timezone", value="Europe/Berlin")
+    assert not settings.ephemeral
+    summary = await bot.slash(peer.member, "summary")
+    assert summary.ephemeral
+
+
+async def test_an_admin_command_from_a_member_without_manage_server_is_refused(
+    bot: RunningBot, peer: DiscordPeer
+) -> None:
+    await bot.slash(peer.member, "pledge list")
+    refused = await bot.slash(peer.member, "settings", key="timezone", value="Asia/Tokyo")
+    assert refused.ephemeral
+    assert "Only group admins" in (refused.content or "")
+    group = await bot.group()
+    assert group.timezone == "Europe/Berlin"
+    allowed = await bot.slash(peer.admin, "settings", key="timezone", value="Asia/Tokyo")
+    assert "Asia/Tokyo" in (allowed.content or "")
+    assert (await bot.group()).timezone == "Asia/Tokyo"
+
+
+async def test_bad_input_is_explained_privately(bot: RunningBot, peer: DiscordPeer) -> None:
+    reply = await bot.slash(peer.member, "done", pledge="nothing like this")
+    assert reply.ephemeral
+    assert "No pledge here matches" in (reply.content or "")
+
+
+async def test_autocomplete_offers_the_pledges_of_this_channel(
+    bot: RunningBot, peer: DiscordPeer
+) -> None:
+    other = peer.add_channel(peer.guild, "elsewhere")
+    await bot.slash(peer.member, "pledge new", title="Call a neighbour")
+    await bot.slash(peer.member, "pledge new", title="Knock on 10 doors")
+    await bot.slash(peer.member, "pledge new", channel=other, title="Cook for the crew")
+    everything = await peer.autocomplete(peer.member, peer.channel, "done", focused="pledge")
+    choices = await everything.wait_choices(timeout=5)
+    assert [c["value"] for c in choices] == ["1", "2"]
+    assert [c["name"] for c in choices] == ["1 · Call a neighbour", "2 · Knock on 10 doors"]
+    typed = await peer.autocomplete(
+        peer.member, peer.channel, "pledge", subcommand="join", focused="pledge",
+        options={"pledge": "kno"},
+    )  # fmt: skip
+    assert [c["name"] for c in await typed.wait_choices(timeout=5)] == ["2 · Knock on 10 doors"]
+    there = await peer.autocomplete(peer.member, other, "undo", focused="pledge")
+    assert [c["name"] for c in await there.wait_choices(timeout=5)] == ["1 · Cook for the crew"]
