@@ -68,7 +68,9 @@ class DiscordOutbox:
         rendered = render(reply, ping=ping)
         sent: discord.Message | None = None
         for i in range(len(rendered.chunks)):
-            sent = await channel.send(**rendered.kwargs(i))
+            nonce = rendered.nonce(i)
+            extra = {"nonce": nonce} if nonce else {}
+            sent = await channel.send(**rendered.kwargs(i), **extra)
         assert sent is not None
         return str(sent.id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from .buttons import AnswerButton
 
 MAX_CONTENT = 2000
 MAX_BUTTONS = 25
+NONCE_LENGTH = 25  # Discord's limit for a message nonce
 STYLES = {
     "primary": discord.ButtonStyle.primary,
     "secondary": discord.ButtonStyle.secondary,
@@ -34,6 +36,15 @@ class Rendered:
     image_name: str = ""
     ephemeral: bool = False
     pinged: list[int] = field(default_factory=list)
+    idempotency_key: str = ""
+
+    def nonce(self, index: int) -> str | None:
+        """A stable nonce per chunk: Discord then ignores a resend of a message it already took
+        (a retry after a timeout), instead of posting it twice."""
+        if not self.idempotency_key:
+            return None
+        digest = hashlib.sha256(f"{self.idempotency_key}#{index}".encode()).hexdigest()
+        return digest[:NONCE_LENGTH]
 
     def kwargs(self, index: int) -> dict[str, Any]:
         """Keyword arguments for `send`/`send_message` of chunk `index`."""
@@ -81,6 +92,7 @@ def render(reply: Reply, *, ping: tuple[int, ...] = ()) -> Rendered:
         image_name=reply.image_name or "image.png",
         ephemeral=reply.private,
         pinged=unique,
+        idempotency_key=reply.extra.get("idempotency_key", ""),
     )
 
 

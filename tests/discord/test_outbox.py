@@ -124,3 +124,22 @@ async def test_a_message_discord_refuses_is_reported_as_not_retryable(
     with pytest.raises(DeliveryError) as failed:
         await bot.outbox.send_to_group(gone, Reply(text="hello", visibility=Visibility.PUBLIC))
     assert not failed.value.retryable
+
+
+async def test_a_scheduled_message_sent_again_after_a_lost_answer_is_posted_once(
+    bot: RunningBot, peer: DiscordPeer
+) -> None:
+    await bot.slash(peer.member, "pledge list")
+    group = await bot.group()
+    reply = Reply(
+        text="⏰ Reminder",
+        visibility=Visibility.PUBLIC,
+        extra={"idempotency_key": f"send:g{group.id}:remind:week:2026-11-30"},
+    )
+    peer.lose_responses(MESSAGES, count=1)
+    first = await asyncio.wait_for(bot.outbox.send_to_group(group, reply), 5)
+    # the scheduler's own retry (say after a timeout) carries the same key
+    second = await bot.outbox.send_to_group(group, reply)
+    assert first == second
+    posted = [m for m in peer.channel_messages(peer.channel) if m.source == "channel"]
+    assert [m.content for m in posted] == ["⏰ Reminder"]

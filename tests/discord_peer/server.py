@@ -537,6 +537,17 @@ class DiscordPeer:
         """Answer the next `count` requests to the route template with 429."""
         self.rest.rate_limits.append(RateLimitRule(method, route, count, retry_after, is_global))
 
+    def lose_responses(
+        self,
+        route: str = "/channels/{channel_id}/messages",
+        *,
+        method: str = "POST",
+        count: int = 1,
+    ) -> None:
+        """Carry out the next `count` requests to the route but answer 502, as if the answer
+        was lost on the way back (discord.py retries 5xx)."""
+        self.rest.lost_responses.append([method, route, count])
+
     # -- driving interactions ------------------------------------------------------------
 
     async def slash(

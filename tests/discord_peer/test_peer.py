@@ -337,3 +337,18 @@ async def test_modal_submit_and_update_message(peer: DiscordPeer) -> None:
         assert update.type == 7
         assert update.content == "toggled"
         assert message.components[0]["components"][0]["label"] == "On"
+
+
+async def test_a_lost_answer_is_retried_and_the_nonce_keeps_it_to_one_message(
+    peer: DiscordPeer,
+) -> None:
+    async with run_client(make_client()) as client:
+        channel = client.get_channel(peer.channel.id)
+        assert isinstance(channel, discord.TextChannel)
+        peer.lose_responses("/channels/{channel_id}/messages", count=1)
+        sent = await asyncio.wait_for(channel.send("once", nonce="same-nonce"), 5)
+        again = await channel.send("once", nonce="same-nonce")
+        posts = [r.status for r in peer.requests if r.route == "/channels/{channel_id}/messages"]
+        assert posts == [502, 200, 200]
+        assert sent.id == again.id
+        assert [m.content for m in peer.channel_messages(peer.channel)] == ["once"]
