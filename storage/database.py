@@ -37,6 +37,12 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite://")
 
 
+async def _init(config: dict[str, Any]) -> None:
+    # A global fallback context: platform libraries run callbacks in tasks of their own, and
+    # every one of them must reach the same connections.
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+
+
 async def _pending_migrations(url: str) -> list[str]:
     config = tortoise_config(url)
     executor = MigrationExecutor(get_connection("default"), config["apps"])
@@ -52,7 +58,7 @@ async def _tune_sqlite() -> None:
 
 async def open_database(url: str, *, require_migrated: bool = True) -> None:
     """Connect; refuse to go on when migrations are pending (the message names the fix)."""
-    await Tortoise.init(config=tortoise_config(url))
+    await _init(tortoise_config(url))
     if is_sqlite(url) and ":memory:" not in url:
         await _tune_sqlite()
     if require_migrated:
@@ -67,14 +73,14 @@ async def open_database(url: str, *, require_migrated: bool = True) -> None:
 
 async def create_schema_for_tests(url: str = "sqlite://:memory:") -> None:
     """Create tables directly from the models: for tests and the in-memory sandbox only."""
-    await Tortoise.init(config=tortoise_config(url))
+    await _init(tortoise_config(url))
     await Tortoise.generate_schemas(safe=True)
 
 
 async def migrate(url: str, *, keep_open: bool = False) -> list[str]:
     """Apply every pending migration; returns the names applied (`keep_open` for in-memory use)."""
     config = tortoise_config(url)
-    await Tortoise.init(config=config)
+    await _init(config)
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:
@@ -82,7 +88,11 @@ async def migrate(url: str, *, keep_open: bool = False) -> list[str]:
             applied.append(f"{app_label}.{name}")
 
     executor = MigrationExecutor(get_connection("default"), config["apps"])
-    await executor.migrate(None, progress=progress)
+    try:
+        await executor.migrate(None, progress=progress)
+    except BaseException:
+        await close_database()
+        raise
     if is_sqlite(url) and ":memory:" not in url:
         await _tune_sqlite()
     if not keep_open:

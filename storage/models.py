@@ -126,7 +126,7 @@ class CheckIn(Model):
     class Meta:
         table = "checkins"
         unique_together = (("participation", "event_key"),)
-        indexes = (("participation", "period_key"),)
+        indexes = (("participation_id", "period_key"),)
 
 
 class Vouch(Model):
@@ -198,11 +198,13 @@ class Job(Model):
     attempts = fields.SmallIntField(default=0)
     last_error = fields.TextField(null=True)
     lease_until = fields.DatetimeField(null=True)
+    claim_token = fields.CharField(max_length=32, null=True)
     sent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
 
     class Meta:
         table = "jobs"
+        indexes = (("status", "due_at"), ("group_id_ref", "status"))
 
 
 class SentMessage(Model):

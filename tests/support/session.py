@@ -13,7 +13,7 @@ from bot.clock import VirtualClock
 from bot.config import BotConfig, Config
 from bot.engine import Engine
 from bot.localtime import parse_timezone
-from bot.runner import advance
+from bot.runner import advance, attach_scheduler
 from storage import database
 
 
@@ -69,6 +69,8 @@ async def open_session(
             await advance(app, clock, span)
 
         adapter = ConsoleAdapter(engine, user, zone, out=out, wait=wait)
+        app.attach_outbox("console", adapter)
+        attach_scheduler(app)
         yield ConsoleSession(engine, clock, adapter, out, app)
     finally:
         await database.close_database()

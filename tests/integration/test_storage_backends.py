@@ -1,0 +1,115 @@
+"""The same storage behaviour on a SQLite file and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.closing import close_due
+from storage import checkins, database, groups, pledges
+from storage.errors import SchemaNotMigrated
+from storage.records import GroupDefaults
+from tests.support.session import open_session
+from tests.support.snapshot import snapshot
+
+START = datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+DEFAULTS = GroupDefaults("Europe/Berlin", 0, "mon 18:00", "sun 18:00", 12, "22:00-08:00", 6, 0.6)
+
+
+async def test_an_unmigrated_database_is_refused_with_the_command_that_fixes_it(database_url: str):
+    with pytest.raises(SchemaNotMigrated, match="logoff migrate"):
+        await database.open_database(database_url)
+    applied = await database.migrate(database_url)
+    assert applied == ["logoff.0001_initial"]
+    await database.open_database(database_url)
+    await database.close_database()
+    assert await database.migrate(database_url) == []
+
+
+async def test_a_check_in_counts_once_per_causing_event(database_url: str):
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" times 2 per week')
+        now = s.clock.now()
+        member = await groups.ensure_member("console", "you", "you", now)
+        group = await groups.find_group("console", "console")
+        assert group is not None
+        pledge = (await pledges.group_pledges(group.id, ("active",)))[0]
+        part = await pledges.participation_of(pledge.id, member.id)
+        assert part is not None
+        first = await checkins.add_checkin(
+            part.id, "week:2026-11-30", "done", "", "console:ev1", now
+        )
+        again = await checkins.add_checkin(
+            part.id, "week:2026-11-30", "done", "", "console:ev1", now
+        )
+        assert first[1] is True and again[1] is False and first[0].id == again[0].id
+        tally = await checkins.tallies([part.id], ["week:2026-11-30"])
+        assert tally[(part.id, "week:2026-11-30")].done == 1
+
+
+async def test_a_replayed_tap_is_answered_but_counted_once(database_url: str):
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" times 2 per week')
+        from bot.actions import Action
+        from bot.context import Actor, Place
+
+        action = Action("done", 1, "week:2026-11-30").encode()
+        actor = Actor("console", "you", "you", True)
+        place = Place("console", "console", "console")
+        await s.engine.handle_action(actor, place, action, "click-1")
+        await s.engine.handle_action(actor, place, action, "click-1")
+        assert "you 1/2" in await s.say("!pledge list")
+
+
+async def test_skipping_without_a_freeze_writes_nothing(database_url: str):
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" per week')
+        await s.say("!skip 1 away")
+        before = await snapshot()
+        out = await s.say("!skip call away again")
+        assert "already excused" in out
+        await s.wait(timedelta(days=7, hours=13))
+        before = await snapshot()
+        out = await s.say("!skip 1 away again")
+        assert "no freezes left" in out
+        assert await snapshot() == before
+
+
+async def test_closing_is_idempotent_and_stores_outcomes_once(database_url: str):
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" per day')
+        await s.say("!done 1")
+        s.clock.advance(timedelta(days=3))
+        now = s.clock.now()
+        first = await close_due(now)
+        second = await close_due(now)
+        assert [o.outcome for o in first.outcomes] == ["kept", "missed"]
+        assert second.outcomes == []
+        assert "streak 0 days (best 1)" in await s.say("!streak")
+
+
+async def test_forgetting_a_member_keeps_closed_group_weeks(database_url: str):
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" per week')
+        await s.say("@ana !pledge join 1")
+        await s.say("@ana !done 1")
+        await s.wait(timedelta(days=7, hours=13))
+        await s.say("@ana !forget")
+        await s.say("@ana !forget confirm")
+        assert await groups.find_member("console", "ana") is None
+        out = await s.say("!summary")
+        assert "Last closed week: 100% kept." in out
+
+
+async def test_stored_instants_are_aware_utc(database_url: str):
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" per week')
+        member = await groups.find_member("console", "you")
+        assert member is not None
+        group = await groups.find_group("console", "console")
+        assert group is not None
+        pledge = (await pledges.group_pledges(group.id, ("active",)))[0]
+        assert pledge.created_at.utcoffset() == timedelta(0)
+        assert pledge.created_at == START.astimezone(UTC)
