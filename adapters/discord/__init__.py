@@ -15,11 +15,20 @@ log = logging.getLogger("logoff.discord")
 
 async def run_discord(app: App) -> None:
     """Connect with the configured token and serve until cancelled (reconnecting as needed)."""
+    import discord
+
+    from bot.errors import ConfigError
+
     from .client import LogoffClient
 
     client = LogoffClient(app)
     try:
         await client.start(app.config.discord.token)
+    except discord.LoginFailure as exc:
+        log.error("Discord refused the bot token: %s", exc)
+        raise ConfigError(
+            [("discord.token", "Discord refused this token; copy it again from the Bot page")]
+        ) from None
     finally:
         app.outboxes.pop("discord", None)
         if not client.is_closed():

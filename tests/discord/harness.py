@@ -13,6 +13,7 @@ from adapters.discord import run_discord
 from adapters.discord.client import LogoffClient
 from adapters.discord.outbox import DiscordOutbox
 from bot.app import App, open_app
+from bot.clock import Clock
 from bot.config import BotConfig, Config, DiscordConfig
 from storage import database
 from storage import groups as group_queries
@@ -89,12 +90,14 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def start_bot(peer: DiscordPeer, data_dir: Path, **config: Any) -> AsyncIterator[RunningBot]:
+async def start_bot(
+    peer: DiscordPeer, data_dir: Path, clock: Clock | None = None, **config: Any
+) -> AsyncIterator[RunningBot]:
     """Migrate a SQLite file, open the app and run `run_discord(app)`; always stop it."""
     cfg = make_config(data_dir, **config)
     data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 -- test set-up, once
     await database.migrate(cfg.db_url)
-    async with open_app(cfg) as app:
+    async with open_app(cfg, clock) as app:
         task = asyncio.create_task(run_discord(app))
         try:
             await _ready(app, task)

@@ -1,0 +1,44 @@
+"""Through the real scheduler: a reminder with buttons and the weekly summary reach the channel."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.clock import VirtualClock
+from tests.discord.harness import start_bot
+from tests.discord_peer import DiscordPeer
+
+scheduler = pytest.importorskip("bot.scheduler")
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
+
+
+async def test_a_scheduled_reminder_and_the_weekly_summary_reach_the_channel(
+    peer: DiscordPeer, data_dir: Path
+) -> None:
+    clock = VirtualClock(MONDAY)
+    async with start_bot(peer, data_dir, clock) as bot:
+        jobs = scheduler.Scheduler(bot.app.engine, bot.app.outbox, clock)
+        jobs.attach()
+        await bot.slash(peer.member, "pledge new", title="Call a neighbour", remind="thu 18:00")
+        await jobs.advance_to(clock, datetime(2026, 12, 3, 18, 5, tzinfo=BERLIN))
+        reminder = await peer.wait_for_message(
+            peer.channel, lambda m: peer.member.id in m.pinged_user_ids, timeout=5
+        )
+        assert "Call a neighbour" in reminder.content
+        assert not reminder.pings_everyone
+        done = next(cid for cid in reminder.custom_ids if ":done:" in cid)
+        tap = await (await peer.click(peer.member, reminder, done)).wait_reply(timeout=5)
+        assert "✅" in (tap.content or "")
+        after = peer.last_message_id()
+        await jobs.advance_to(clock, clock.now() + timedelta(days=6))
+        summary = await peer.wait_for_message(
+            peer.channel, lambda m: "Kept" in m.content or "kept" in m.content, after=after
+        )
+        assert "Call a neighbour" in summary.content
+        assert not summary.pings_everyone
