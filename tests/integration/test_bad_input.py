@@ -67,7 +67,8 @@ async def test_bad_input_is_explained_and_changes_nothing(
     before = await snapshot()
     out = await session.say(line)
     assert expected.lower() in out.lower(), out
-    assert "Traceback" not in out and "something went wrong" not in out
+    assert "Traceback" not in out
+    assert "something went wrong" not in out
     assert await snapshot() == before
 
 
@@ -79,4 +80,5 @@ async def test_control_characters_are_stripped_from_stored_text(session: Console
 
 async def test_mass_pings_in_titles_are_shown_inert(session: ConsoleSession):
     out = await session.say('!pledge new "Tell @everyone and @room" per week')
-    assert "@everyone" not in out and "@room" not in out
+    assert "@everyone" not in out
+    assert "@room" not in out

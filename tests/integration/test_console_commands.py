@@ -26,7 +26,9 @@ async def test_members_join_by_number_or_title_prefix_and_see_progress(session: 
     await session.say("!done 1")
     await session.say("@ana !done attend")
     board = await session.say("!pledge list")
-    assert "you ✅" in board and "ana ✅" in board and "ben 0/1" in board
+    assert "you ✅" in board
+    assert "ana ✅" in board
+    assert "ben 0/1" in board
 
 
 async def test_a_kept_week_becomes_a_streak_after_the_grace_window(session: ConsoleSession):
@@ -103,7 +105,8 @@ async def test_skip_without_a_freeze_is_refused_with_how_to_earn_one(session: Co
     await session.say("@ana !skip 1 away")
     await session.wait(timedelta(days=7, hours=13))
     out = await session.say("@ana !skip 1 away again")
-    assert "no freezes left" in out and "4 kept periods" in out
+    assert "no freezes left" in out
+    assert "4 kept periods" in out
 
 
 async def test_a_freeze_is_earned_every_four_kept_weeks(session: ConsoleSession):
@@ -172,7 +175,8 @@ async def test_forget_asks_first_then_deletes_and_keeps_group_totals(session: Co
     assert "ana" not in board
     after = await session.say("!summary")
     # ben joined after the week began, so his first week is excused: 2 kept of 2 counted
-    assert "Last closed week: 100% kept." in before and "Last closed week: 100% kept." in after
+    assert "Last closed week: 100% kept." in before
+    assert "Last closed week: 100% kept." in after
 
 
 async def test_help_lists_every_command_and_explains_one(session: ConsoleSession):
@@ -194,7 +198,8 @@ async def test_help_lists_every_command_and_explains_one(session: ConsoleSession
     ):
         assert f"!{word}" in out
     one = await session.say("!help skip")
-    assert "Usage: !skip <pledge> <reason>" in one and "e.g. !skip 1" in one
+    assert "Usage: !skip <pledge> <reason>" in one
+    assert "e.g. !skip 1" in one
 
 
 async def test_personal_settings_reminder_mute_and_time_zone(session: ConsoleSession):

@@ -44,7 +44,9 @@ async def test_a_check_in_counts_once_per_causing_event(database_url: str):
         again = await checkins.add_checkin(
             part.id, "week:2026-11-30", "done", "", "console:ev1", now
         )
-        assert first[1] is True and again[1] is False and first[0].id == again[0].id
+        assert first[1] is True
+        assert again[1] is False
+        assert first[0].id == again[0].id
         tally = await checkins.tallies([part.id], ["week:2026-11-30"])
         assert tally[(part.id, "week:2026-11-30")].done == 1
 
