@@ -1,0 +1,88 @@
+"""The `logoff` command line as a newcomer uses it: sandbox scripts, migrate, run, check-config."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+LOGOFF = [sys.executable, "-m", "bot.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def logoff(*args: str, stdin: str = "", cwd: Path | None = None, env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env.pop("LOGOFF_CONFIG", None)
+    return subprocess.run(
+        [*LOGOFF, *args], input=stdin, capture_output=True, text=True, timeout=120,
+        cwd=cwd or ROOT, env=full_env, check=False,
+    )
+
+
+SCRIPT = """\
+!pledge new "Attend one local meeting" per week
+@ana !pledge join 1
+@ben !pledge join 1
+!done 1
+@ana !done attend
+@ben !vouch @ana 1
+!wait 7d13h
+!streak
+@ana !streak
+!summary
+!done 42
+"""
+
+
+def test_a_scripted_sandbox_month_runs_to_the_end_of_input(tmp_path: Path):
+    result = logoff("sandbox", "--start", "2026-11-30T09:00", "--tz", "Europe/Berlin",
+                    "--user", "maria", stdin=SCRIPT, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "New pledge 1 Attend one local meeting" in out
+    assert "(time is now Mon 07 Dec 2026 22:00 Europe/Berlin)" in out
+    assert "streak 1 week (best 1)" in out
+    assert "Group streak: 1 week" in out
+    assert "No pledge here matches 42" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_run_refuses_an_unmigrated_database_and_names_the_fix(tmp_path: Path):
+    (tmp_path / "config.toml").write_text('[bot]\ndata_dir = "d"\n')
+    result = logoff("run", cwd=tmp_path, stdin="!help\n")
+    assert result.returncode == 3
+    assert "logoff migrate" in result.stderr
+
+
+def test_run_after_migrate_serves_the_console_on_sqlite(tmp_path: Path):
+    (tmp_path / "config.toml").write_text('[bot]\ndata_dir = "d"\n')
+    migrated = logoff("migrate", cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "Applied 1 migration" in migrated.stdout
+    result = logoff("run", "--user", "maria", cwd=tmp_path,
+                    stdin='!pledge new "Call a neighbour"\n!pledge list\n')
+    assert result.returncode == 0, result.stderr
+    assert "maria 0/1" in result.stdout
+    again = logoff("run", "--user", "maria", cwd=tmp_path, stdin="!pledge list\n")
+    assert "Call a neighbour" in again.stdout  # nothing lost across a restart
+    assert (tmp_path / "d" / "logoff.db").exists()
+
+
+def test_check_config_lists_every_problem(tmp_path: Path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[bot]\ntimezone = "Nowhere/Land"\n[schedule]\nsummary = "someday"\n')
+    result = logoff("--config", str(path), "check-config")
+    assert result.returncode == 2
+    assert "bot.timezone" in result.stderr
+    assert "schedule.summary" in result.stderr
+    ok = logoff("--config", str(ROOT / "config.example.toml"), "check-config")
+    assert ok.returncode == 0
+    assert "Configuration OK" in ok.stdout
+
+
+def test_sandbox_rejects_a_bad_start_date(tmp_path: Path):
+    result = logoff("sandbox", "--start", "next tuesday", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "ISO date-time" in result.stderr
