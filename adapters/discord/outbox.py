@@ -29,13 +29,13 @@ class DiscordOutbox:
         self.closed_dms = closed_dms
 
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
-        channel = self.client.get_partial_messageable(int(group.external_id))
+        channel = self.client.get_partial_messageable(_snowflake(group.external_id))
         return await self._guarded(self._post(channel, reply))
 
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None
     ) -> str:
-        user_id = int(member.external_id)
+        user_id = _snowflake(member.external_id)
         try:
             message_id = await self._dm(user_id, reply)
         except discord.Forbidden as exc:
@@ -48,7 +48,7 @@ class DiscordOutbox:
                 ) from exc
             self.closed_dms.closed(user_id)
             log.info("DMs closed for user %s; mentioning them in %s", user_id, fallback.external_id)
-            channel = self.client.get_partial_messageable(int(fallback.external_id))
+            channel = self.client.get_partial_messageable(_snowflake(fallback.external_id))
             return await self._guarded(self._post(channel, reply, ping=(user_id,)))
         except DeliveryError:
             raise
@@ -68,9 +68,11 @@ class DiscordOutbox:
         rendered = render(reply, ping=ping)
         sent: discord.Message | None = None
         for i in range(len(rendered.chunks)):
+            kwargs = rendered.kwargs(i)
             nonce = rendered.nonce(i)
-            extra = {"nonce": nonce} if nonce else {}
-            sent = await channel.send(**rendered.kwargs(i), **extra)
+            if nonce:
+                kwargs["nonce"] = nonce
+            sent = await channel.send(**kwargs)
         assert sent is not None
         return str(sent.id)
 
@@ -80,6 +82,12 @@ class DiscordOutbox:
         except Exception as exc:
             raise _delivery_error(exc) from exc
         return result
+
+
+def _snowflake(external_id: str) -> int:
+    if not external_id.isdigit():
+        raise DeliveryError(f"{external_id!r} is not a Discord id", retryable=False)
+    return int(external_id)
 
 
 def _delivery_error(exc: BaseException) -> DeliveryError:

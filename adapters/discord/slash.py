@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal, Optional
 
 import discord
@@ -17,7 +17,9 @@ MAX_DESCRIPTION = 100
 MAX_STRING = 6000
 
 CommandRunner = Callable[[discord.Interaction, tuple[str, ...], dict[str, str]], Awaitable[None]]
-Completer = Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
+Completer = Callable[
+    [discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[str]]]
+]
 AppCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
 
 
@@ -54,7 +56,7 @@ def raw_value(value: Any) -> str | None:
     return str(value)
 
 
-def _callback(command: Command, run: CommandRunner) -> Callable[..., Awaitable[None]]:
+def _callback(command: Command, run: CommandRunner) -> Callable[..., Coroutine[Any, Any, None]]:
     path = command.path
     names = [a.name for a in command.args]
 
