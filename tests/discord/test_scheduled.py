@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import VirtualClock
-from tests.discord.harness import start_bot
+from tests.discord.harness import RunningBot, start_bot
 from tests.discord_peer import DiscordPeer
 
 scheduler = pytest.importorskip("bot.scheduler")
@@ -32,9 +33,14 @@ async def test_a_scheduled_reminder_and_the_weekly_summary_reach_the_channel(
         )
         assert "Call a neighbour" in reminder.content
         assert not reminder.pings_everyone
+        # a ✅ reaction on the reminder answers it like the Done button ...
+        await peer.react(peer.member, reminder, "✅")
+        board = await _board_when(bot, peer, "member ✅")
+        assert "member ✅" in board
+        # ... so the button then finds the week already kept
         done = next(cid for cid in reminder.custom_ids if ":done:" in cid)
         tap = await (await peer.click(peer.member, reminder, done)).wait_reply(timeout=5)
-        assert "✅" in (tap.content or "")
+        assert "already kept" in (tap.content or "")
         after = peer.last_message_id()
         await jobs.advance_to(clock, clock.now() + timedelta(days=6))
         summary = await peer.wait_for_message(
@@ -42,3 +48,14 @@ async def test_a_scheduled_reminder_and_the_weekly_summary_reach_the_channel(
         )
         assert "Call a neighbour" in summary.content
         assert not summary.pings_everyone
+
+
+async def _board_when(bot: RunningBot, peer: DiscordPeer, text: str) -> str:
+    """`/pledge list` until it shows `text` (a reaction is handled asynchronously)."""
+    content = ""
+    for _ in range(50):
+        content = (await bot.slash(peer.member, "pledge list")).content or ""
+        if text in content:
+            break
+        await asyncio.sleep(0.05)
+    return content

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 from pathlib import Path
 
 from adapters.discord import sync_commands
 from bot.commands import build_registry
 from bot.registry import Role
+from bot.runner import discord_sync_main
 from tests.discord.harness import RunningBot, make_config, start_bot
 from tests.discord_peer import MANAGE_GUILD, DiscordPeer
 from tests.discord_peer.gateway import PRIVILEGED_INTENTS
@@ -174,3 +177,18 @@ async def test_autocomplete_offers_the_pledges_of_this_channel(
     assert [c["name"] for c in await typed.wait_choices(timeout=5)] == ["2 · Knock on 10 doors"]
     there = await peer.autocomplete(peer.member, other, "undo", focused="pledge")
     assert [c["name"] for c in await there.wait_choices(timeout=5)] == ["1 · Cook for the crew"]
+
+
+async def test_logoff_discord_sync_pushes_the_commands_even_when_unchanged(
+    peer: DiscordPeer, data_dir: Path
+) -> None:
+    async with start_bot(peer, data_dir):
+        pass
+    config = make_config(data_dir)
+    # the CLI entry point runs its own event loop, so call it from a worker thread
+    code = await asyncio.wait_for(
+        asyncio.to_thread(discord_sync_main, config, argparse.Namespace()), 10
+    )
+    assert code == 0
+    assert len(_command_puts(peer)) == 2
+    assert len(peer.gateway.identifies) == 1, "the sync does not open the gateway"

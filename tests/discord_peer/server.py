@@ -537,6 +537,26 @@ class DiscordPeer:
         """Answer the next `count` requests to the route template with 429."""
         self.rest.rate_limits.append(RateLimitRule(method, route, count, retry_after, is_global))
 
+    async def react(self, user: PeerUser, message: StoredMessage, emoji: str) -> None:
+        """A human adds a unicode emoji reaction (dispatched as MESSAGE_REACTION_ADD)."""
+        message.reactions.append(emoji)
+        data: dict[str, Any] = {
+            "user_id": str(user.id),
+            "channel_id": str(message.channel_id),
+            "message_id": str(message.id),
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "type": 0,
+            "message_author_id": str(message.payload["author"]["id"]),
+        }
+        channel = self.channels[message.channel_id]
+        if channel.guild_id is not None:
+            guild = self.guilds[channel.guild_id]
+            data["guild_id"] = str(guild.id)
+            if user.id in guild.members:
+                data["member"] = guild.members[user.id].payload()
+        await self.gateway.dispatch("MESSAGE_REACTION_ADD", data)
+
     def lose_responses(
         self,
         route: str = "/channels/{channel_id}/messages",
