@@ -43,11 +43,30 @@ def _print_problems(problems: list[tuple[str, str]]) -> None:
 
 
 def _logging(config: Config) -> None:
+    from bot import redaction
+
     logging.basicConfig(
         level=config.bot.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    redaction.install(config.secrets())
+    _warn_if_readable(config)
+
+
+def _warn_if_readable(config: Config) -> None:
+    """A config file holding secrets should not be readable by other users of the machine."""
+    path = config.source
+    if path is None or not config.secrets():
+        return
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        logging.getLogger("logoff").warning(
+            "%s holds secrets and is readable by other users; run: chmod 600 %s", path, path
+        )
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -62,6 +81,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for n, on in (("discord", config.discord.enabled), ("matrix", config.matrix.enabled))
         if on
     ] or ["console"]
+    if path is not None and config.secrets() and path.stat().st_mode & 0o077:
+        print(f"Warning: {path} holds secrets and is readable by others; run: chmod 600 {path}")
     print(f"Configuration OK ({where}).")
     print(f"  database: {_redact(config.db_url)}")
     print(f"  adapters: {', '.join(adapters)}")
@@ -174,10 +195,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from bot.runner import backup_main
+    from storage.backup import backup_sqlite, sqlite_path
 
     config = _load(args)
-    return backup_main(config, args)
+    source = sqlite_path(config.db_url)
+    if source is None:
+        print(
+            "This database is PostgreSQL: back it up with its own tool, e.g.\n"
+            f"  pg_dump --format=custom --file={args.path} '{_redact(config.db_url)}'\n"
+            "(restore with pg_restore). pg_dump takes a consistent snapshot of a live database.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        tables = asyncio.run(backup_sqlite(source, Path(args.path)))
+    except FileNotFoundError:
+        print(f"There is no database at {source} yet (run `logoff migrate`).", file=sys.stderr)
+        return 2
+    print(
+        f"Backed up {source} to {args.path} ({tables} tables). Restore: stop the bot, "
+        f"copy it back to {source}, start the bot."
+    )
+    return 0
 
 
 def cmd_discord_sync(args: argparse.Namespace) -> int:
