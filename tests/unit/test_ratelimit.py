@@ -1,0 +1,28 @@
+"""The per-member rate limit: allow up to the limit, tell once, then stay quiet, then recover."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.ratelimit import RateLimiter
+
+T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def test_a_member_beyond_the_limit_is_told_once_then_ignored_until_the_minute_passes():
+    limiter = RateLimiter(per_minute=3)
+    got = [limiter.check("ana", T0 + timedelta(seconds=i)) for i in range(6)]
+    assert got == ["allow", "allow", "allow", "notify", "quiet", "quiet"]
+    assert limiter.check("ana", T0 + timedelta(seconds=61)) == "allow"
+
+
+def test_members_are_limited_separately():
+    limiter = RateLimiter(per_minute=1)
+    assert limiter.check("ana", T0) == "allow"
+    assert limiter.check("ben", T0) == "allow"
+    assert limiter.check("ana", T0) == "notify"
+
+
+def test_zero_disables_the_limit():
+    limiter = RateLimiter(per_minute=0)
+    assert all(limiter.check("ana", T0) == "allow" for _ in range(100))
