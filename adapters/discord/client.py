@@ -87,6 +87,8 @@ class LogoffClient(discord.Client):
         try:
             await self.sync_commands(force=self.force_sync)
         except discord.HTTPException:
+            if self.force_sync:
+                raise  # `logoff discord-sync` must not report success
             log.exception("syncing slash commands failed; the last synced set stays in use")
         self.app.attach_outbox(identity.PLATFORM, self.outbox)
 
