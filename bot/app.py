@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock, SystemClock
 from bot.commands import build_registry
@@ -16,6 +17,9 @@ from bot.ports import Outbox
 from bot.replies import Reply
 from storage import database
 from storage.records import GroupRec, MemberRec
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
 
 log = logging.getLogger("logoff")
 
@@ -28,6 +32,7 @@ class App:
     clock: Clock
     engine: Engine
     outboxes: dict[str, Outbox] = field(default_factory=dict)
+    scheduler: Scheduler | None = None  # set by bot.runner.attach_scheduler
 
     def attach_outbox(self, platform: str, outbox: Outbox) -> None:
         self.outboxes[platform] = outbox

@@ -31,6 +31,7 @@ log = logging.getLogger("logoff.engine")
 
 MAX_COMMAND_LENGTH = 2000
 SnoozeHook = Callable[[MemberRec, PledgeRec, GroupRec, str, str, datetime], Awaitable[datetime]]
+ChangeHook = Callable[[int], Awaitable[None]]
 
 
 class Engine:
@@ -44,6 +45,8 @@ class Engine:
         self.registry = registry
         self.prefix = prefix
         self.snooze_hook: SnoozeHook | None = None
+        # Called with a group's id after a command changed it, so the scheduler re-plans.
+        self.change_hook: ChangeHook | None = None
         # One writer at a time inside a process: a tap and a typed command never interleave.
         self._lock = asyncio.Lock()
 
@@ -258,7 +261,13 @@ class Engine:
                     )
                 continue
             inv.args[arg.name] = await convert(inv, arg, value, pledges)
-        return await command.handler(inv)
+        reply = await command.handler(inv)
+        if command.mutates and group is not None and self.change_hook is not None:
+            try:
+                await self.change_hook(group.id)
+            except Exception:
+                log.exception("re-planning group %s failed", group.id)
+        return reply
 
     async def _run_action(
         self, actor: Actor, place: Place, action_text: str, event_id: str

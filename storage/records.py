@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -170,3 +170,30 @@ class SentMessageRec:
 
 
 Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to schedule; `dedupe_key` names it for good, so planning it twice stores it once."""
+
+    dedupe_key: str
+    kind: str
+    due_at: datetime
+    group_id: int | None
+    payload: Json = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobRec:
+    id: int
+    dedupe_key: str
+    kind: str
+    due_at: datetime
+    group_id: int | None
+    payload: Json
+    status: str
+    attempts: int
+    last_error: str | None
+    lease_until: datetime | None
+    claim_token: str | None
+    sent_at: datetime | None
