@@ -6,7 +6,7 @@ import contextlib
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.durations import format_duration, parse_duration
@@ -88,12 +88,14 @@ def test_a_duration_is_written_in_its_largest_units(td: timedelta, text: str) ->
     assert format_duration(td) == text
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=1, max_value=366 * 24 * 60))
 def test_a_formatted_duration_parses_back_to_itself(minutes: int) -> None:
     td = timedelta(minutes=minutes)
     assert parse_duration(format_duration(td)) == td
 
 
+@settings(deadline=None)
 @given(st.text(max_size=40))
 def test_any_text_given_as_a_duration_parses_or_raises_a_user_error(text: str) -> None:
     try:
@@ -104,6 +106,7 @@ def test_any_text_given_as_a_duration_parses_or_raises_a_user_error(text: str) -
     assert result % timedelta(minutes=1) == timedelta(0)
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="0123456789wdhmWDHMs -", max_size=20))
 def test_duration_like_text_parses_or_raises_a_user_error(text: str) -> None:
     with contextlib.suppress(UserError):

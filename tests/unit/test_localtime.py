@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
@@ -81,12 +81,14 @@ def test_empty_overlong_and_path_like_timezones_are_refused(text: str) -> None:
         parse_timezone(text)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=80))
 def test_any_text_given_as_a_timezone_parses_or_raises_a_user_error(text: str) -> None:
     with contextlib.suppress(UserError):
         assert isinstance(parse_timezone(text), ZoneInfo)
 
 
+@settings(deadline=None)
 @given(zone_names)
 def test_every_tricky_zone_parses_in_lower_case(name: str) -> None:
     assert parse_timezone(name.lower()).key == name
@@ -137,6 +139,7 @@ def test_a_half_hour_gap_on_lord_howe_resolves_to_its_end() -> None:
     assert resolved == utc(2026, 10, 3, 15, 30)
 
 
+@settings(deadline=None)
 @given(instants, zone_names)
 def test_resolving_the_local_wall_time_of_an_instant_never_lands_after_it(
     instant: datetime, name: str
@@ -150,6 +153,7 @@ def test_resolving_the_local_wall_time_of_an_instant_never_lands_after_it(
     assert to_local(resolved, tz).replace(tzinfo=None) == local.replace(tzinfo=None, fold=0)
 
 
+@settings(deadline=None)
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31)), zone_names)
 def test_resolved_local_midnight_is_aware_utc_and_shows_a_time_on_or_after_it(
     day: date, name: str
@@ -249,12 +253,14 @@ def test_a_date_not_written_as_yyyy_mm_dd_raises_a_user_error_with_an_example(te
     assert info.value.usage == "Write a date as YYYY-MM-DD, e.g. 2026-12-24"
 
 
+@settings(deadline=None)
 @given(st.text(max_size=30))
 def test_any_text_given_as_a_date_parses_or_raises_a_user_error(text: str) -> None:
     with contextlib.suppress(UserError):
         parse_date(text)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=12))
 def test_any_text_given_as_a_time_or_weekday_parses_or_raises_a_user_error(text: str) -> None:
     for parse in (parse_hhmm, parse_weekday):

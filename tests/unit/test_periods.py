@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.periods import (
@@ -173,6 +173,7 @@ def test_describe_gives_plain_human_text(key: str, text: str) -> None:
 # --- properties -----------------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(instants, cadences, zone_names, week_starts)
 def test_the_period_at_an_instant_contains_it(
     instant: datetime, cadence: Cadence, name: str, week_start: int
@@ -184,6 +185,7 @@ def test_the_period_at_an_instant_contains_it(
     assert p.end.tzinfo is UTC
 
 
+@settings(deadline=None)
 @given(instants, cadences, zone_names, week_starts)
 def test_a_period_survives_a_round_trip_through_its_key(
     instant: datetime, cadence: Cadence, name: str, week_start: int
@@ -194,6 +196,7 @@ def test_a_period_survives_a_round_trip_through_its_key(
     assert p.key.startswith(cadence + ":")
 
 
+@settings(deadline=None)
 @given(instants, cadences, zone_names, week_starts)
 def test_consecutive_periods_tile_time_without_gaps_or_overlaps(
     instant: datetime, cadence: Cadence, name: str, week_start: int
@@ -207,6 +210,7 @@ def test_consecutive_periods_tile_time_without_gaps_or_overlaps(
     assert period_at(p.end, cadence, tz, week_start) == following
 
 
+@settings(deadline=None)
 @given(instants, zone_names, week_starts)
 def test_week_keys_land_on_the_week_start_weekday(
     instant: datetime, name: str, week_start: int
@@ -217,6 +221,7 @@ def test_week_keys_land_on_the_week_start_weekday(
     assert p.first_day <= p.first_day + timedelta(days=6)
 
 
+@settings(deadline=None)
 @given(instants, cadences, zone_names)
 def test_period_days_match_the_cadence(instant: datetime, cadence: Cadence, name: str) -> None:
     p = period_at(instant, cadence, ZoneInfo(name))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
@@ -101,6 +101,7 @@ def test_quiet_hours_ending_in_the_repeated_hour_end_at_the_right_pass() -> None
     assert quiet_end(utc(2026, 10, 25, 0, 45), quiet, BERLIN) is None
 
 
+@settings(deadline=None)
 @given(instants, zone_names, st.integers(0, 23), st.integers(0, 23))
 def test_a_quiet_window_always_ends_after_the_instant_and_within_a_day(
     instant: datetime, name: str, start: int, end: int

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
@@ -77,6 +77,7 @@ def test_a_slot_is_formatted_as_it_is_written() -> None:
     assert format_slot(Slot(None, time(6, 5))) == "06:05"
 
 
+@settings(deadline=None)
 @given(st.one_of(st.none(), st.integers(0, 6)), st.times().map(lambda t: t.replace(second=0,
        microsecond=0)))  # fmt: skip
 def test_a_formatted_slot_parses_back_to_itself(weekday: int | None, at: time) -> None:
@@ -84,6 +85,7 @@ def test_a_formatted_slot_parses_back_to_itself(weekday: int | None, at: time) -
     assert parse_slot(format_slot(slot)) == slot
 
 
+@settings(deadline=None)
 @given(st.text(max_size=30))
 def test_any_text_given_as_a_slot_parses_or_raises_a_user_error(text: str) -> None:
     with contextlib.suppress(UserError):
@@ -203,6 +205,7 @@ def test_a_weekday_slot_waits_for_its_weekday() -> None:
     assert to_local(fired, BERLIN).replace(tzinfo=None) == datetime(2026, 12, 3, 18, 0)  # noqa: DTZ001
 
 
+@settings(deadline=None)
 @given(st.one_of(st.none(), st.integers(0, 6)), st.integers(0, 23), st.integers(0, 59), instants,
        zone_names)  # fmt: skip
 def test_the_next_occurrence_is_later_and_shows_the_slot_unless_in_a_gap(
@@ -253,6 +256,7 @@ def test_a_weekday_slot_in_a_month_period_fires_on_the_first_such_weekday() -> N
     assert to_local(fired, BERLIN).date() == date(2026, 12, 7)
 
 
+@settings(deadline=None)
 @given(st.one_of(st.none(), st.integers(0, 6)), st.integers(0, 23), st.integers(0, 59), instants,
        zone_names, st.sampled_from(CADENCES))  # fmt: skip
 def test_an_occurrence_in_a_period_lies_inside_it_and_is_a_real_firing_of_the_slot(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
@@ -118,6 +118,7 @@ def test_a_missed_week_after_months_does_not_erase_the_score() -> None:
     assert after.strength > 0.84
 
 
+@settings(deadline=None)
 @given(st.lists(st.sampled_from(["kept", "missed", "excused"]), max_size=60),
        st.integers(1, 7), st.sampled_from([1, 7, 28, 30, 31]))  # fmt: skip
 def test_strength_stays_between_0_and_1_and_streaks_stay_consistent(
