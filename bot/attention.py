@@ -25,6 +25,8 @@ DM_SEND = "dm"
 SUMMARY = "summary"
 # Stronger kinds win when several meet in one message: a question beats a nudge.
 _STRENGTH = {SNOOZE: 0, REMIND: 0, PROMPT: 1, FOLLOWUP: 2}
+# Places of the weekly cap kept free for what matters more: the summary, then the prompt.
+_RESERVE = {SUMMARY: 0, PROMPT: 1}
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ def _candidates(
         # Members with their own slot (or none) are reminded by their own jobs.
         return [(p, m) for p, m in parts if not p.remind_off and not p.remind_slot]
     if job.kind == FOLLOWUP:
-        return [(p, m) for p, m in parts if not p.remind_off]
+        # The one follow-up is for a streak at stake: forgetting to tap should not end it.
+        return [(p, m) for p, m in parts if not p.remind_off and p.current_streak > 0]
     return list(parts)
 
 
@@ -104,7 +107,8 @@ async def gather(group: GroupRec, jobs: Sequence[JobRec], now: datetime) -> list
         t = tallies.get((part.id, period.key))
         if t is not None and (t.done >= pledge.target or t.skipped or t.declined):
             continue
-        dm = part.delivery == "dm"
+        # A snooze is one member's own request: it reaches them alone, not the channel.
+        dm = part.delivery == "dm" or job.kind == SNOOZE
         old = notices.get((member.id, pledge.id))
         if old is None or _STRENGTH[job.kind] > _STRENGTH[old.kind]:
             notices[(member.id, pledge.id)] = Notice(job.kind, member, pledge, period, dm)
@@ -162,7 +166,7 @@ def batch(
 
 
 async def within_cap(group: GroupRec, outgoing: Sequence[Outgoing]) -> list[Outgoing]:
-    """Drop channel messages past the group's weekly cap; one place stays for the summary."""
+    """Drop channel messages past the group's weekly cap; the summary and prompt go last."""
     kept: list[Outgoing] = []
     tz = tracking.group_tz(group)
     extra: dict[str, int] = {}
@@ -173,7 +177,7 @@ async def within_cap(group: GroupRec, outgoing: Sequence[Outgoing]) -> list[Outg
         week = period_at(o.due_at, "week", tz, group.week_start)
         sent = await job_queries.channel_messages_between(group.id, week.start, week.end)
         sent += extra.get(week.key, 0)
-        limit = group.weekly_message_cap - (0 if o.kind == SUMMARY else 1)
+        limit = group.weekly_message_cap - _RESERVE.get(o.kind, 2)
         if sent >= limit:
             log.warning(
                 "weekly cap reached: group=%s week=%s cap=%s; not sending %s",
