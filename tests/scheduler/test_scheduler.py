@@ -1,0 +1,243 @@
+"""The scheduler on a virtual clock: order, wake-up, backoff, catch-up, quiet hours, mutes, caps."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.actions import Action
+from bot.clock import VirtualClock
+from bot.notices import reply_to_json
+from bot.replies import public
+from storage import jobs as job_queries
+from storage.records import NewJob
+from tests.scheduler.support import RecordingOutbox, retryable, rig
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
+
+
+def message_job(key: str, due: datetime, group_id: int, text: str) -> NewJob:
+    reply = public(text)
+    reply.extra["idempotency_key"] = key
+    payload = {"member_id": None, "reply": reply_to_json(reply), "record": {"kind": "test"}}
+    return NewJob(key, "send", due, group_id, payload)
+
+
+async def crew(r, members=("ana", "ben", "cy"), slot="wed 18:00", pledges=1):  # type: ignore[no-untyped-def]
+    titles = ["Call a neighbour", "Knock on doors", "Attend a meeting"]
+    for title in titles[:pledges]:
+        await r.say("admin", f'!pledge new "{title}" per week remind "{slot}"')
+    for who in members:
+        for n in range(1, pledges + 1):
+            await r.say(who, f"!pledge join {n}")
+    await r.say("admin", "!pledge leave 1")
+    if pledges > 1:
+        await r.say("admin", "!pledge leave 2")
+
+
+async def test_jobs_are_handed_over_in_due_order_whatever_the_insertion_order():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        group = await r.group()
+        base = MONDAY + timedelta(hours=2)
+        jobs = [
+            message_job(f"t{i}", base + timedelta(minutes=m), group.id, f"n{m}")
+            for i, m in enumerate([30, 5, 20, 10])
+        ]
+        await job_queries.plan(jobs, r.clock.now())
+        posted = await r.wait(timedelta(hours=3))
+        assert [p.text for p in posted] == ["n5", "n10", "n20", "n30"]
+        assert [p.at.minute for p in posted] == [5, 10, 20, 30]
+
+
+async def test_a_sleeping_scheduler_wakes_up_for_a_job_added_earlier_than_anything_else():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        group = await r.group()
+        await job_queries.plan(
+            [message_job("late", MONDAY + timedelta(days=30), group.id, "late")], MONDAY
+        )
+        task = asyncio.create_task(r.scheduler.run())
+        try:
+            await asyncio.sleep(0.05)  # it is asleep now, until the late job (or 5 minutes)
+            await job_queries.plan([message_job("now", MONDAY, group.id, "now")], MONDAY)
+            r.scheduler.wake()
+            for _ in range(200):
+                if r.outbox.posted:
+                    break
+                await asyncio.sleep(0.01)
+            assert [p.text for p in r.outbox.posted] == ["now"]
+        finally:
+            r.scheduler.stop()
+            task.cancel()
+
+
+async def test_a_refused_send_is_retried_with_backoff_and_then_delivered_once():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        group = await r.group()
+        r.outbox.failures = [retryable(), retryable(after=600)]
+        await job_queries.plan([message_job("x", MONDAY, group.id, "hello")], MONDAY)
+        await r.scheduler.run_due()
+        job = await job_queries.get_job("x")
+        assert job is not None
+        assert job.status == "pending"
+        assert job.attempts == 1
+        assert job.due_at == MONDAY + timedelta(seconds=30)
+        await r.wait(timedelta(seconds=30))
+        job = await job_queries.get_job("x")
+        assert job is not None
+        assert job.due_at == MONDAY + timedelta(seconds=30 + 600)  # the platform's Retry-After
+        posted = await r.wait(timedelta(hours=1))
+        assert [p.text for p in posted] == ["hello"]
+        job = await job_queries.get_job("x")
+        assert job is not None
+        assert job.status == "sent"
+        assert job.attempts == 2
+
+
+async def test_a_send_refused_for_good_is_marked_failed_and_not_retried():
+    from bot.errors import DeliveryError
+
+    async with rig(MONDAY) as r:
+        await crew(r)
+        group = await r.group()
+        r.outbox.failures = [DeliveryError("no such room", retryable=False)]
+        await job_queries.plan([message_job("x", MONDAY, group.id, "hello")], MONDAY)
+        await r.wait(timedelta(days=1))
+        job = await job_queries.get_job("x")
+        assert job is not None
+        assert job.status == "failed"
+        assert r.outbox.posted == []
+
+
+async def test_jobs_overdue_beyond_catch_up_hours_are_skipped_and_recent_ones_caught_up():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        group = await r.group()
+        await job_queries.plan(
+            [
+                message_job("old", MONDAY - timedelta(hours=30), group.id, "old"),
+                message_job("recent", MONDAY - timedelta(hours=2), group.id, "recent"),
+            ],
+            MONDAY,
+        )
+        await r.scheduler.run_due()
+        assert [p.text for p in r.outbox.posted] == ["recent"]
+        old = await job_queries.get_job("old")
+        assert old is not None
+        assert old.status == "skipped"
+
+
+async def test_reminders_for_the_same_slot_go_out_as_one_message_and_one_dm_per_dm_chooser():
+    async with rig(MONDAY) as r:
+        await crew(r, members=("ana", "ben", "cy", "dee"), pledges=2)
+        await r.say("dee", "!remind 1 wed 18:00 dm")
+        await r.say("dee", "!remind 2 wed 18:00 dm")
+        posted = await r.wait(timedelta(days=3))
+        assert [(p.to, p.at.astimezone(BERLIN).strftime("%a %H:%M")) for p in posted] == [
+            ("#room-1", "Wed 18:00"),
+            ("@dee", "Wed 18:00"),
+        ]
+        channel, dm = posted
+        assert sorted(set(channel.mentions)) == ["ana", "ben", "cy"]
+        assert "Call a neighbour" in channel.text
+        assert "Knock on doors" in channel.text
+        assert "Call a neighbour" in dm.text
+        assert "Knock on doors" in dm.text
+
+
+async def test_a_reminder_skips_members_who_kept_it_already_and_a_prompt_has_four_answers():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        await r.say("ana", "!done 1")
+        posted = await r.wait(timedelta(days=3))
+        assert len(posted) == 1
+        assert sorted(posted[0].mentions) == ["ben", "cy"]
+        await r.say("ben", "!done 1")
+        posted = await r.wait(timedelta(days=4))  # to Sunday 18:00 and beyond
+        prompts = [p for p in posted if "How did it go" in p.text]
+        assert len(prompts) == 1
+        assert prompts[0].mentions == ["cy"]
+        assert prompts[0].buttons == 4  # Done, Not this time, Skip, Snooze
+
+
+async def test_nothing_is_sent_in_quiet_hours_it_waits_for_their_end():
+    async with rig(MONDAY) as r:
+        await crew(r, slot="wed 23:30")
+        posted = await r.wait(timedelta(days=3))
+        assert [p.at.astimezone(BERLIN).strftime("%a %H:%M") for p in posted] == ["Thu 08:00"]
+
+
+async def test_a_member_who_went_offline_gets_no_ping_and_others_still_do():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        await r.say("ben", "!offline 3d")
+        posted = await r.wait(timedelta(days=3))
+        assert len(posted) == 1
+        assert sorted(posted[0].mentions) == ["ana", "cy"]
+
+
+async def test_when_everyone_is_offline_no_message_goes_out_at_all():
+    async with rig(MONDAY) as r:
+        await crew(r, members=("ana",))
+        await r.say("ana", "!offline 3d")
+        assert await r.wait(timedelta(days=3)) == []
+
+
+async def test_the_weekly_cap_limits_channel_messages_and_keeps_room_for_the_summary():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        for slot in ("tue 18:00", "wed 18:00", "thu 18:00"):
+            await r.say("ana", f"!remind 1 {slot}")
+        await r.settings(weekly_message_cap=3)
+        posted = await r.wait(timedelta(days=8, hours=12))
+        week = [p for p in posted if p.at < MONDAY + timedelta(days=7, hours=15)]
+        assert len([p for p in week if p.to == "#room-1"]) <= 3
+        assert any("The week of" in p.text for p in posted)  # the summary still came
+
+
+async def test_snoozing_moves_one_members_reminder_and_never_the_groups():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        posted = await r.wait(timedelta(days=2, hours=9))  # Wed 18:00
+        assert len(posted) == 1
+        group = await r.group()
+        reminder_period = "week:2026-11-30"
+        from storage import pledges as pledge_queries
+
+        pledge = (await pledge_queries.group_pledges(group.id, ("active",)))[0]
+        reply = await r.tap("ben", Action("snooze1h", pledge.id, reminder_period).encode())
+        assert "19:00" in reply.text
+        later = await r.wait(timedelta(hours=2))
+        assert [(p.to, p.at.astimezone(BERLIN).strftime("%H:%M")) for p in later] == [
+            ("@ben", "19:00")
+        ]
+        sunday = await r.wait(timedelta(days=4))
+        prompts = [p for p in sunday if "How did it go" in p.text]
+        assert len(prompts) == 1
+        assert prompts[0].at.astimezone(BERLIN).strftime("%a %H:%M") == "Sun 18:00"
+
+
+async def test_the_summary_comes_after_the_close_and_celebrates_without_naming_who_missed():
+    async with rig(MONDAY - timedelta(days=7)) as r:
+        await crew(r)
+        await r.wait(timedelta(days=7, hours=10))  # the joining week closes, excused
+        await r.say("ana", "!done 1")
+        await r.say("cy", "!vouch ana 1")
+        posted = await r.wait(timedelta(days=7))
+        summaries = [p for p in posted if "The week of" in p.text]
+        assert len(summaries) == 1
+        summary = summaries[0]
+        assert summary.at.astimezone(BERLIN).strftime("%a %H:%M") == "Mon 18:00"
+        assert "ana (vouched by cy)" in summary.text
+        assert "ben" not in summary.text
+        assert summary.mentions == []
+
+
+async def test_a_virtual_clock_rig_starts_where_it_is_told():
+    clock = VirtualClock(MONDAY)
+    box = RecordingOutbox(clock)
+    assert box.posted == []
