@@ -54,7 +54,8 @@ class RecordingOutbox:
 
     def __post_init__(self) -> None:
         if self.path is not None and self.path.exists():
-            self.posted = [Posted(**p) for p in json.loads(self.path.read_text())]
+            saved = json.loads(self.path.read_text())
+            self.posted = [Posted(**{**p, "at": datetime.fromisoformat(p["at"])}) for p in saved]
 
     def _save(self) -> None:
         if self.path is not None:

@@ -1,0 +1,59 @@
+"""A 19:00 reminder stays at 19:00 local across DST; the simulate figures meet the budget."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import Config
+from bot.localtime import resolve_local
+from bot.simulation import simulate
+from tests.scheduler.support import config, rig
+
+ZONES = ("Europe/Berlin", "America/New_York", "Australia/Sydney", "America/Santiago")
+
+
+def transitions(zone: str, year: int = 2026) -> list[date]:
+    """Local days on which the zone's UTC offset changes."""
+    tz = ZoneInfo(zone)
+    days = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        before = datetime.combine(day, time(0, 30), tz).utcoffset()
+        after = datetime.combine(day + timedelta(days=1), time(0, 30), tz).utcoffset()
+        if before != after:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+CASES = [(zone, day) for zone in ZONES for day in transitions(zone)]
+
+
+def test_each_zone_has_two_transitions_in_2026():
+    assert all(len(transitions(zone)) == 2 for zone in ZONES)
+
+
+@pytest.mark.parametrize(("zone", "day"), CASES, ids=[f"{z}-{d}" for z, d in CASES])
+async def test_a_19_00_reminder_fires_at_19_00_local_before_on_and_after_a_transition(zone, day):
+    tz = ZoneInfo(zone)
+    start = resolve_local(day - timedelta(days=3), time(9, 0), tz)
+    async with rig(start, cfg=config(zone, weekly_message_cap=50)) as r:
+        await r.say("admin", '!pledge new "Walk to the market" per day remind "19:00"')
+        posted = await r.wait(timedelta(days=7))
+        reminders = [p.at.astimezone(tz) for p in posted if "nudge" in p.text]
+        expected = [day + timedelta(days=k) for k in range(-3, 4)]
+        assert [(r.date(), r.strftime("%H:%M")) for r in reminders] == [
+            (d, "19:00") for d in expected
+        ]
+
+
+async def test_simulate_on_the_default_configuration_meets_the_attention_budget():
+    figures, _ = await simulate(Config(), members=12, pledges=2, weeks=8, seed=1)
+    assert figures.messages_per_member_week <= 3
+    assert figures.quiet_hour_messages == 0
+    assert figures.taps_to_confirm == 1
+    assert figures.outcomes["kept"] > 0
+    assert figures.channel_messages_per_week <= Config().schedule.weekly_message_cap
