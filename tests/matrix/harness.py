@@ -25,6 +25,7 @@ from nio import (
 )
 
 from bot.app import App, open_app
+from bot.clock import Clock
 from bot.config import BotConfig, Config, MatrixConfig
 from storage import database
 from tests.services.synapse import SynapseServer
@@ -78,7 +79,11 @@ def new_bot_account(server: SynapseServer, tmp: Path) -> BotAccount:
 
 @asynccontextmanager
 async def running_bot(
-    server: SynapseServer, account: BotAccount, *, encryption: bool = False
+    server: SynapseServer,
+    account: BotAccount,
+    *,
+    encryption: bool = False,
+    clock: Clock | None = None,
 ) -> AsyncIterator[App]:
     """The bot in this process, as `logoff migrate` + `logoff run` would start it."""
     from adapters.matrix import run_matrix
@@ -86,7 +91,7 @@ async def running_bot(
     config = account.config(server, encryption=encryption)
     account.data_dir.mkdir(parents=True, exist_ok=True)
     await database.migrate(config.db_url)
-    async with open_app(config) as app:
+    async with open_app(config, clock) as app:
         task = asyncio.create_task(run_matrix(app))
         try:
             deadline = time.monotonic() + WAIT
