@@ -1,0 +1,110 @@
+"""Shared set-up for the benchmarks: bulk-loaded groups, a null Outbox, a throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from bot.replies import Reply
+from storage import models as m
+from storage.records import GroupRec, MemberRec
+
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
+SLOT = "wed 18:00"
+
+
+class NullOutbox:
+    """Accepts everything at once: what is measured is the bot, not a platform."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.mentions = 0
+
+    async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
+        self.messages += 1
+        self.mentions += len(reply.mentions)
+        return f"null-{self.messages}"
+
+    async def send_to_member(
+        self, member: MemberRec, reply: Reply, fallback: GroupRec | None
+    ) -> str:
+        return await self.send_to_group(fallback, reply)  # type: ignore[arg-type]
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def load_groups(groups: int, per_group: int) -> None:
+    """`groups` groups, each with one weekly pledge (slot wed 18:00) and `per_group` members."""
+    await m.Group.bulk_create(
+        [
+            m.Group(
+                platform="bench",
+                external_id=f"g{g}",
+                name=f"Group {g}",
+                timezone="UTC",
+                summary_slot="mon 18:00",
+                prompt_slot="sun 18:00",
+                quiet_hours="22:00-08:00",
+                created_at=START,
+            )
+            for g in range(groups)
+        ],
+        batch_size=1000,
+    )
+    ids = [g.id for g in await m.Group.all().order_by("id")]
+    await m.Pledge.bulk_create(
+        [
+            m.Pledge(
+                group_id=gid,
+                number=1,
+                title="Call a neighbour",
+                cadence="week",
+                remind_slot=SLOT,
+                created_at=START,
+            )
+            for gid in ids
+        ],
+        batch_size=1000,
+    )
+    pledges = [p.id for p in await m.Pledge.all().order_by("id")]
+    total = groups * per_group
+    await m.Member.bulk_create(
+        [
+            m.Member(
+                platform="bench", external_id=f"u{i}", display_name=f"user{i}", created_at=START
+            )
+            for i in range(total)
+        ],
+        batch_size=5000,
+    )
+    members = [x.id for x in await m.Member.all().order_by("id")]
+    await m.Participation.bulk_create(
+        [
+            m.Participation(
+                pledge_id=pledges[i // per_group],
+                member_id=members[i],
+                joined_at=START,
+                first_period="week:2026-11-23",
+                next_close_at=datetime(2026, 12, 7, 12, 0, tzinfo=UTC),
+            )
+            for i in range(total)
+        ],
+        batch_size=5000,
+    )
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (tests/services/postgres.py); yields a database URL."""
+    from tests.services.postgres import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server.create_database("logoff_bench")
+    finally:
+        server.stop()
