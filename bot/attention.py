@@ -13,10 +13,15 @@ from bot.notices import FOLLOWUP, NOTICE_KINDS, PROMPT, REMIND, SNOOZE, Notice, 
 from bot.periods import Period, period_at
 from bot.planning import after_quiet, member_tz
 from bot.replies import Reply
-from storage import checkins as checkin_queries
-from storage import jobs as job_queries
-from storage import pledges as pledge_queries
-from storage.records import GroupRec, JobRec, MemberRec, ParticipationRec, PledgeRec
+from storage import scheduling as round_queries
+from storage.records import (
+    GroupRec,
+    JobRec,
+    MemberRec,
+    ParticipationRec,
+    PeriodTally,
+    PledgeRec,
+)
 
 log = logging.getLogger("logoff.attention")
 
@@ -67,51 +72,80 @@ def _candidates(
     return list(parts)
 
 
-def _joined(part: ParticipationRec, pledge: PledgeRec, group: GroupRec, period: Period) -> bool:
-    try:
-        first = tracking.period_by_key(pledge, group, part.first_period)
-    except ValueError:
+def _joined(
+    part: ParticipationRec,
+    pledge: PledgeRec,
+    group: GroupRec,
+    period: Period,
+    starts: dict[str, datetime | None],
+) -> bool:
+    """`starts` caches the start of each first period: most members of a pledge share one."""
+    if part.first_period not in starts:
+        try:
+            starts[part.first_period] = tracking.period_by_key(
+                pledge, group, part.first_period
+            ).start
+        except ValueError:
+            starts[part.first_period] = None
+    start = starts[part.first_period]
+    if start is None:
         return True
-    return first.start <= period.start and part.closed_through != period.key
+    return start <= period.start and part.closed_through != period.key
 
 
-async def gather(group: GroupRec, jobs: Sequence[JobRec], now: datetime) -> list[Notice]:
-    """Everyone these reminder/prompt jobs still concern: unanswered, not paused, not muted."""
-    pledge_ids = sorted({int(j.payload["pledge_id"]) for j in jobs if j.kind in NOTICE_KINDS})
+@dataclass(frozen=True)
+class Facts:
+    """What a round of reminder jobs needs from storage, loaded once for all its groups."""
+
+    pledges: dict[int, PledgeRec]
+    parts: dict[int, list[tuple[ParticipationRec, MemberRec]]]  # by pledge
+    tallies: dict[tuple[int, str], PeriodTally]
+
+
+async def load_facts(jobs: Sequence[JobRec]) -> Facts:
+    """Pledges, members and tallies of every job of the round: three queries, any group size."""
+    notice_jobs = [j for j in jobs if j.kind in NOTICE_KINDS]
     pledges = {
         p.id: p
-        for p in await pledge_queries.group_pledges(group.id, ("active", "paused"))
-        if p.id in pledge_ids
+        for p in (
+            await round_queries.pledges_by_id(int(j.payload["pledge_id"]) for j in notice_jobs)
+        ).values()
+        if p.status in ("active", "paused")
     }
-    rows = await pledge_queries.participations(list(pledges))
-    by_pledge: dict[int, list[tuple[ParticipationRec, MemberRec]]] = {}
-    for part, member in rows:
-        by_pledge.setdefault(part.pledge_id, []).append((part, member))
-    wanted: list[tuple[JobRec, PledgeRec, Period, ParticipationRec, MemberRec]] = []
+    parts: dict[int, list[tuple[ParticipationRec, MemberRec]]] = {}
+    for part, member in await round_queries.active_participations(pledges):
+        parts.setdefault(part.pledge_id, []).append((part, member))
+    keys = {str(j.payload["period_key"]) for j in notice_jobs}
+    tallies = await round_queries.pledge_tallies(pledges, keys)
+    return Facts(pledges=pledges, parts=parts, tallies=tallies)
+
+
+def gather(group: GroupRec, jobs: Sequence[JobRec], now: datetime, facts: Facts) -> list[Notice]:
+    """Everyone these reminder/prompt jobs still concern: unanswered, not paused, not muted."""
+    notices: dict[tuple[int, int], Notice] = {}
     for job in jobs:
-        pledge = pledges.get(int(job.payload["pledge_id"]))
-        if pledge is None:
+        if job.kind not in NOTICE_KINDS:
+            continue
+        pledge = facts.pledges.get(int(job.payload["pledge_id"]))
+        if pledge is None or pledge.group_id != group.id:
             continue
         period = tracking.period_by_key(pledge, group, str(job.payload["period_key"]))
         if not _open(job, pledge, group, period, now):
             continue
-        for part, member in _candidates(job, by_pledge.get(pledge.id, [])):
-            muted = member.muted_until is not None and member.muted_until > now
-            if not muted and _joined(part, pledge, group, period):
-                wanted.append((job, pledge, period, part, member))
-    tallies = await checkin_queries.tallies(
-        list({w[3].id for w in wanted}), list({w[2].key for w in wanted})
-    )
-    notices: dict[tuple[int, int], Notice] = {}
-    for job, pledge, period, part, member in wanted:
-        t = tallies.get((part.id, period.key))
-        if t is not None and (t.done >= pledge.target or t.skipped or t.declined):
-            continue
-        # A snooze is one member's own request: it reaches them alone, not the channel.
-        dm = part.delivery == "dm" or job.kind == SNOOZE
-        old = notices.get((member.id, pledge.id))
-        if old is None or _STRENGTH[job.kind] > _STRENGTH[old.kind]:
-            notices[(member.id, pledge.id)] = Notice(job.kind, member, pledge, period, dm)
+        starts: dict[str, datetime | None] = {}
+        for part, member in _candidates(job, facts.parts.get(pledge.id, [])):
+            if member.muted_until is not None and member.muted_until > now:
+                continue
+            if not _joined(part, pledge, group, period, starts):
+                continue
+            t = facts.tallies.get((part.id, period.key))
+            if t is not None and (t.done >= pledge.target or t.skipped or t.declined):
+                continue
+            # A snooze is one member's own request: it reaches them alone, not the channel.
+            dm = part.delivery == "dm" or job.kind == SNOOZE
+            old = notices.get((member.id, pledge.id))
+            if old is None or _STRENGTH[job.kind] > _STRENGTH[old.kind]:
+                notices[(member.id, pledge.id)] = Notice(job.kind, member, pledge, period, dm)
     return list(notices.values())
 
 
@@ -165,20 +199,45 @@ def batch(
     return out
 
 
-async def within_cap(group: GroupRec, outgoing: Sequence[Outgoing]) -> list[Outgoing]:
-    """Drop channel messages past the group's weekly cap; the summary and prompt go last."""
+def _week(group: GroupRec, instant: datetime) -> Period:
+    return period_at(instant, "week", tracking.group_tz(group), group.week_start)
+
+
+async def channel_history(
+    outgoing: Sequence[tuple[GroupRec, Sequence[Outgoing]]],
+) -> dict[int, list[datetime]]:
+    """Due times of the channel messages already sent or queued in the weeks `outgoing` falls in.
+
+    One query for every group of a round: the window spans all their weeks, and `cap`
+    counts each group's own week.
+    """
+    weeks = [_week(g, o.due_at) for g, outs in outgoing for o in outs if o.member_id is None]
+    if not weeks:
+        return {}
+    start = min(w.start for w in weeks)
+    end = max(w.end for w in weeks)
+    groups = {g.id for g, outs in outgoing if any(o.member_id is None for o in outs)}
+    history: dict[int, list[datetime]] = {}
+    for group_id, due in await round_queries.channel_sends_between(groups, start, end):
+        history.setdefault(group_id, []).append(due)
+    return history
+
+
+def cap(group: GroupRec, outgoing: Sequence[Outgoing], sent: list[datetime]) -> list[Outgoing]:
+    """Drop channel messages past the group's weekly cap; the summary and prompt go last.
+
+    `sent`: due times of the group's channel messages already counted; the kept ones are
+    appended, so a second batch of the same group in one round sees the first.
+    """
     kept: list[Outgoing] = []
-    tz = tracking.group_tz(group)
-    extra: dict[str, int] = {}
     for o in outgoing:
         if o.member_id is not None:
             kept.append(o)
             continue
-        week = period_at(o.due_at, "week", tz, group.week_start)
-        sent = await job_queries.channel_messages_between(group.id, week.start, week.end)
-        sent += extra.get(week.key, 0)
+        week = _week(group, o.due_at)
+        count = sum(1 for due in sent if week.start <= due < week.end)
         limit = group.weekly_message_cap - _RESERVE.get(o.kind, 2)
-        if sent >= limit:
+        if count >= limit:
             log.warning(
                 "weekly cap reached: group=%s week=%s cap=%s; not sending %s",
                 group.id,
@@ -187,6 +246,12 @@ async def within_cap(group: GroupRec, outgoing: Sequence[Outgoing]) -> list[Outg
                 o.kind,
             )
             continue
-        extra[week.key] = extra.get(week.key, 0) + 1
+        sent.append(o.due_at)
         kept.append(o)
     return kept
+
+
+async def within_cap(group: GroupRec, outgoing: Sequence[Outgoing]) -> list[Outgoing]:
+    """`cap` for one group, reading its history first."""
+    history = await channel_history([(group, outgoing)])
+    return cap(group, outgoing, history.get(group.id, []))

@@ -19,6 +19,7 @@ from bot.ports import Outbox
 from bot.weekly_summary import closed_week_summary
 from storage import groups as group_queries
 from storage import jobs as job_queries
+from storage import scheduling as round_queries
 from storage.records import GroupRec, JobRec, MemberRec, NewJob, PledgeRec
 
 if TYPE_CHECKING:
@@ -33,6 +34,10 @@ BACKOFF_MAX = timedelta(hours=1)
 IDLE_SLEEP = 300.0  # re-check now and then even without a wake-up: other processes add jobs
 MAX_ROUNDS = 10_000
 SEND_KINDS = (attention.CHANNEL_SEND, attention.DM_SEND)
+# Accepted messages are recorded and marked sent in batches of this many: a crash before the
+# batch is stored re-sends them under the same idempotency key, which the platforms dedupe
+# for minutes, so the batch must stay far shorter than that (50 is ~1 s at Discord's rate).
+SETTLE_EVERY = 50
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -41,6 +46,10 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     if retry_after:
         delay = max(delay, timedelta(seconds=retry_after))
     return delay
+
+
+def _archived(group: GroupRec | None) -> bool:
+    return group is None or group.archived
 
 
 def _minute(instant: datetime) -> datetime:
@@ -169,16 +178,20 @@ class Scheduler:
             (j for j in live if j.kind in NOTICE_KINDS),
             key=lambda j: (j.group_id or 0, _minute(j.due_at)),
         )
-        for (group_id, minute), batch in groupby(
-            notices, key=lambda j: (j.group_id or 0, _minute(j.due_at))
-        ):
-            jobs = list(batch)
-            await self._guarded(jobs, token, now, self._expand(group_id, minute, jobs, token, now))
+        units = [
+            (group_id, minute, list(batch))
+            for (group_id, minute), batch in groupby(
+                notices, key=lambda j: (j.group_id or 0, _minute(j.due_at))
+            )
+        ]
+        if units:
+            await self._guarded(notices, token, now, self._expand(units, token, now))
         for job in live:
             if job.kind == planning.SUMMARY:
                 await self._guarded([job], token, now, self._summary(job, token, now))
-            elif job.kind in SEND_KINDS:
-                await self._deliver(job, token, now)
+        sends = [j for j in live if j.kind in SEND_KINDS]
+        if sends:
+            await self._deliver(sends, token, now)
 
     async def _guarded(self, jobs: Sequence[JobRec], token: str, now: datetime, work: Any) -> None:
         try:
@@ -197,7 +210,7 @@ class Scheduler:
     async def _drop_overdue(
         self, claimed: Sequence[JobRec], token: str, now: datetime
     ) -> list[JobRec]:
-        live = []
+        live, overdue = [], []
         for job in claimed:
             # A close is bookkeeping, never noise: it always runs, however late.
             if job.kind != planning.CLOSE and now - job.due_at > self.catch_up:
@@ -208,9 +221,11 @@ class Scheduler:
                     now - job.due_at,
                     self.catch_up,
                 )
-                await job_queries.settle([job.id], token, job_queries.SKIPPED, now, "overdue")
+                overdue.append(job.id)
             else:
                 live.append(job)
+        if overdue:
+            await job_queries.settle(overdue, token, job_queries.SKIPPED, now, "overdue")
         return live
 
     async def _close(self, jobs: Sequence[JobRec], token: str, now: datetime) -> None:
@@ -221,18 +236,38 @@ class Scheduler:
             await planning.plan_group(group_id, now)  # the next periods' jobs
 
     async def _expand(
-        self, group_id: int, minute: datetime, jobs: list[JobRec], token: str, now: datetime
+        self, units: list[tuple[int, datetime, list[JobRec]]], token: str, now: datetime
     ) -> None:
-        group = await group_queries.get_group(group_id)
-        if group is None or group.archived:
-            await job_queries.settle([j.id for j in jobs], token, job_queries.SKIPPED, now, "gone")
-            return
-        notices = await attention.gather(group, jobs, now)
-        outgoing = attention.batch(group, notices, minute, jobs)
-        outgoing = await attention.within_cap(group, outgoing)
-        sends = [self._send_job(o) for o in outgoing]
-        if not await job_queries.expand([j.id for j in jobs], token, sends, now):
-            log.warning("lost the claim on %s; another scheduler has it", jobs[0].dedupe_key)
+        """Turn every group's due notices of this round into messages, in a constant number
+        of queries: one group per message is what the platforms' rate limits need, and one
+        round trip per group is what made a slot for 1,000 groups slow."""
+        groups = await round_queries.groups_by_id(g for g, _, _ in units)
+        gone = [j.id for g, _, jobs in units if _archived(groups.get(g)) for j in jobs]
+        if gone:
+            await job_queries.settle(gone, token, job_queries.SKIPPED, now, "gone")
+        units = [u for u in units if not _archived(groups.get(u[0]))]
+        facts = await attention.load_facts([j for _, _, jobs in units for j in jobs])
+        batched: list[tuple[GroupRec, list[JobRec], list[attention.Outgoing]]] = []
+        failed: list[JobRec] = []
+        for group_id, minute, jobs in units:
+            group = groups[group_id]
+            try:
+                notices = attention.gather(group, jobs, now, facts)
+                batched.append((group, jobs, attention.batch(group, notices, minute, jobs)))
+            except Exception as exc:
+                # One group's bad data must not hold back the other groups of the round.
+                log.exception("jobs %s failed; retrying later", [j.dedupe_key for j in jobs])
+                await self._retry(jobs, token, now, repr(exc), None)
+                failed.extend(jobs)
+        history = await attention.channel_history([(g, outs) for g, _, outs in batched])
+        expansions = []
+        for group, jobs, outgoing in batched:
+            kept = attention.cap(group, outgoing, history.setdefault(group.id, []))
+            expansions.append(([j.id for j in jobs], [self._send_job(o) for o in kept]))
+        for n in await job_queries.expand_many(expansions, token, now):
+            log.warning(
+                "lost the claim on %s; another scheduler has it", batched[n][1][0].dedupe_key
+            )
 
     @staticmethod
     def _send_job(o: attention.Outgoing) -> NewJob:
@@ -261,28 +296,53 @@ class Scheduler:
         sends = [self._send_job(o) for o in await attention.within_cap(group, [out])]
         await job_queries.expand([job.id], token, sends, now)
 
-    async def _deliver(self, job: JobRec, token: str, now: datetime) -> None:
-        group = await group_queries.get_group(job.group_id or 0)
-        if group is None or group.archived:
-            await job_queries.settle([job.id], token, job_queries.SKIPPED, now, "gone")
-            return
-        member = None
-        member_id = job.payload.get("member_id")
-        if member_id is not None:
-            member = (await group_queries.members_by_id([int(member_id)])).get(int(member_id))
-            if member is None or (member.muted_until is not None and member.muted_until > now):
-                await job_queries.settle([job.id], token, job_queries.SKIPPED, now, "muted")
-                return
-        tz = planning.member_tz(member, group) if member else None
-        quiet_until = planning.after_quiet(now, group, tz)
-        if quiet_until > now:
-            await job_queries.release([job.id], token, quiet_until)
-            return
-        await self._hand_over(job, group, member, token, now)
+    async def _deliver(self, jobs: Sequence[JobRec], token: str, now: datetime) -> None:
+        """Hand over the round's messages one by one; store what was accepted in batches."""
+        groups = await round_queries.groups_by_id(j.group_id or 0 for j in jobs)
+        member_ids = [int(j.payload["member_id"]) for j in jobs if j.payload.get("member_id")]
+        members = await round_queries.members_by_id(member_ids)
+        skipped: dict[str, list[int]] = {}
+        quiet: list[tuple[int, datetime]] = []
+        accepted: list[tuple[int, round_queries.SentRecord]] = []
+        for job in jobs:
+            group = groups.get(job.group_id or 0)
+            if group is None or group.archived:
+                skipped.setdefault("gone", []).append(job.id)
+                continue
+            member = None
+            member_id = job.payload.get("member_id")
+            if member_id is not None:
+                member = members.get(int(member_id))
+                if member is None or (member.muted_until is not None and member.muted_until > now):
+                    skipped.setdefault("muted", []).append(job.id)
+                    continue
+            tz = planning.member_tz(member, group) if member else None
+            quiet_until = planning.after_quiet(now, group, tz)
+            if quiet_until > now:
+                quiet.append((job.id, quiet_until))
+                continue
+            record = await self._hand_over(job, group, member, token, now)
+            if record is not None:
+                accepted.append((job.id, record))
+            if len(accepted) >= SETTLE_EVERY:
+                await self._settle_sent(accepted, token, now)
+                accepted = []
+        await self._settle_sent(accepted, token, now)
+        for reason, ids in skipped.items():
+            await job_queries.settle(ids, token, job_queries.SKIPPED, now, reason)
+        await job_queries.release_many(quiet, token)
+
+    async def _settle_sent(
+        self, accepted: Sequence[tuple[int, round_queries.SentRecord]], token: str, now: datetime
+    ) -> None:
+        if accepted:
+            await round_queries.record_sent_many([r for _, r in accepted], now)
+            await job_queries.settle([i for i, _ in accepted], token, job_queries.SENT, now)
 
     async def _hand_over(
         self, job: JobRec, group: GroupRec, member: MemberRec | None, token: str, now: datetime
-    ) -> None:
+    ) -> round_queries.SentRecord | None:
+        """Give one message to the platform; the record to store if it was accepted."""
         reply = reply_from_json(job.payload["reply"])
         try:
             if member is None:
@@ -293,21 +353,20 @@ class Scheduler:
             if not exc.retryable:
                 log.error("%s refused for good: %s", job.dedupe_key, exc)
                 await job_queries.settle([job.id], token, job_queries.FAILED, now, str(exc))
-                return
+                return None
             await self._retry([job], token, now, str(exc), exc.retry_after)
-            return
+            return None
         except Exception as exc:
             log.exception("handing over %s failed", job.dedupe_key)
             await self._retry([job], token, now, repr(exc), None)
-            return
+            return None
         record = job.payload.get("record", {})
-        platform = member.platform if member else group.platform
-        await self.engine.record_sent(
-            platform,
-            message_id,
-            str(record.get("kind", "message"))[:16],
-            group.id,
-            record.get("pledge_id"),
-            record.get("period_key"),
+        pledge_id = record.get("pledge_id")
+        return round_queries.SentRecord(
+            platform=member.platform if member else group.platform,
+            message_id=message_id,
+            kind=str(record.get("kind", "message"))[:16],
+            group_id=group.id,
+            pledge_id=int(pledge_id) if pledge_id is not None else None,
+            period_key=record.get("period_key"),
         )
-        await job_queries.settle([job.id], token, job_queries.SENT, now)

@@ -245,6 +245,66 @@ async def _expand(
             )
 
 
+async def expand_many(
+    units: Sequence[tuple[Sequence[int], Sequence[NewJob]]], token: str, now: datetime
+) -> list[int]:
+    """`expand` for many groups in one transaction; returns the indexes of units we lost.
+
+    A unit is all-or-nothing as in `expand`: if another claimer took any of its jobs
+    (our lease ran out), its sends are not stored and the jobs we still held become
+    claimable again at once rather than after a second lease.
+    """
+    ids = sorted({i for sources, _ in units for i in sources})
+    if not ids:
+        return []
+    async with in_transaction():
+        for chunk in _chunks(ids):
+            await m.Job.filter(id__in=list(chunk), claim_token=token, status=CLAIMED).update(
+                status=DONE, lease_until=None, sent_at=now
+            )
+        held: set[int] = set()
+        for chunk in _chunks(ids):
+            # The token is new each round: DONE with it means "marked by the update above".
+            rows = await m.Job.filter(
+                id__in=list(chunk), claim_token=token, status=DONE
+            ).values_list("id")
+            held.update(int(r[0]) for r in rows)
+        lost = [n for n, (sources, _) in enumerate(units) if not set(sources) <= held]
+        back = sorted({i for n in lost for i in units[n][0]} & held)
+        for chunk in _chunks(back):
+            await m.Job.filter(id__in=list(chunk), claim_token=token, status=DONE).update(
+                status=CLAIMED, lease_until=now, sent_at=None
+            )
+        lost_set = set(lost)
+        sends = [j for n, (_, js) in enumerate(units) if n not in lost_set for j in js]
+        if sends:
+            await m.Job.bulk_create(
+                [
+                    m.Job(
+                        dedupe_key=j.dedupe_key,
+                        kind=j.kind,
+                        due_at=j.due_at,
+                        group_id_ref=j.group_id,
+                        payload=j.payload,
+                        created_at=now,
+                    )
+                    for j in sends
+                ],
+                batch_size=500,
+                ignore_conflicts=True,
+            )
+    return lost
+
+
+async def release_many(releases: Sequence[tuple[int, datetime]], token: str) -> None:
+    """`release` for jobs with different due times: one update per distinct time."""
+    by_due: dict[datetime, list[int]] = {}
+    for job_id, due in releases:
+        by_due.setdefault(due, []).append(job_id)
+    for due, ids in by_due.items():
+        await release(ids, token, due)
+
+
 class _LostClaim(Exception):
     """Another claimer took the jobs after our lease ran out: roll the expansion back."""
 
