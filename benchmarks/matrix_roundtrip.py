@@ -1,25 +1,34 @@
-"""Matrix figures through a real Synapse: command round-trip p50/p95, ready time, RSS (prints only).
+"""Matrix figures through a real Synapse, Logoff beside a bare matrix-nio echo bot (prints only).
+
+In one run, on one Synapse, measured by a member's nio client:
+- command round-trip p50/p95 of `!done 1` (a database write) and `!pledge list` (a read), with
+  the same number of round-trips to a bare nio echo bot interleaved one for one, so the gap to
+  the bare bot is measured under the same load, not assumed;
+- a burst of 50 commands sent at once: how many were answered, and how long the last took;
+- reminders: 20 one-off reminders (the scheduler's snooze jobs) due half a second apart, each
+  in its own room; delay from the due instant until the member's client has the message;
+- ready after launch (the log line "matrix ready") with 100,000 pending jobs in the database,
+  and RSS of both bots.
 
 Run: .venv/bin/python -m benchmarks.matrix_roundtrip  (installs Synapse into .cache on first use)
+     options: --commands 50 --reminders 20 --jobs 100000 --restarts 3
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nio import AsyncClient, RoomCreateResponse, RoomSendResponse, SyncResponse
-
-from tests.services.synapse import SynapseServer
-
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = 50
 FILTER = {"room": {"timeline": {"limit": 100}}}
+ECHO_READY = "echo ready"
 
 
 def rss_mib(pid: int) -> float:
@@ -29,27 +38,78 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-class Bot:
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config, self.log = config, log
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return f"p50 {statistics.median(values):.1f} ms, p95 {pct(values, 0.95):.1f} ms"
+
+
+# -- the bare echo bot (its own process) ------------------------------------------------------
+
+
+async def echo_bot(url: str, user_id: str, password: str) -> None:
+    """The smallest useful nio bot: join on invite, answer each `!` line with a threaded notice."""
+    from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageText
+
+    client = AsyncClient(url, user_id)
+    await client.login(password)
+
+    async def on_invite(room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key == client.user_id and event.membership == "invite":
+            await client.join(room.room_id)
+
+    async def on_text(room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender == client.user_id or not event.body.startswith("!"):
+            return
+        await client.room_send(
+            room.room_id,
+            "m.room.message",
+            {
+                "msgtype": "m.notice",
+                "body": "echo: " + event.body,
+                "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+            },
+        )
+
+    await client.sync(timeout=0, full_state=True)  # skip history
+    client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]
+    client.add_event_callback(on_text, RoomMessageText)  # type: ignore[arg-type]
+    print(ECHO_READY, flush=True)
+    await client.sync_forever(timeout=30_000, sync_filter=FILTER)
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+class Proc:
+    """A bot in a subprocess whose log says when it is ready."""
+
+    def __init__(self, argv: list[str], log: Path, ready_line: str) -> None:
+        self.argv, self.log, self.ready_line = argv, log, ready_line
         self.process: subprocess.Popen[bytes] | None = None
 
-    def cli(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "bot.cli", "--config", str(self.config), *args]
-
     def launch(self) -> float:
-        """Start `logoff run`; return seconds from launch until it logs that it is ready."""
-        seen = self.log.read_text().count("matrix ready") if self.log.exists() else 0
+        """Start it; return seconds from launch until it logs that it is ready."""
+        seen = self.log.read_text().count(self.ready_line) if self.log.exists() else 0
         start = time.perf_counter()
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                self.cli("run"), cwd=REPO, stdout=out, stderr=subprocess.STDOUT
+                self.argv, cwd=REPO, stdout=out, stderr=subprocess.STDOUT
             )
-        while self.log.read_text().count("matrix ready") <= seen:
+        while self.log.read_text().count(self.ready_line) <= seen:
             if self.process.poll() is not None:
                 raise RuntimeError(self.log.read_text())
             time.sleep(0.002)
         return time.perf_counter() - start
+
+    @property
+    def rss(self) -> float:
+        return rss_mib(self.process.pid) if self.process else float("nan")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -57,86 +117,267 @@ class Bot:
             self.process.wait(timeout=20)
 
 
-async def until_reply(client: AsyncClient, command_id: str) -> None:
-    while True:
-        resp = await client.sync(timeout=30_000, sync_filter=FILTER)
+# -- the member's side --------------------------------------------------------------------------
+
+
+class Member:
+    def __init__(self, url: str, user_id: str, token: str, device: str) -> None:
+        from nio import AsyncClient
+
+        self.client = AsyncClient(url, user_id)
+        self.client.restore_login(user_id, device, token)
+        self.user_id = user_id
+        self.replies: dict[str, float] = {}  # command event id -> when its reply was seen
+        self.pushes: list[tuple[str, float]] = []  # (room, wall time) of bot messages, no reply
+        self.bots: set[str] = set()
+
+    async def sync(self, timeout: int) -> None:
+        from nio import SyncResponse
+
+        resp = await self.client.sync(timeout=timeout, sync_filter=FILTER)
         assert isinstance(resp, SyncResponse), resp
-        for info in resp.rooms.join.values():
+        now_perf, now_wall = time.perf_counter(), time.time()
+        for room_id in resp.rooms.invite:  # a DM the bot opened for reminders
+            await self.client.join(room_id)
+        for room_id, info in resp.rooms.join.items():
             for event in info.timeline.events:
-                relates = (event.source.get("content") or {}).get("m.relates_to") or {}
-                if (relates.get("m.in_reply_to") or {}).get("event_id") == command_id:
-                    return
+                content = event.source.get("content") or {}
+                relates = content.get("m.relates_to") or {}
+                replied = (relates.get("m.in_reply_to") or {}).get("event_id")
+                if replied:
+                    self.replies[replied] = now_perf
+                elif event.source.get("sender") in self.bots and "body" in content:
+                    self.pushes.append((room_id, now_wall))
 
+    async def send(self, room_id: str, text: str) -> str:
+        from nio import RoomSendResponse
 
-async def roundtrips(client: AsyncClient, room_id: str, text: str, n: int) -> list[float]:
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        resp = await client.room_send(
+        resp = await self.client.room_send(
             room_id, "m.room.message", {"msgtype": "m.text", "body": text}
         )
         assert isinstance(resp, RoomSendResponse), resp
-        await until_reply(client, resp.event_id)
-        times.append((time.perf_counter() - start) * 1000)
-    return times
+        return str(resp.event_id)
+
+    async def roundtrip(self, room_id: str, text: str) -> float:
+        start = time.perf_counter()
+        event_id = await self.send(room_id, text)
+        while event_id not in self.replies:
+            await self.sync(30_000)
+        return (self.replies[event_id] - start) * 1000
+
+    async def burst(
+        self, room_id: str, text: str, count: int, wait: float = 30.0
+    ) -> tuple[int, float]:
+        start = time.perf_counter()
+        ids = await asyncio.gather(*(self.send(room_id, text) for _ in range(count)))
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and not all(i in self.replies for i in ids):
+            await self.sync(1_000)
+        answered = [self.replies[i] for i in ids if i in self.replies]
+        last = (max(answered) - start) * 1000 if answered else float("nan")
+        return len(answered), last
+
+    async def room_with(self, bot_id: str) -> str:
+        from nio import RoomCreateResponse
+
+        created = await self.client.room_create(invite=[bot_id])
+        assert isinstance(created, RoomCreateResponse), created
+        return str(created.room_id)
+
+    async def wait_joined(self, room_id: str, bot_id: str, wait: float = 15.0) -> None:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            await self.sync(500)
+            room = self.client.rooms.get(room_id)
+            if room is not None and bot_id in room.users:
+                return
+        raise TimeoutError(f"{bot_id} did not join {room_id}")
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+# -- reminders through the scheduler's job table ------------------------------------------------
 
 
-async def main() -> None:
+async def add_reminders(
+    db_url: str, member_id: str, rooms: list[str], first: datetime
+) -> list[datetime]:
+    """One snooze reminder (the job a 💤 tap makes, sent by DM) per group, 0.5 s apart."""
+    from bot import planning, tracking
+    from storage import database
+    from storage import groups as group_queries
+    from storage import jobs as job_queries
+    from storage import pledges as pledge_queries
+
+    await database.open_database(db_url)
+    try:
+        member = await group_queries.find_member("matrix", member_id)
+        assert member is not None
+        jobs, dues = [], []
+        for n, room_id in enumerate(rooms):
+            group = await group_queries.find_group("matrix", room_id)
+            assert group is not None
+            pledge = (await pledge_queries.group_pledges(group.id, ("active",)))[0]
+            due = first + timedelta(seconds=0.5 * n)
+            period = tracking.current_period(pledge, group, due)
+            jobs.append(planning.snooze_job(member, pledge, group, period.key, due))
+            dues.append(due)
+        await job_queries.plan(jobs, datetime.now(UTC))
+        return dues
+    finally:
+        await database.close_database()
+
+
+async def fill_jobs(db_url: str, count: int) -> None:
+    """`count` pending reminders a day or more ahead, as `benchmarks.startup` makes them."""
+    from storage import database
+    from storage import jobs as job_queries
+    from storage.records import NewJob
+
+    now = datetime.now(UTC)
+    await database.open_database(db_url)
+    try:
+        jobs = [
+            NewJob(
+                f"remind:bench:{i}",
+                "remind",
+                now + timedelta(days=1, seconds=i),
+                1_000_000 + i % 1000,  # no real group: planning must not cancel them
+                {"pledge_id": i, "period_key": "week:2099-01-05"},
+            )
+            for i in range(count)
+        ]
+        await job_queries.plan(jobs, now)
+    finally:
+        await database.close_database()
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> None:
+    from tests.services.synapse import SynapseServer
+
     work = Path(tempfile.mkdtemp(prefix="logoff-bench-"))
     server = SynapseServer(work / "synapse")
     server.start()
-    bot: Bot | None = None
-    client: AsyncClient | None = None
+    bots: list[Proc] = []
+    member: Member | None = None
     try:
         bot_id, _, _ = server.register("logoffbench", "bench-password")
+        echo_id, _, _ = server.register("echobench", "echo-password")
         member_id, token, device = server.register("member", "member-password")
         config = work / "config.toml"
         config.write_text(
             f'[bot]\ndata_dir = "{work / "data"}"\n[matrix]\nenabled = true\n'
             f'homeserver = "{server.url}"\nuser_id = "{bot_id}"\npassword = "bench-password"\n'
         )
-        bot = Bot(config, work / "bot.log")
-        subprocess.run(bot.cli("migrate"), cwd=REPO, check=True, capture_output=True)  # noqa: ASYNC221
-        first_ready = bot.launch()
-
-        client = AsyncClient(server.url, member_id)
-        client.restore_login(member_id, device, token)
-        await client.sync(timeout=0, sync_filter=FILTER)
-        created = await client.room_create(invite=[bot_id])
-        assert isinstance(created, RoomCreateResponse), created
-        room = created.room_id
-        await asyncio.sleep(1.0)  # the bot joins and greets
-        await roundtrips(client, room, '!pledge new "Attend one local meeting" times 100', 1)
-        await roundtrips(client, room, "!help", 5)  # warm-up
-        done = await roundtrips(client, room, "!done 1", COMMANDS)
-        listed = await roundtrips(client, room, "!pledge list", COMMANDS)
-        rss = rss_mib(bot.process.pid) if bot.process else float("nan")
-        bot.stop()
-        ready = [bot.launch()]
-        for _ in range(2):
-            bot.stop()
-            ready.append(bot.launch())
-        print(f"command round-trip `!done 1` (DB write), {COMMANDS} sequential through Synapse:")
-        print(f"  p50 {statistics.median(done):.1f} ms, p95 {pct(done, 0.95):.1f} ms")
-        print(f"command round-trip `!pledge list` (read), {COMMANDS} sequential:")
-        print(f"  p50 {statistics.median(listed):.1f} ms, p95 {pct(listed, 0.95):.1f} ms")
-        print(
-            f"ready after launch: first (login) {first_ready:.3f} s; with a saved session "
-            f"{', '.join(f'{r:.3f}' for r in ready)} s"
+        cli = [sys.executable, "-m", "bot.cli", "--config", str(config)]
+        db_url = f"sqlite://{work / 'data' / 'logoff.db'}"
+        subprocess.run([*cli, "migrate"], cwd=REPO, check=True, capture_output=True)  # noqa: ASYNC221
+        await fill_jobs(db_url, args.jobs)
+        logoff = Proc([*cli, "run"], work / "bot.log", "matrix ready")
+        echo = Proc(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.matrix_roundtrip",
+                "--echo-bot",
+                server.url,
+                echo_id,
+                "echo-password",
+            ],
+            work / "echo.log",
+            ECHO_READY,
         )
-        print(f"RSS after {2 * COMMANDS} commands: {rss:.1f} MiB")
+        bots = [logoff, echo]
+        first_ready = logoff.launch()
+        echo_ready = echo.launch()
+
+        member = Member(server.url, member_id, token, device)
+        member.bots = {bot_id}
+        await member.sync(0)
+        room, echo_room = await member.room_with(bot_id), await member.room_with(echo_id)
+        await member.wait_joined(room, bot_id)
+        await member.wait_joined(echo_room, echo_id)
+        await member.roundtrip(room, '!pledge new "Attend one local meeting" times 1000')
+        for _ in range(5):  # warm-up
+            await member.roundtrip(room, "!help")
+            await member.roundtrip(echo_room, "!help")
+        done, listed, bare = [], [], []
+        for _ in range(args.commands):  # interleaved, so both see the same load
+            done.append(await member.roundtrip(room, "!done 1"))
+            bare.append(await member.roundtrip(echo_room, "!done 1"))
+        for _ in range(args.commands):
+            listed.append(await member.roundtrip(room, "!pledge list"))
+        rss, echo_rss = logoff.rss, echo.rss
+        burst = await member.burst(room, "!pledge list", 50)
+        echo_burst = await member.burst(echo_room, "!pledge list", 50)
+
+        # Reminders: one room (group) each, a weekly pledge the member joins by creating it.
+        rooms = [await member.room_with(bot_id) for _ in range(args.reminders + 1)]
+        for r in rooms:
+            await member.wait_joined(r, bot_id)
+            await member.roundtrip(r, '!pledge new "Walk to the market" per week')
+        logoff.stop()
+        # The first reminder opens the DM room (the member joins it); it is not counted.
+        first = datetime.now(UTC) + timedelta(seconds=2.5)
+        dues = await add_reminders(db_url, member_id, rooms, first)
+        await member.sync(0)
+        member.pushes.clear()
+        ready = [logoff.launch()]
+        deadline = time.monotonic() + 3 + 0.5 * len(rooms) + 10
+        while len(member.pushes) < len(rooms) and time.monotonic() < deadline:
+            await member.sync(1_000)
+        # Due 0.5 s apart, so the n-th message is the n-th reminder.
+        delays = [(t - d.timestamp()) * 1000 for (_, t), d in zip(member.pushes, dues)][1:]
+        for _ in range(args.restarts - 1):
+            logoff.stop()
+            ready.append(logoff.launch())
+
+        n = args.commands
+        print(
+            f"command round-trip, {n} sequential each, Logoff and a bare nio echo bot interleaved:"
+        )
+        print(f"  Logoff `!done 1` (DB write): {summary(done)}")
+        print(f"  bare nio echo bot:           {summary(bare)}")
+        gap50 = statistics.median(done) - statistics.median(bare)
+        gap95 = pct(done, 0.95) - pct(bare, 0.95)
+        print(f"  gap: p50 {gap50:+.1f} ms, p95 {gap95:+.1f} ms")
+        print(f"  Logoff `!pledge list` (read): {summary(listed)}")
+        print(
+            f"burst of 50 commands sent at once: Logoff answered {burst[0]}/50 (last after "
+            f"{burst[1]:.0f} ms); echo bot {echo_burst[0]}/50 ({echo_burst[1]:.0f} ms)"
+        )
+        print(
+            f"reminders ({len(delays)}/{len(rooms) - 1} delivered), delay after the due instant: "
+            f"{summary(delays)}"
+        )
+        print(
+            f"ready after launch with {args.jobs:,} pending jobs: first (login) {first_ready:.3f} s;"
+            f" with a saved session {', '.join(f'{r:.3f}' for r in ready)} s"
+            f" (echo bot, login: {echo_ready:.3f} s)"
+        )
+        print(f"RSS after the round-trips: Logoff {rss:.1f} MiB, echo bot {echo_rss:.1f} MiB")
     finally:
-        if client is not None:
-            await client.close()
-        if bot is not None:
+        if member is not None:
+            await member.client.close()
+        for bot in bots:
             bot.stop()
         server.close()
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--commands", type=int, default=50)
+    parser.add_argument("--reminders", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument("--echo-bot", nargs=3, metavar=("URL", "USER", "PASSWORD"))
+    args = parser.parse_args()
+    if args.echo_bot:
+        asyncio.run(echo_bot(*args.echo_bot))
+    else:
+        asyncio.run(run(args))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -59,19 +59,36 @@ SYNC_TIMEOUT_MS = 30_000
 TIMELINE_LIMIT = 200
 BACKFILL_MAX = 1_000
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+# The sync token is written when a sync brought something we acted on (handled event ids,
+# invites, leaves) and otherwise at most this often: a restart then replays a little more,
+# and the handled-event guard keeps replayed events from being answered twice.
+TOKEN_SAVE_EVERY = 60.0
 CHOICES_KEPT = 500
 NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
 
 
-def sync_filter(timeline_limit: int) -> dict[str, Any]:
+def sync_filter(timeline_limit: int, own_user_id: str = "") -> dict[str, Any]:
+    # Our own messages are left out of the timeline: otherwise every reply wakes the long poll
+    # once more with nothing to do, and a command arriving meanwhile waits for that round trip.
+    # (State events we send, e.g. in rooms we create, still arrive in the `state` section.)
+    timeline: dict[str, Any] = {"limit": timeline_limit}
+    if own_user_id:
+        timeline["not_senders"] = [own_user_id]
     return {
         "presence": {"types": []},
         "room": {
-            "timeline": {"limit": timeline_limit},
+            "timeline": timeline,
             "state": {"lazy_load_members": True},
             "ephemeral": {"types": []},
         },
     }
+
+
+def quiet_nio() -> None:
+    """nio logs every state and timeline event at INFO: per command, a dozen formatted lines
+    through the redaction filter. Keep its warnings; its chatter only when we debug."""
+    if not log.isEnabledFor(logging.DEBUG):
+        logging.getLogger("nio").setLevel(logging.WARNING)
 
 
 class MatrixAdapter:
@@ -92,6 +109,8 @@ class MatrixAdapter:
         self._choices: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
         self._direct_lock = asyncio.Lock()
+        self._dirty = False  # something to persist besides a newer sync token
+        self._saved_at = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -101,6 +120,7 @@ class MatrixAdapter:
 
     async def run(self) -> None:
         started = time.monotonic()
+        quiet_nio()
         try:
             await self._login()
             await self._sync_loop(started)
@@ -175,12 +195,15 @@ class MatrixAdapter:
     def _save(self) -> None:
         self.state.handled = list(self._handled)
         self.files.save(self.state)
+        self._dirty = False
+        self._saved_at = time.monotonic()
 
     async def _sync_loop(self, started: float) -> None:
         client = self.client
         assert client is not None
         first = True
         delay = BACKOFF_FIRST
+        steady_filter = sync_filter(TIMELINE_LIMIT, self.user_id)
         while True:
             since = self.state.sync_token or None
             try:
@@ -189,13 +212,14 @@ class MatrixAdapter:
                     # what arrived while we were away. Fresh login: no history at all.
                     limit = TIMELINE_LIMIT if since else 1
                     resp = await client.sync(
-                        timeout=0, sync_filter=sync_filter(limit), since=since, full_state=True
+                        timeout=0,
+                        sync_filter=sync_filter(limit, self.user_id),
+                        since=since,
+                        full_state=True,
                     )
                 else:
                     resp = await client.sync(
-                        timeout=SYNC_TIMEOUT_MS,
-                        sync_filter=sync_filter(TIMELINE_LIMIT),
-                        since=since,
+                        timeout=SYNC_TIMEOUT_MS, sync_filter=steady_filter, since=since
                     )
             except NETWORK_ERRORS as exc:
                 self.ready.clear()
@@ -217,7 +241,8 @@ class MatrixAdapter:
             delay = BACKOFF_FIRST
             await self._on_sync(resp, replay=bool(since) or not first)
             self.state.sync_token = resp.next_batch
-            self._save()
+            if first or self._dirty or time.monotonic() - self._saved_at >= TOKEN_SAVE_EVERY:
+                self._save()
             if first:
                 first = False
                 self.ready.set()
@@ -246,6 +271,8 @@ class MatrixAdapter:
     # -- sync handling ----------------------------------------------------------------------
 
     async def _on_sync(self, resp: SyncResponse, replay: bool) -> None:
+        if resp.rooms.invite or resp.rooms.leave:
+            self._dirty = True
         for room_id, invite in resp.rooms.invite.items():
             await self._safely(self._on_invite(room_id, invite.invite_state), room_id)
         for room_id in resp.rooms.leave:
@@ -422,6 +449,7 @@ class MatrixAdapter:
 
     def _mark(self, event_id: str) -> None:
         self._handled[event_id] = None
+        self._dirty = True
         if len(self._handled) > 2 * HANDLED_KEPT:
             self._handled = dict.fromkeys(list(self._handled)[-HANDLED_KEPT:])
 
