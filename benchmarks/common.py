@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.replies import Reply
 from storage import models as m
@@ -108,3 +110,79 @@ def postgres() -> Iterator[str]:
         yield server.create_database("logoff_bench")
     finally:
         server.stop()
+
+
+class StatementCounter:
+    """Counts SQL statements sent through Tortoise while active (`with StatementCounter() as c`).
+
+    Patches every client class's execute methods (transaction wrappers are subclasses), with a
+    depth guard: one method may call another of the same client, and that is one statement.
+    """
+
+    METHODS = ("execute_insert", "execute_many", "execute_query", "execute_query_dict")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+        self._depth = 0
+        self._saved: list[tuple[type, str, object]] = []
+
+    def _wrap(self, fn: Any) -> Any:
+        async def counted(client: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            if self._depth == 0:
+                self.count += 1
+                self.statements.append(query[:120])
+            self._depth += 1
+            try:
+                return await fn(client, query, *args, **kwargs)
+            finally:
+                self._depth -= 1
+
+        return counted
+
+    def __enter__(self) -> StatementCounter:
+        from tortoise.backends.base.client import BaseDBAsyncClient
+
+        todo: list[type] = [BaseDBAsyncClient]
+        while todo:
+            cls = todo.pop()
+            todo.extend(cls.__subclasses__())
+            for name in self.METHODS:
+                if name in cls.__dict__:
+                    self._saved.append((cls, name, cls.__dict__[name]))
+                    setattr(cls, name, self._wrap(cls.__dict__[name]))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for cls, name, fn in reversed(self._saved):
+            setattr(cls, name, fn)
+        self._saved.clear()
+
+
+def machine() -> str:
+    """CPU model, cores, RAM, Python and SQLite versions: printed with every figure."""
+    import os
+    import platform
+    import sqlite3
+
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in open("/proc/cpuinfo").read().splitlines():  # noqa: SIM115
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = 0.0
+    with contextlib.suppress(OSError):
+        for line in open("/proc/meminfo").read().splitlines():  # noqa: SIM115
+            if line.startswith("MemTotal"):
+                ram = int(line.split()[1]) / 1024 / 1024
+    load = os.getloadavg()[0]
+    return (
+        f"machine: {cpu}, {os.cpu_count()} cores, {ram:.1f} GiB RAM, load {load:.1f}, "
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
