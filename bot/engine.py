@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.commands import answers as answer_commands
 from bot.commands import privacy as privacy_commands
 from bot.context import Actor, Place
-from bot.converters import convert, pledge_span
+from bot.converters import convert, match_pledges, pledge_span
 from bot.errors import PermissionDenied, UserError
 from bot.invocation import Invocation
 from bot.markup import clean_text, inert
@@ -117,6 +117,15 @@ class Engine:
 
         reply = await self._guard(actor, place, reaction_event_id + ":undo", run)
         return reply if reply.text else None
+
+    async def pledge_choices(self, place: Place, typed: str) -> list[tuple[str, str]]:
+        """(label, value) pairs of this place's pledges matching what was typed (autocomplete)."""
+        pledges = await self._pledges_for(place)
+        text = typed.strip()
+        found = match_pledges(pledges, text) if text else pledges
+        if text and not found:
+            found = [p for p in pledges if text.lower() in p.title.lower()]
+        return [(f"{p.number} · {p.title}", str(p.number)) for p in found]
 
     async def archive_group(self, place: Place) -> None:
         """The bot was removed from a group's room or channel: keep its data, archived."""
