@@ -66,7 +66,11 @@ class PlatformOutbox:
 
 def build_engine(config: Config, clock: Clock) -> Engine:
     return Engine(
-        clock, config.group_defaults(), build_registry(), prefix=config.bot.command_prefix
+        clock,
+        config.group_defaults(),
+        build_registry(),
+        prefix=config.bot.command_prefix,
+        commands_per_minute=config.bot.commands_per_minute,
     )
 
 

@@ -19,6 +19,7 @@ from bot.errors import PermissionDenied, UserError
 from bot.invocation import Invocation
 from bot.markup import clean_text, inert
 from bot.periods import describe
+from bot.ratelimit import RateLimiter
 from bot.registry import Command, Registry, Role, bind, tokenize
 from bot.replies import Button, Reply, error, private
 from storage import checkins as checkin_queries
@@ -38,9 +39,15 @@ class Engine:
     """One per process; adapters call `handle_text`, `handle_action`, `handle_reaction`."""
 
     def __init__(
-        self, clock: Clock, defaults: GroupDefaults, registry: Registry, prefix: str = "!"
+        self,
+        clock: Clock,
+        defaults: GroupDefaults,
+        registry: Registry,
+        prefix: str = "!",
+        commands_per_minute: int = 20,
     ) -> None:
         self.clock = clock
+        self.limiter = RateLimiter(commands_per_minute)
         self.defaults = defaults
         self.registry = registry
         self.prefix = prefix
@@ -62,6 +69,11 @@ class Engine:
         if not self.is_command(text):
             return None
         body = text.lstrip()[len(self.prefix) :]
+        verdict = self._limit(actor)
+        if verdict == "quiet":
+            return None
+        if verdict == "notify":
+            return self._slow_down()
         return await self._guard(
             actor, place, event_id, lambda: self._run_text(actor, place, body, event_id)
         )
@@ -70,6 +82,9 @@ class Engine:
         self, actor: Actor, place: Place, path: tuple[str, ...], raw: dict[str, str], event_id: str
     ) -> Reply:
         """A structured call (Discord slash command): raw option strings by argument name."""
+        if self._limit(actor) != "allow":
+            # A slash command must be answered; the answer is private and changes nothing.
+            return self._slow_down()
 
         async def run() -> Reply:
             command = self.registry.commands.get(path)
@@ -157,6 +172,16 @@ class Engine:
             return await closing.close_due(self.clock.now(), group_id)
 
     # -- internals --------------------------------------------------------------------------
+
+    def _limit(self, actor: Actor) -> str:
+        return self.limiter.check(f"{actor.platform}:{actor.external_id}", self.clock.now())
+
+    def _slow_down(self) -> Reply:
+        per = self.limiter.per_minute
+        return error(
+            f"That is more than {per} commands a minute, so I'll pause for you for a minute.",
+            "Nothing was changed. Try again shortly — or take it as a sign to log off for a bit.",
+        )
 
     async def _guard(
         self, actor: Actor, place: Place, event_id: str, run: Callable[[], Awaitable[Reply]]

@@ -210,3 +210,17 @@ async def test_personal_settings_reminder_mute_and_time_zone(session: ConsoleSes
     assert "Offline for 3d" in await session.say("@ana !offline 3d")
     assert "pings are on again" in await session.say("@ana !offline off")
     assert "America/Santiago" in await session.say("@ana !me timezone america/santiago")
+
+
+async def test_a_member_flooding_commands_is_told_once_and_nothing_changes(session: ConsoleSession):
+    from tests.support.snapshot import snapshot
+
+    await session.say('!pledge new "Call a neighbour"')
+    for _ in range(20):
+        await session.say("@ana !pledge list")
+    before = await snapshot()
+    told = await session.say("@ana !pledge join 1")
+    assert "more than 20 commands a minute" in told
+    assert await session.say("@ana !pledge join 1") == ""
+    assert await snapshot() == before
+    assert "joined" in await session.say("@ben !pledge join 1")  # others are not affected
