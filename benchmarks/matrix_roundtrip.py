@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -106,6 +107,14 @@ class Proc:
                 raise RuntimeError(self.log.read_text())
             time.sleep(0.002)
         return time.perf_counter() - start
+
+    @property
+    def cpu_ms(self) -> float:
+        """CPU time (user + system) the process has used so far."""
+        if self.process is None:
+            return float("nan")
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
     @property
     def rss(self) -> float:
@@ -267,7 +276,8 @@ async def run(args: argparse.Namespace) -> None:
         member_id, token, device = server.register("member", "member-password")
         config = work / "config.toml"
         config.write_text(
-            f'[bot]\ndata_dir = "{work / "data"}"\n[matrix]\nenabled = true\n'
+            f'[bot]\ndata_dir = "{work / "data"}"\ncommands_per_minute = 0\n'
+            f"[matrix]\nenabled = true\n'
             f'homeserver = "{server.url}"\nuser_id = "{bot_id}"\npassword = "bench-password"\n'
         )
         cli = [sys.executable, "-m", "bot.cli", "--config", str(config)]
@@ -303,9 +313,12 @@ async def run(args: argparse.Namespace) -> None:
             await member.roundtrip(room, "!help")
             await member.roundtrip(echo_room, "!help")
         done, listed, bare = [], [], []
+        cpu = logoff.cpu_ms, echo.cpu_ms
         for _ in range(args.commands):  # interleaved, so both see the same load
             done.append(await member.roundtrip(room, "!done 1"))
             bare.append(await member.roundtrip(echo_room, "!done 1"))
+        cpu_logoff = (logoff.cpu_ms - cpu[0]) / args.commands
+        cpu_echo = (echo.cpu_ms - cpu[1]) / args.commands
         for _ in range(args.commands):
             listed.append(await member.roundtrip(room, "!pledge list"))
         rss, echo_rss = logoff.rss, echo.rss
@@ -343,6 +356,10 @@ async def run(args: argparse.Namespace) -> None:
         gap95 = pct(done, 0.95) - pct(bare, 0.95)
         print(f"  gap: p50 {gap50:+.1f} ms, p95 {gap95:+.1f} ms")
         print(f"  Logoff `!pledge list` (read): {summary(listed)}")
+        print(
+            f"  CPU per command (user + system, the bot process only): Logoff {cpu_logoff:.1f} ms,"
+            f" echo bot {cpu_echo:.1f} ms"
+        )
         print(
             f"burst of 50 commands sent at once: Logoff answered {burst[0]}/50 (last after "
             f"{burst[1]:.0f} ms); echo bot {echo_burst[0]}/50 ({echo_burst[1]:.0f} ms)"

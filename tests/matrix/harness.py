@@ -44,10 +44,15 @@ class BotAccount:
     user_id: str
     password: str
     data_dir: Path
+    commands_per_minute: int = 20  # the engine's per-member limit (0 = off)
 
     def config(self, server: SynapseServer, *, encryption: bool = False) -> Config:
         return Config(
-            bot=BotConfig(data_dir=self.data_dir, timezone="Europe/Berlin"),
+            bot=BotConfig(
+                data_dir=self.data_dir,
+                timezone="Europe/Berlin",
+                commands_per_minute=self.commands_per_minute,
+            ),
             matrix=MatrixConfig(
                 enabled=True,
                 homeserver=server.url,
@@ -61,7 +66,7 @@ class BotAccount:
         path = self.data_dir.parent / f"{self.data_dir.name}.toml"
         path.write_text(
             f'[bot]\ndata_dir = "{self.data_dir}"\ntimezone = "Europe/Berlin"\n'
-            f'log_level = "info"\n'
+            f'log_level = "info"\ncommands_per_minute = {self.commands_per_minute}\n'
             f"[matrix]\nenabled = true\n"
             f'homeserver = "{server.url}"\nuser_id = "{self.user_id}"\n'
             f'password = "{self.password}"\nencryption = {str(encryption).lower()}\n',

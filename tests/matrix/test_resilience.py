@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -111,4 +112,56 @@ async def test_a_message_due_while_the_homeserver_is_down_arrives_once_it_is_bac
     finally:
         if not synapse_server.running:
             synapse_server.start()
+        await alice.close()
+
+
+async def test_a_bot_killed_with_an_old_sync_token_answers_nothing_twice(
+    synapse_server: SynapseServer, tmp_path: Path
+) -> None:
+    """The sync token is written only when a sync brought something to act on (or now and
+    then): a hard kill may leave an older token behind. The saved handled-event ids keep the
+    replayed commands from being answered again; what arrived while down is answered once."""
+    account = new_bot_account(synapse_server, tmp_path)
+    bot = BotProcess(synapse_server, account)
+    alice = await Member.register(synapse_server, "Alice")
+    session = account.data_dir / "matrix" / "session.json"
+    try:
+        bot.start()
+        await bot.wait_ready(1)
+        room = await alice.create_room(invite=(account.user_id,))
+        await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
+        old_token = json.loads(session.read_text())["sync_token"]
+        first = await alice.send(room, '!pledge new "Knock on 10 doors" per week')
+        await alice.reply_to(first)
+        answered = await alice.send(room, "!pledge list")
+        await alice.reply_to(answered)
+        saved = json.loads(session.read_text())
+        assert answered in saved["handled"]
+        # Chatter is not acted on: no write for it (the token file stays as it was).
+        for n in range(3):
+            await alice.send(room, f"just chatting {n}")
+        await asyncio.sleep(1.0)
+        assert json.loads(session.read_text())["sync_token"] == saved["sync_token"]
+
+        assert bot.process is not None
+        bot.process.kill()  # no clean shutdown, no final save
+        bot.process.wait(timeout=WAIT)
+        bot.process = None
+        # Worse than any real crash: the token from before both commands.
+        saved["sync_token"] = old_token
+        session.write_text(json.dumps(saved))
+        during = await alice.send(room, "!streak")
+        bot.start()
+        await bot.wait_ready(2)
+        await alice.reply_to(during)
+        after = await alice.send(room, "!help")
+        await alice.reply_to(after)
+        await alice.sync(300)
+        targets = [in_reply_to(s) for s in alice.seen if sent_by(account.user_id)(s)]
+        assert targets.count(first) == 1
+        assert targets.count(answered) == 1
+        assert targets.count(during) == 1
+        assert targets.count(after) == 1
+    finally:
+        bot.stop()
         await alice.close()
