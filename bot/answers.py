@@ -57,14 +57,18 @@ async def choose_period(
     """A typed answer counts for a period still in grace if it was left unanswered, else now."""
     current = tracking.current_period(pledge, group, now)
     late = tracking.period_in_grace(pledge, group, now)
-    if late is not None and part.closed_through != late.key and _counts(part, pledge, group, late):
+    if (
+        late is not None
+        and part.closed_through != late.key
+        and counts_for(part, pledge, group, late)
+    ):
         done, skipped, declined = await done_count(part, late)
         if done < pledge.target and not skipped and not declined:
             return late, True
     return current, False
 
 
-def _counts(part: ParticipationRec, pledge: PledgeRec, group: GroupRec, period: Period) -> bool:
+def counts_for(part: ParticipationRec, pledge: PledgeRec, group: GroupRec, period: Period) -> bool:
     first = tracking.period_by_key(pledge, group, part.first_period)
     return period.start >= first.start
 
@@ -80,6 +84,11 @@ def check_open(
             "That button is from an old version of me; use the command instead."
         ) from None
     open_keys = {p.key for p in tracking.open_periods(pledge, group, now)}
+    if not counts_for(part, pledge, group, period):
+        raise UserError(
+            f"You joined after the {describe(period)}, so it is not yours to answer.",
+            "Answer for the current period instead.",
+        )
     if period.key not in open_keys or part.closed_through == period.key:
         raise UserError(
             f"The {describe(period)} is closed already, so it can't take answers any more.",

@@ -144,12 +144,15 @@ async def close_weeks(group: GroupRec, now: datetime, report: CloseReport) -> No
         or period_at(group.created_at, "week", tz, group.week_start).start
     )
     week = period_at(start_from, "week", tz, group.week_start)
+    # Count from where the last closed week ended, not from this week's start: after a zone
+    # change the two differ, and every outcome must count in exactly one week.
+    counted_through = group.weeks_closed_through or week.start
     streak = group.group_streak
     while tracking.close_time(week, group) <= now:
-        counts = await close_queries.week_counts(group.id, week.start, week.end)
+        counts = await close_queries.week_counts(group.id, counted_through, week.end)
         kept, missed = counts.get("kept", 0), counts.get("missed", 0)
         met = streaks.week_met(kept, missed, group.threshold)
-        streak = streaks.next_group_streak(streak, met)
+        after = streaks.next_group_streak(streak, met)
         rec = GroupWeekRec(
             group_id=group.id,
             week_key=week.key,
@@ -157,11 +160,12 @@ async def close_weeks(group: GroupRec, now: datetime, report: CloseReport) -> No
             missed=missed,
             excused=counts.get("excused", 0),
             met=met,
-            streak=streak,
+            streak=after,
         )
         nxt = tracking.following(week, group)
         if await close_queries.record_group_week(rec, nxt.start, now):
             report.weeks.append(rec)
+            streak, counted_through = after, nxt.start
         week = nxt
 
 

@@ -100,7 +100,9 @@ def shown(board: Board, pledge: PledgeRec, part: ParticipationRec) -> tuple[int,
         and board.done.get((part.id, late.key), 0) >= pledge.target
     ):
         state = streaks.StreakState(current=part.current_streak + 1, best=part.best_streak)
-    return streaks.shown_streak(state, _kept_now(board, pledge, part))
+    # After the group's zone moved west, the current period may be one that closed already.
+    counted = part.closed_through == board.periods[pledge.id].key
+    return streaks.shown_streak(state, _kept_now(board, pledge, part) and not counted)
 
 
 def render_streaks(board: Board, member: MemberRec, title: str) -> str:

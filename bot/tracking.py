@@ -73,8 +73,11 @@ def paused_during(pledge: PledgeRec, group: GroupRec, period: Period) -> bool:
         return False
     if pledge.status != "paused" and pledge.paused_until is None:
         return False
-    last_day = period.first_day + timedelta(days=period.days - 1)
-    return pledge.paused_until is None or pledge.paused_until >= last_day
+    return pledge.paused_until is None or pledge.paused_until >= last_day(period)
+
+
+def last_day(period: Period) -> date:
+    return period.first_day + timedelta(days=period.days - 1)
 
 
 def before_start(pledge: PledgeRec, period: Period) -> bool:

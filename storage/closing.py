@@ -76,6 +76,13 @@ async def record_closes(
             )
 
 
+async def close_again_now(group_id: int, now: datetime, before: datetime) -> int:
+    """Make a group's pending closes due now (its calendar changed); returns how many."""
+    return await m.Participation.filter(
+        pledge__group_id=group_id, next_close_at__gt=now, next_close_at__lt=before
+    ).update(next_close_at=now)
+
+
 async def week_counts(group_id: int, start: datetime, end: datetime) -> dict[str, int]:
     """Outcome counts of periods that ended in [start, end) in a group: one query."""
     rows = (
@@ -126,7 +133,9 @@ async def record_group_week(week: GroupWeekRec, closed_through: datetime, now: d
                 closed_at=now,
             )
         group = await m.Group.get(id=week.group_id)
-        group.group_streak = week.streak if not exists else group.group_streak
+        if exists:  # already counted (a zone change re-read its key): counts stay where they are
+            return False
+        group.group_streak = week.streak
         group.best_group_streak = max(group.best_group_streak, group.group_streak)
         group.weeks_closed_through = closed_through
         await group.save(

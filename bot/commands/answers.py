@@ -39,6 +39,13 @@ async def answer(
         late = period.key != current.key
     else:
         period, late = await answers.choose_period(pledge, group, part, now)
+        # After the group's zone moved west, "now" may lie in a period that closed already
+        # or that began before this member joined.
+        if part.closed_through == period.key or not answers.counts_for(part, pledge, group, period):
+            raise UserError(
+                f"The {describe(period)} is not open for your answers any more.",
+                "Answer again once the next period has begun.",
+            )
     done, skipped, _ = await answers.done_count(part, period)
     label = answers.period_label(period, current)
     if kind == "done" and done >= pledge.target:

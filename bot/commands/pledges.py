@@ -155,8 +155,18 @@ async def pause(inv: Invocation) -> Reply:
         raise UserError(f"{until.isoformat()} is in the past.", inv.usage())
     if pledge.status == "archived":
         raise UserError(f"“{inert(pledge.title)}” is archived.")
+    # A pause that still covers the period in grace (ongoing, or resumed during the current
+    # period) keeps its start, so pausing again never takes back an excuse already earned.
+    current = tracking.current_period(pledge, group, inv.now)
+    previous = tracking.preceding(current, group)
+    ongoing = pledge.status == "paused" and pledge.paused_until is None
+    recent = pledge.paused_until is not None and pledge.paused_until >= tracking.last_day(previous)
+    keeps_start = pledge.paused_at is not None and (ongoing or recent)
     await pledge_queries.update_pledge(
-        pledge.id, status="paused", paused_at=inv.now, paused_until=until
+        pledge.id,
+        status="paused",
+        paused_at=pledge.paused_at if keeps_start else inv.now,
+        paused_until=until,
     )
     when = f" until {until.isoformat()}" if until else f" until `{inv.prefix}pledge resume`"
     return public(
@@ -173,7 +183,9 @@ async def resume(inv: Invocation) -> Reply:
     period = tracking.current_period(pledge, group, inv.now)
     # The pause ends with the previous period: the current one counts again.
     await pledge_queries.update_pledge(
-        pledge.id, status="active", paused_until=tracking.preceding(period, group).first_day
+        pledge.id,
+        status="active",
+        paused_until=tracking.last_day(tracking.preceding(period, group)),
     )
     return public(f"**{inert(pledge.title)}** is back on, from the {describe(period)}.")
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot import closing, tracking
 from bot.errors import PermissionDenied, UserError
 from bot.invocation import Invocation
 from bot.localtime import WEEKDAYS, parse_timezone, parse_weekday
@@ -13,6 +14,7 @@ from bot.quiet import format_quiet_hours, parse_quiet_hours
 from bot.registry import Arg, Command, Registry, Role
 from bot.replies import Reply, private, public
 from bot.slots import format_slot, parse_slot
+from storage import closing as close_queries
 from storage import groups as group_queries
 from storage.records import GroupRec
 
@@ -184,6 +186,10 @@ async def settings(inv: Invocation) -> Reply:
         exc.usage = f"Write e.g. `{inv.prefix}settings {key} {setting.example}`."
         raise
     updated = await group_queries.update_group(group.id, **{setting.field: parsed})
+    if setting.field in ("timezone", "grace_hours"):
+        # Open periods are read again in the new calendar: close what has now ended.
+        await close_queries.close_again_now(group.id, inv.now, tracking.FAR_FUTURE)
+        await closing.close_due(inv.now, group.id)
     return public(f"Setting `{key}` is now {setting.show(updated)}.")
 
 

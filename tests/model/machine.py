@@ -129,7 +129,9 @@ class EngineModel(RuleBasedStateMachine):
         url, self.dispose = self.new_database()
         now = start + timedelta(hours=offset)
         self.run(database.migrate(url, keep_open=True))
-        self.engine = build_engine(Config(bot=BotConfig(timezone="Europe/Berlin")), VirtualClock(now))
+        # The rate limit is not under test here: the checks alone type `!streak` after every step.
+        config = Config(bot=BotConfig(timezone="Europe/Berlin", commands_per_minute=0))
+        self.engine = build_engine(config, VirtualClock(now))
         self.ref = Reference(now.astimezone(UTC), "Europe/Berlin")
         self.say("ana", f'!pledge new "Walk" times {times} per week')
         self.model.add_pledge(1, "week", times, "ana")
@@ -241,7 +243,9 @@ class EngineModel(RuleBasedStateMachine):
         ref = self.model
         group = await group_queries.find_group(PLACE.platform, PLACE.external_id)
         assert group is not None
-        rows = await m.Outcome.all().prefetch_related("participation__member", "participation__pledge")
+        rows = await m.Outcome.all().prefetch_related(
+            "participation__member", "participation__pledge"
+        )
         stored = {
             (
                 r.participation.member.external_id,
@@ -263,7 +267,8 @@ class EngineModel(RuleBasedStateMachine):
             rec = await pledge_queries.participation_of(pledge.id, member.id)
             assert rec is not None
             got = (rec.current_streak, rec.best_streak, rec.freezes)
-            assert got == (part.streak, part.best, part.freezes), (who, number, got)
+            want = (part.streak, part.best, part.freezes)
+            assert got == want, (who, number, got, want, part.answers, part.closed)
             assert abs(rec.strength - part.strength) < 1e-9, (who, number, rec.strength)
         for who in MEMBERS:
             await self._compare_shown(who)
@@ -276,7 +281,8 @@ class EngineModel(RuleBasedStateMachine):
         reply = await self.engine.handle_text(actor, PLACE, "!streak", f"s{next(self.events)}")
         assert reply is not None
         shown = {
-            int(n): (int(s), int(b), int(p), int(f)) for n, s, b, p, f in STREAK_LINE.findall(reply.text)
+            int(n): (int(s), int(b), int(p), int(f))
+            for n, s, b, p, f in STREAK_LINE.findall(reply.text)
         }
         expected = {}
         for (member, number), part in ref.parts.items():

@@ -212,8 +212,8 @@ class Reference:
             )
             if unanswered:
                 target = late[0]
-        if target.key in part.closed:
-            return False
+        if target.key not in {s.key for s in spans}:
+            return False  # closed already, or begun before joining (the zone moved west)
         return self._record(part, target, kind, event)
 
     def tap(self, member: str, number: int, kind: str, key: str, event: str) -> bool:
@@ -258,6 +258,7 @@ class Reference:
     def set_zone(self, zone: str) -> None:
         """Open periods are read again in the new zone, by their keys; closed ones stay."""
         self.zone = ZoneInfo(zone)
+        self.close()
 
     # -- closing ------------------------------------------------------------------------
 
