@@ -277,7 +277,7 @@ async def run(args: argparse.Namespace) -> None:
         config = work / "config.toml"
         config.write_text(
             f'[bot]\ndata_dir = "{work / "data"}"\ncommands_per_minute = 0\n'
-            f"[matrix]\nenabled = true\n'
+            "[matrix]\nenabled = true\n"
             f'homeserver = "{server.url}"\nuser_id = "{bot_id}"\npassword = "bench-password"\n'
         )
         cli = [sys.executable, "-m", "bot.cli", "--config", str(config)]
