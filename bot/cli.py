@@ -122,6 +122,12 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     from bot.runner import run_platforms
 
     async with open_app(config) as app:
+        if args.outbox_file or args.no_input:
+            from adapters.console import serve_console
+
+            return await serve_console(
+                app, args.user, outbox_file=args.outbox_file, read_input=not args.no_input
+            )
         return await run_platforms(app, user=args.user)
 
 
@@ -244,6 +250,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--user",
         default=os.environ.get("USER") or "you",
         help="who is typing in the console (default: $USER)",
+    )
+    run.add_argument(
+        "--outbox-file",
+        type=Path,
+        help="console: append every message the bot sends to this JSON-lines file "
+        "(deduplicated by idempotency key, fsynced)",
+    )
+    run.add_argument(
+        "--no-input",
+        action="store_true",
+        help="console: do not read commands from stdin; serve the scheduler until SIGTERM/SIGINT",
     )
     run.set_defaults(func=cmd_run)
     sandbox = sub.add_parser(

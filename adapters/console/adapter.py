@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.context import Actor, Place
+from bot.localtime import parse_timezone
 from bot.markup import to_plain, unescape_plain
 from bot.replies import Reply
 from storage.records import GroupRec, MemberRec
 
 if TYPE_CHECKING:
+    from adapters.console.outbox_file import OutboxFile
     from bot.engine import Engine
 
 PLATFORM = "console"
@@ -34,8 +37,10 @@ class ConsoleAdapter:
         tz: ZoneInfo,
         out: IO[str] | None = None,
         wait: WaitHook | None = None,
+        outbox_file: OutboxFile | None = None,
     ) -> None:
         self.engine = engine
+        self.outbox_file = outbox_file
         self.user = user
         self.tz = tz
         self.out = out or sys.stdout
@@ -48,12 +53,33 @@ class ConsoleAdapter:
     # -- Outbox ---------------------------------------------------------------------------
 
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
-        return self._post(f"#{group.name or group.external_id}", reply, audience=None)
+        target = f"#{group.name or group.external_id}"
+        return self._send(target, reply, self._zone(group.timezone), audience=None)
 
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None
     ) -> str:
-        return self._post(f"DM @{member.external_id}", reply, audience=member.external_id)
+        zone = member.timezone or (fallback.timezone if fallback else None)
+        target = f"DM @{member.external_id}"
+        return self._send(target, reply, self._zone(zone), audience=member.external_id)
+
+    def _zone(self, name: str | None) -> ZoneInfo:
+        try:
+            return parse_timezone(name) if name else self.tz
+        except Exception:
+            return self.tz
+
+    def _send(self, target: str, reply: Reply, tz: ZoneInfo, audience: str | None) -> str:
+        """Print, and append to the outbox file (a key already there is not sent again)."""
+        if self.outbox_file is None:
+            return self._post(target, reply, audience)
+        key = reply.extra.get("idempotency_key", "")
+        if key and key in self.outbox_file:
+            return self.outbox_file.append(key, target, "", "")  # the id it had; nothing written
+        local = self.engine.clock.now().astimezone(tz).isoformat(timespec="seconds")
+        message_id = self.outbox_file.append(key, target, local, self._body(reply))
+        self._post(target, reply, audience)
+        return message_id
 
     # -- input ----------------------------------------------------------------------------
 
@@ -83,7 +109,7 @@ class ConsoleAdapter:
         if words and words[0].lower() == "tap":
             return await self._tap(name, words[1:], event_id)
         reply = await self.engine.handle_text(self.actor(name), CHANNEL, text, event_id)
-        if reply is None:
+        if reply is None and not self.engine.is_command(text):  # None for a command: rate-limited
             self._print(f"(not a command; commands start with {prefix}, e.g. {prefix}help)")
         return reply
 
@@ -125,9 +151,13 @@ class ConsoleAdapter:
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def _post(self, target: str, reply: Reply, audience: str | None, is_reply: bool = False) -> str:
+    @staticmethod
+    def _body(reply: Reply) -> str:
         names = {m.member_id: m.external_id for m in reply.mentions}
-        body = unescape_plain(to_plain(reply.text, lambda i: "@" + names.get(i, f"member{i}")))
+        return unescape_plain(to_plain(reply.text, lambda i: "@" + names.get(i, f"member{i}")))
+
+    def _post(self, target: str, reply: Reply, audience: str | None, is_reply: bool = False) -> str:
+        body = self._body(reply)
         now = self.engine.clock.now().astimezone(self.tz)
         vis = " (private)" if is_reply and reply.private else ""
         head = f"[{now:%a %d %b %H:%M}] {target}{vis}:"
@@ -146,11 +176,30 @@ class ConsoleAdapter:
         return f"console-{next(self._message_ids)}"
 
     async def run(self, stream: IO[str] | None = None) -> None:
-        """Read lines until end of input; each line is handled before the next is read."""
+        """Read lines until end of input; each line is handled before the next is read.
+
+        A daemon thread reads, so a pipe held open never keeps the process from stopping.
+        """
         source = stream or sys.stdin
         loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def reader() -> None:
+            while True:
+                try:
+                    line = source.readline()
+                except (OSError, ValueError):
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                except RuntimeError:  # the loop is closed: the bot is stopping
+                    return
+                if not line:
+                    return
+
+        threading.Thread(target=reader, name="console-stdin", daemon=True).start()
         while True:
-            line = await loop.run_in_executor(None, source.readline)
+            line = await lines.get()
             if not line:
                 return
             await self.handle_line(line)

@@ -1,0 +1,1 @@
+"""Crash soaks of the real bot process."""
