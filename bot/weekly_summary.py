@@ -11,6 +11,7 @@ from bot.replies import Reply, Visibility
 from storage import checkins as checkin_queries
 from storage import closing as close_queries
 from storage import pledges as pledge_queries
+from storage import scheduling as round_queries
 from storage.records import GroupRec, GroupWeekRec, MemberRec, OutcomeRec, ParticipationRec
 
 UNIT = {"day": "days", "week": "weeks", "month": "months"}
@@ -47,6 +48,8 @@ def render_closed_week(
     lines.append(_rate_line(week_rec, group))
     per_pledge: dict[str, list[OutcomeRec]] = {}
     kept_by: dict[int, bool] = {}
+    # A set, not a scan of `outcomes` per member: that was quadratic (8 s at 5,000 members).
+    kept_some = {o.participation_id for o, _ in outcomes if o.outcome == "kept"}
     for outcome, _member_id in outcomes:
         info = parts.get(outcome.participation_id)
         if info is None:
@@ -65,7 +68,7 @@ def render_closed_week(
     missed: list[str] = []
     for pid, ok in kept_by.items():
         part, member, title, cadence = parts[pid]
-        kept_any = any(o.participation_id == pid and o.outcome == "kept" for o, _ in outcomes)
+        kept_any = pid in kept_some
         name = inert(member.display_name)
         if ok and kept_any:
             by = vouchers.get(pid)
@@ -88,13 +91,13 @@ async def closed_week_summary(group: GroupRec, week_key: str) -> Reply | None:
     """The summary message of a closed week, or None when the group has nobody to report on."""
     tz = tracking.group_tz(group)
     week = period_from_key(week_key, tz, group.week_start)
-    outcomes = await close_queries.outcomes_between(group.id, week.start, week.end)
+    outcomes = await round_queries.week_outcomes(group.id, week.start, week.end)
     if not outcomes:
         return None
     weeks = await close_queries.recent_group_weeks(group.id, limit=8)
     week_rec = next((w for w in weeks if w.week_key == week_key), None)
     pledges = await pledge_queries.group_pledges(group.id, ("active", "paused", "archived"))
-    rows = await pledge_queries.participations([p.id for p in pledges], active_only=False)
+    rows = await round_queries.active_participations([p.id for p in pledges], active_only=False)
     by_id = {p.id: p for p in pledges}
     parts = {
         part.id: (part, member, by_id[part.pledge_id].title, by_id[part.pledge_id].cadence)
