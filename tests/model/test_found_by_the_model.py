@@ -1,0 +1,102 @@
+"""Engine bugs the model-based test found, each pinned by a short scripted story."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.actions import Action
+from bot.context import Actor, Place
+from storage import models as m
+from tests.support.session import ConsoleSession
+
+# The `session` fixture starts on Monday 30 November 2026 at 09:00 in Berlin.
+ROOM = Place("console", "console", "console")
+
+
+async def jump(s: ConsoleSession, hours: float) -> None:
+    s.clock.advance(timedelta(hours=hours))
+    await s.engine.close_due()
+
+
+async def outcome(key: str, who: str = "ana", number: int = 1) -> str:
+    row = await m.Outcome.get(
+        period_key=key, participation__member__external_id=who, participation__pledge__number=number
+    )
+    return str(row.outcome)
+
+
+async def test_pausing_a_paused_pledge_again_keeps_the_period_in_grace_excused(
+    session: ConsoleSession,
+):
+    await session.say('@ana !pledge new "Read" per day')
+    await jump(session, 25)  # Tue 10:00
+    await session.say("@ana !pledge pause 1")
+    await jump(session, 15)  # Wed 01:00: Tuesday is in grace
+    await session.say("@ana !pledge pause 1")
+    await jump(session, 12)
+    assert await outcome("day:2026-12-01") == "excused"
+
+
+async def test_resuming_a_weekly_pledge_during_grace_keeps_last_week_excused(
+    session: ConsoleSession,
+):
+    await session.say('@ana !pledge new "Walk" per week')
+    await jump(session, 25)  # Tue
+    await session.say("@ana !pledge pause 1")
+    await jump(session, 6 * 24 - 2)  # Mon 7 Dec 08:00: last week is in grace
+    await session.say("@ana !pledge resume 1")
+    await jump(session, 6)
+    assert await outcome("week:2026-11-30") == "excused"
+
+
+async def test_a_tap_for_a_period_before_joining_is_refused(session: ConsoleSession):
+    await session.say('@ana !pledge new "Walk" per week')
+    await jump(session, 7 * 24 - 1)  # Mon 7 Dec 08:00: last week is in grace
+    await session.say("@ben !pledge join 1")
+    pledge = await m.Pledge.get(number=1)
+    action = Action("done", pledge.id, "week:2026-11-30").encode()
+    reply = await session.engine.handle_action(Actor("console", "ben", "ben"), ROOM, action, "t1")
+    assert reply.error
+    assert "joined after" in reply.text
+    assert "streak 0 weeks" in await session.say("@ben !streak")
+
+
+async def test_a_zone_change_closes_periods_that_ended_in_the_new_calendar(
+    session: ConsoleSession,
+):
+    await session.say('@ana !pledge new "Read" per day')
+    await session.say("@ana !done 1")
+    await jump(session, 20)  # Tue 05:00 Berlin; Monday closes at 12:00 Berlin
+    await session.say("!settings timezone Asia/Tokyo")  # Tue 13:00 there: Monday has closed
+    assert await outcome("day:2026-11-30") == "kept"
+
+
+async def test_after_a_zone_change_to_the_west_a_closed_period_takes_no_answers(
+    session: ConsoleSession,
+):
+    await session.say("!settings timezone Asia/Tokyo")
+    await session.say('@ana !pledge new "Read" per day')  # Mon 17:00 in Tokyo
+    await jump(session, 19)  # Tue 13:00 Tokyo: Monday is closed
+    await session.say("!settings timezone America/Los_Angeles")  # Mon 20:00 there
+    reply = await session.say("@ana !skip 1 ill")
+    assert "not open for your answers" in reply
+    assert (await m.Participation.get()).freezes == 1
+
+
+async def test_every_outcome_counts_in_one_group_week_across_a_zone_change(
+    session: ConsoleSession,
+):
+    await session.say('@ana !pledge new "Read" per day')
+    for _ in range(9):  # Mon 30 Nov .. Tue 8 Dec, done every day
+        await session.say("@ana !done 1")
+        await jump(session, 24)
+    await session.say("!settings timezone Asia/Tokyo")
+    for _ in range(8):
+        await session.say("@ana !done 1")
+        await jump(session, 24)
+    weeks = await m.GroupWeek.all().order_by("week_key")
+    assert [w.week_key for w in weeks] == ["week:2026-11-30", "week:2026-12-07"]
+    counted = sum(w.kept + w.missed + w.excused for w in weeks)
+    week_end = await m.Outcome.filter(period_key="day:2026-12-13").first()
+    assert week_end is not None
+    assert counted == await m.Outcome.filter(period_end__lte=week_end.period_end).count()
