@@ -29,7 +29,7 @@ class BotConfig:
     timezone: str = "UTC"
     command_prefix: str = "!"
     log_level: str = "info"
-    commands_per_minute: int = 20
+    commands_per_minute: int = 60
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def parse_config(
         timezone=b.parsed("timezone", "UTC", '"Europe/Berlin"', lambda t: parse_timezone(t).key),
         command_prefix=b.get("command_prefix", str, "!", '"!"'),
         log_level=b.get("log_level", str, "info", '"info"').lower(),
-        commands_per_minute=b.get("commands_per_minute", int, 20, "20"),
+        commands_per_minute=b.get("commands_per_minute", int, 60, "60"),
     )
     _check_range(b, "commands_per_minute", bot.commands_per_minute, 0, 10_000)
     if not bot.command_prefix or len(bot.command_prefix) > 3 or " " in bot.command_prefix:

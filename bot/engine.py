@@ -44,7 +44,7 @@ class Engine:
         defaults: GroupDefaults,
         registry: Registry,
         prefix: str = "!",
-        commands_per_minute: int = 20,
+        commands_per_minute: int = 60,
     ) -> None:
         self.clock = clock
         self.limiter = RateLimiter(commands_per_minute)
