@@ -9,7 +9,7 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
 
-from storage.errors import SchemaNotMigrated
+from storage.errors import DatabaseUnavailable, SchemaNotMigrated
 
 APP = "logoff"
 MIGRATE_HINT = "logoff migrate"
@@ -62,6 +62,15 @@ async def open_database(url: str, *, require_migrated: bool = True) -> None:
     if is_sqlite(url) and ":memory:" not in url:
         await _tune_sqlite()
     if require_migrated:
+        # Tortoise's migration recorder reads an unreachable database as "nothing applied":
+        # look first, so a stopped server is not reported as an unmigrated schema.
+        try:
+            await get_connection("default").execute_query("SELECT 1")
+        except Exception as exc:
+            await close_database()
+            raise DatabaseUnavailable(
+                f"Cannot reach the database ({type(exc).__name__}: {exc}); is it running?"
+            ) from exc
         pending = await _pending_migrations(url)
         if pending:
             await close_database()

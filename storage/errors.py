@@ -9,3 +9,7 @@ class StorageError(Exception):
 
 class SchemaNotMigrated(StorageError):
     """The schema is behind the code; the message names the command that fixes it."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database could not be reached (not a schema problem: do not suggest a migration)."""

@@ -64,6 +64,7 @@ class Soak:
             'quiet_hours = "off"\n'
             "weekly_message_cap = 50\n"
         )
+        self.config.chmod(0o600)  # a database URL counts as a secret
 
 
 @dataclass
@@ -182,6 +183,7 @@ class BotProcess:
         self.soak = soak
         self.proc: subprocess.Popen[bytes] | None = None
         self.lives = 0
+        self.killed = 0
         self.exits: list[int] = []  # exit codes of lives that ended on their own
 
     def start(self) -> None:
@@ -211,7 +213,7 @@ class BotProcess:
         code = self.proc.poll()
         if code is None:
             return True
-        if len(self.exits) < self.lives:
+        if len(self.exits) + self.killed < self.lives:
             self.exits.append(code)
         return False
 
@@ -220,6 +222,7 @@ class BotProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=30)
+            self.killed += 1
 
     def terminate(self, timeout: float = 20) -> int | None:
         """SIGTERM and wait for a clean stop; SIGKILL if it does not come."""
@@ -231,6 +234,9 @@ class BotProcess:
         except subprocess.TimeoutExpired:
             self.kill()
             return None
+
+    def last_log(self) -> str:
+        return (self.soak.root / "logs" / f"life-{self.lives:04d}.log").read_text(errors="replace")
 
     def logs(self) -> str:
         parts = sorted((self.soak.root / "logs").glob("life-*.log"))
@@ -259,23 +265,44 @@ async def open_due(url: str, until: datetime) -> int:
 
 async def wait_until_handled(
     bot: BotProcess, url: str, until: datetime, *, within: float, age_leases: bool
-) -> None:
-    """Keep the bot running until every job due by `until` is handled (bounded by `within` s)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while asyncio.get_running_loop().time() < deadline:
+) -> int:
+    """Keep the bot running until every job due by `until` is handled (bounded by `within` s).
+
+    With `age_leases`, jobs still held under a lease are released the way the lease would
+    release them 5 minutes on: the bot is stopped, the leases aged, the bot started again (a
+    live scheduler sleeps until the lease it knows of, so aging under it would not wake it).
+    Returns how many times that was done.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    aged_at = loop.time()
+    restarts = 0
+    while loop.time() < deadline:
         if not bot.alive():
             bot.start()
         if datetime.now(UTC) > until:
             try:
                 left = await open_due(url, until)
+                held = await claimed(url) if left else 0
             except Exception:  # the database may be restarting
-                left = -1
+                left = held = -1
             if left == 0:
-                return
-            if age_leases and left > 0:
+                return restarts
+            if age_leases and held > 0 and loop.time() - aged_at > 3.0:
+                bot.terminate()
                 await expire_leases(url)
+                bot.start()
+                aged_at = loop.time()
+                restarts += 1
         await asyncio.sleep(0.5)
-    raise AssertionError(f"jobs due by {until} still open after {within} s:\n{bot.logs()[-4000:]}")
+    async with connected(url):
+        stuck = await m.Job.filter(status__in=list(OPEN), due_at__lte=until).values_list(
+            "dedupe_key", "status", "due_at", "lease_until", "attempts", "last_error"
+        )
+    raise AssertionError(
+        f"{len(stuck)} jobs due by {until} still open after {within} s, e.g. {stuck[:5]}; "
+        f"now {datetime.now(UTC)}; bot alive: {bot.alive()}\n{bot.logs()[-4000:]}"
+    )
 
 
 @dataclass

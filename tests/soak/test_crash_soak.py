@@ -63,7 +63,8 @@ async def kill_repeatedly(
     stats = {"kills": 0, "mid_send": 0, "left_claimed": 0, "leases_aged": 0}
     for _ in range(kills):
         size = outbox_size(soak)
-        bot.start()
+        if not bot.alive():
+            bot.start()
         if rng.random() < 0.5:
             stats["mid_send"] += 1
             deadline = loop.time() + 2 * life + 3.0
@@ -78,7 +79,6 @@ async def kill_repeatedly(
         stats["left_claimed"] += int(await claimed(soak.url) > 0)
         if rng.random() < 0.5:
             stats["leases_aged"] += await expire_leases(soak.url)
-    bot.start()
     return stats
 
 
@@ -111,6 +111,7 @@ async def test_every_due_message_is_delivered_once_across_twenty_sigkills_on_sql
     bot = BotProcess(soak)
     bot_of.append(bot)
     stats = await kill_repeatedly(bot, soak, planned, KILLS, random.Random(SEED))
+    bot.start()
     await wait_until_handled(bot, soak.url, planned.window_end, within=60, age_leases=True)
     assert bot.terminate() == 0, bot.logs()[-3000:]
     verdict = await collect(soak, bot)
@@ -189,10 +190,18 @@ async def test_nothing_is_lost_or_doubled_when_postgres_goes_away_and_the_bot_is
     stats = await kill_repeatedly(bot, soak, planned, kills, rng)
     bot.kill()
     private_postgres.pause()
-    bot.start()  # starts against a stopped database
-    await asyncio.sleep(2.0)
+    bot.start()  # against a stopped database: it must say so and exit, not blame the schema
+    deadline = loop.time() + 30
+    while bot.alive() and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    refused = bot.last_log()
     private_postgres.resume()
-    await wait_until_handled(bot, soak.url, planned.window_end, within=90, age_leases=True)
+    assert not bot.alive()
+    assert "Cannot reach the database" in refused, refused[-2000:]
+    assert "logoff migrate" not in refused
+    final_restarts = await wait_until_handled(
+        bot, soak.url, planned.window_end, within=90, age_leases=True
+    )
     assert bot.terminate() == 0, bot.logs()[-3000:]
     verdict = await collect(soak, bot)
     print(
@@ -200,7 +209,8 @@ async def test_nothing_is_lost_or_doubled_when_postgres_goes_away_and_the_bot_is
         f"({'it reconnected' if survived else 'it died and was restarted'}); "
         f"{stats['kills']} kills, {bot.lives} lives, exits {bot.exits}, "
         f"{sum(verdict.file_keys.values())} messages, "
-        f"{verdict.duplicates_suppressed} re-sends deduplicated by key"
+        f"{verdict.duplicates_suppressed} re-sends deduplicated by key, "
+        f"{final_restarts} restart(s) at the end to release leased jobs"
     )
     assert len(verdict.job_keys) >= 200
     assert_exactly_once(verdict, planned)

@@ -1,0 +1,1 @@
+"""Upgrade tests: old schemas migrate to the current one with data intact."""
