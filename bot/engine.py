@@ -296,7 +296,7 @@ class Engine:
                 continue
             inv.args[arg.name] = await convert(inv, arg, value, pledges)
         reply = await command.handler(inv)
-        if command.mutates and group is not None and self.change_hook is not None:
+        if command.replans and group is not None and self.change_hook is not None:
             try:
                 await self.change_hook(group.id)
             except Exception:

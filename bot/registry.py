@@ -85,6 +85,8 @@ class Command:
     needs_group: bool = True
     details: str = ""
     mutates: bool = True
+    # Whether it can change what the scheduler must send (slots, members, pauses, zones).
+    replans: bool = False
 
     @property
     def name(self) -> str:

@@ -12,7 +12,10 @@ from bot.replies import MentionRef
 from storage import checkins as checkin_queries
 from storage import closing as close_queries
 from storage import pledges as pledge_queries
-from storage.records import GroupRec, MemberRec, ParticipationRec, PledgeRec, VouchRec
+from storage.records import GroupRec, MemberRec, ParticipantRow, PledgeRec, VouchRec
+
+NAMES_SHOWN = 12  # beyond this many participants, lists show totals instead of every name
+NAMES_CELEBRATED = 30
 
 CADENCE_WORD = {"day": "day", "week": "week", "month": "month"}
 LIVE = ("active", "paused")
@@ -39,22 +42,28 @@ def pledge_line(pledge: PledgeRec, group: GroupRec, now: datetime) -> str:
 @dataclass(frozen=True)
 class Board:
     pledges: list[PledgeRec]
-    parts: dict[int, list[tuple[ParticipationRec, MemberRec]]]
+    parts: dict[int, list[ParticipantRow]]
     periods: dict[int, Period]
     late: dict[int, Period | None]
     done: dict[tuple[int, str], int]
     vouches: list[VouchRec]
 
 
-async def load_board(group: GroupRec, now: datetime, statuses: tuple[str, ...] = LIVE) -> Board:
+async def load_board(
+    group: GroupRec,
+    now: datetime,
+    statuses: tuple[str, ...] = LIVE,
+    member_id: int | None = None,
+) -> Board:
+    """Pledges, participants and this period's counts; only one member's when `member_id`."""
     pledges = await pledge_queries.group_pledges(group.id, statuses)
-    rows = await pledge_queries.participations([p.id for p in pledges])
-    parts: dict[int, list[tuple[ParticipationRec, MemberRec]]] = {p.id: [] for p in pledges}
-    for part, member in rows:
-        parts[part.pledge_id].append((part, member))
+    rows = await pledge_queries.participant_rows([p.id for p in pledges], member_id)
+    parts: dict[int, list[ParticipantRow]] = {p.id: [] for p in pledges}
+    for row in rows:
+        parts[row.pledge_id].append(row)
     periods = {p.id: tracking.current_period(p, group, now) for p in pledges}
     late = {p.id: tracking.period_in_grace(p, group, now) for p in pledges}
-    ids = [part.id for part, _ in rows]
+    ids = [row.id for row in rows]
     keys = {period.key for period in periods.values()}
     keys |= {period.key for period in late.values() if period is not None}
     tallies = await checkin_queries.tallies(ids, list(keys))
@@ -65,7 +74,7 @@ async def load_board(group: GroupRec, now: datetime, statuses: tuple[str, ...] =
     )
 
 
-def render_board(group: GroupRec, board: Board, now: datetime) -> str:
+def render_board(group: GroupRec, board: Board, now: datetime, viewer_id: int = 0) -> str:
     if not board.pledges:
         return 'No pledges here yet. Start one: `!pledge new "Call a neighbour" per week`.'
     lines = []
@@ -76,21 +85,36 @@ def render_board(group: GroupRec, board: Board, now: datetime) -> str:
         if not members:
             lines.append("  nobody has joined yet")
             continue
-        done_names = []
-        for part, member in members:
-            count = board.done.get((part.id, period.key), 0)
-            mark = "✅" if count >= pledge.target else f"{count}/{pledge.target}"
-            done_names.append(f"{inert(member.display_name)} {mark}")
+        counts = [board.done.get((part.id, period.key), 0) for part in members]
+        if len(members) > NAMES_SHOWN:
+            # A big group's list stays short: totals, and the caller's own line.
+            kept = sum(1 for c in counts if c >= pledge.target)
+            mine = [
+                (part, c)
+                for part, c in zip(members, counts, strict=True)
+                if part.member_id == viewer_id
+            ]
+            you = f"; you {_mark(mine[0][1], pledge.target)}" if mine else ""
+            lines.append(f"  {describe(period)}: {len(members)} taking part, {kept} kept it{you}")
+            continue
+        done_names = [
+            f"{inert(part.display_name)} {_mark(count, pledge.target)}"
+            for part, count in zip(members, counts, strict=True)
+        ]
         lines.append(f"  {describe(period)}: " + ", ".join(done_names))
     return "\n".join(lines)
 
 
-def _kept_now(board: Board, pledge: PledgeRec, part: ParticipationRec) -> bool:
+def _mark(count: int, target: int) -> str:
+    return "✅" if count >= target else f"{count}/{target}"
+
+
+def _kept_now(board: Board, pledge: PledgeRec, part: ParticipantRow) -> bool:
     period = board.periods[pledge.id]
     return board.done.get((part.id, period.key), 0) >= pledge.target
 
 
-def shown(board: Board, pledge: PledgeRec, part: ParticipationRec) -> tuple[int, int]:
+def shown(board: Board, pledge: PledgeRec, part: ParticipantRow) -> tuple[int, int]:
     """Streak and best as members see them: closed periods, plus open periods already kept."""
     state = streaks.StreakState(current=part.current_streak, best=part.best_streak)
     late = board.late.get(pledge.id)
@@ -108,8 +132,8 @@ def shown(board: Board, pledge: PledgeRec, part: ParticipationRec) -> tuple[int,
 def render_streaks(board: Board, member: MemberRec, title: str) -> str:
     lines = [title]
     for pledge in board.pledges:
-        for part, who in board.parts[pledge.id]:
-            if who.id != member.id:
+        for part in board.parts[pledge.id]:
+            if part.member_id != member.id:
                 continue
             now_streak, best = shown(board, pledge, part)
             unit = CADENCE_WORD[pledge.cadence] + ("s" if now_streak != 1 else "")
@@ -137,23 +161,23 @@ async def render_summary(
         members = board.parts[pledge.id]
         if not members:
             continue
-        done_here = [(part, m) for part, m in members if _kept_now(board, pledge, part)]
+        done_here = [part for part in members if _kept_now(board, pledge, part)]
         lines.append(
             f"• **{inert(pledge.title)}**: {len(done_here)} of {len(members)} kept it "
             f"{'this ' + CADENCE_WORD[pledge.cadence]}"
         )
-        for part, m in done_here:
+        for part in done_here:
             by = f" (vouched by {inert(vouched[part.id])})" if part.id in vouched else ""
-            kept_names.append(inert(m.display_name) + by)
+            kept_names.append(inert(part.display_name) + by)
         if group.name_missed:
             names = [
-                inert(m.display_name) for part, m in members if not _kept_now(board, pledge, part)
+                inert(part.display_name) for part in members if not _kept_now(board, pledge, part)
             ]
             missing += len(names)
             if names:
-                lines.append("  still open: " + ", ".join(names))
+                lines.append("  still open: " + _capped(names))
     if kept_names:
-        lines.append("Kept so far: " + ", ".join(sorted(set(kept_names))) + " 🎉")
+        lines.append("Kept so far: " + _capped(sorted(set(kept_names))) + " 🎉")
     else:
         lines.append("Nothing confirmed yet this week — there's still time to log off and do it.")
     streak = group.group_streak
@@ -170,3 +194,10 @@ async def render_summary(
         if hit:
             lines.append(f"🏅 {hit} weeks in a row together!")
     return "\n".join(lines), ()
+
+
+def _capped(names: list[str]) -> str:
+    """A list of names that stays readable in a group of thousands."""
+    if len(names) <= NAMES_CELEBRATED:
+        return ", ".join(names)
+    return ", ".join(names[:NAMES_CELEBRATED]) + f" and {len(names) - NAMES_CELEBRATED} more"

@@ -197,3 +197,20 @@ class JobRec:
     lease_until: datetime | None
     claim_token: str | None
     sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """A participation with its member's name: what boards and streak views need, nothing more."""
+
+    id: int
+    pledge_id: int
+    member_id: int
+    platform: str
+    external_id: str
+    display_name: str
+    current_streak: int
+    best_streak: int
+    strength: float
+    freezes: int
+    closed_through: str | None

@@ -23,7 +23,7 @@ from storage.records import MemberRec, PledgeRec
 async def streak(inv: Invocation) -> Reply:
     group = inv.need_group()
     who: MemberRec = inv.args.get("member") or inv.member
-    board = await load_board(group, inv.now)
+    board = await load_board(group, inv.now, member_id=who.id)
     name = "Your" if who.id == inv.member.id else f"{inert(who.display_name)}'s"
     text = render_streaks(board, who, f"**{name} streaks**")
     return private(text)
@@ -141,6 +141,7 @@ def register(reg: Registry) -> None:
                 ),
             ),
             who=Role.PARTICIPANT,
+            replans=True,
         )
     )
     reg.add(
@@ -159,6 +160,7 @@ def register(reg: Registry) -> None:
             ),
             who=Role.MEMBER,
             needs_group=False,
+            replans=True,
         )
     )
     reg.add(
@@ -172,6 +174,7 @@ def register(reg: Registry) -> None:
             ),
             who=Role.MEMBER,
             needs_group=False,
+            replans=True,
         )
     )
 

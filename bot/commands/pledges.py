@@ -109,7 +109,7 @@ async def new(inv: Invocation) -> Reply:
 async def list_(inv: Invocation) -> Reply:
     group = inv.need_group()
     board = await load_board(group, inv.now)
-    return private(render_board(group, board, inv.now))
+    return private(render_board(group, board, inv.now, viewer_id=inv.member.id))
 
 
 async def join(inv: Invocation) -> Reply:
@@ -247,6 +247,7 @@ def register(reg: Registry) -> None:
             ),
             who=Role.MEMBER,
             details="The default is once per week. Everyone in the channel can join it.",
+            replans=True,
         )
     )
     reg.add(
@@ -266,6 +267,7 @@ def register(reg: Registry) -> None:
             join,
             args=(PLEDGE_ARG,),
             who=Role.MEMBER,
+            replans=True,
         )
     )
     reg.add(
@@ -276,6 +278,7 @@ def register(reg: Registry) -> None:
             leave,
             args=(PLEDGE_ARG,),
             who=Role.MEMBER,
+            replans=True,
         )
     )
     reg.add(
@@ -296,6 +299,7 @@ def register(reg: Registry) -> None:
                 ),
             ),
             who=Role.CREATOR_OR_ADMIN,
+            replans=True,
         )
     )
     reg.add(
@@ -306,6 +310,7 @@ def register(reg: Registry) -> None:
             resume,
             args=(PLEDGE_ARG,),
             who=Role.CREATOR_OR_ADMIN,
+            replans=True,
         )
     )
     reg.add(
@@ -316,5 +321,6 @@ def register(reg: Registry) -> None:
             archive,
             args=(PLEDGE_ARG,),
             who=Role.CREATOR_OR_ADMIN,
+            replans=True,
         )
     )

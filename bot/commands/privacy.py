@@ -85,5 +85,6 @@ def register(reg: Registry) -> None:
             ),
             who=Role.MEMBER,
             needs_group=False,
+            replans=True,
         )
     )

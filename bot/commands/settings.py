@@ -212,5 +212,6 @@ def register(reg: Registry) -> None:
             ),
             who=Role.ADMIN,
             details="Anyone may look; only admins may change.",
+            replans=True,
         )
     )
