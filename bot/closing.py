@@ -36,11 +36,15 @@ def _periods_to_close(
 ) -> tuple[list[Period], Period]:
     """Closable periods of a participation, oldest first, and the first one left open."""
     if part.closed_through:
-        first = tracking.following(
-            tracking.period_by_key(pledge, group, part.closed_through), group
-        )
+        closed = tracking.period_by_key(pledge, group, part.closed_through)
+        realigned = tracking.aligned(closed, group, after=True)
+        # After a week-start change, go on with the new-calendar week that holds the old
+        # week's end: its first days were already closed, the rest is still open.
+        first = tracking.following(closed, group) if realigned is closed else realigned
     else:
-        first = tracking.period_by_key(pledge, group, part.first_period)
+        first = tracking.aligned(
+            tracking.period_by_key(pledge, group, part.first_period), group, after=False
+        )
     periods: list[Period] = []
     p = first
     while tracking.close_time(p, group) <= now and len(periods) < MAX_PERIODS_PER_PASS:

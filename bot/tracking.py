@@ -26,7 +26,29 @@ def current_period(pledge: PledgeRec, group: GroupRec, now: datetime) -> Period:
 
 
 def period_by_key(pledge: PledgeRec, group: GroupRec, key: str) -> Period:
-    return period_from_key(key, group_tz(group), group.week_start)
+    """The period a stored key names, even a week key from before the week start changed."""
+    tz = group_tz(group)
+    try:
+        return period_from_key(key, tz, group.week_start)
+    except ValueError:
+        if not key.startswith("week:"):
+            raise
+        # The key was written under another week start: read it on its own weekday.
+        first = period_from_key(key.replace("week:", "day:", 1), tz).first_day
+        return period_from_key(key, tz, first.weekday())
+
+
+def aligned(period: Period, group: GroupRec, *, after: bool) -> Period:
+    """The group-calendar period at a stored period's edge, if the week start has moved since.
+
+    `after`: the period that holds the old period's last instant, which is where closing goes on
+    (its overlap with the closed week is its own, so nothing is closed twice); otherwise the
+    one holding its start.
+    """
+    if period.cadence != "week" or period.first_day.weekday() == group.week_start:
+        return period
+    instant = period.end - timedelta(microseconds=1) if after else period.start
+    return period_at(instant, period.cadence, group_tz(group), group.week_start)
 
 
 def following(period: Period, group: GroupRec) -> Period:

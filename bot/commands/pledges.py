@@ -101,7 +101,7 @@ async def new(inv: Invocation) -> Reply:
     reminder = f" Reminder: {pledge.remind_slot}." if pledge.remind_slot else ""
     return public(
         f"New pledge `{pledge.number}` **{inert(pledge.title)}** — {cadence_text(pledge)}. "
-        f"{inert(inv.member.display_name)} is in.{reminder} "
+        f"Started by {inert(inv.member.display_name)}.{reminder} "
         f"Join with `{inv.prefix}pledge join {pledge.number}`."
     )
 

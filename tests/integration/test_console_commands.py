@@ -224,3 +224,19 @@ async def test_a_member_flooding_commands_is_told_once_and_nothing_changes(sessi
     assert await session.say("@ana !pledge join 1") == ""
     assert await snapshot() == before
     assert "joined" in await session.say("@ben !pledge join 1")  # others are not affected
+
+
+async def test_changing_the_week_start_keeps_closing_and_undo_working(session: ConsoleSession):
+    await start_group(session)
+    await session.say("@ana !done 1")
+    await session.wait(timedelta(days=7, hours=13))  # the week of Mon 30 Nov is closed
+    assert "week-start is now sun" in (await session.say("!settings week-start sun")).lower()
+    await session.say("@ana !done 1")
+    assert "Took back" in await session.say("@ana !undo 1")
+    await session.say("@ana !done 1")
+    await session.wait(timedelta(days=14))
+    out = await session.say("@ana !streak")
+    assert "streak" in out
+    assert "something went wrong" not in session.transcript()
+    board = await session.say("!pledge list")
+    assert "week of Sun" in board
