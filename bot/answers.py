@@ -104,9 +104,10 @@ async def record(
     note: str,
     event_key: str,
     now: datetime,
-) -> CheckInRec:
+) -> tuple[CheckInRec, bool]:
+    """Store an answer; (check-in, created) — created is False for a replayed event."""
     try:
-        checkin, _ = await checkin_queries.add_checkin(
+        return await checkin_queries.add_checkin(
             part.id, period.key, kind, note, event_key, now, spend_freeze=(kind == "skip")
         )
     except checkin_queries.NoFreezeLeft:
@@ -115,7 +116,6 @@ async def record(
             "(you hold at most 2).",
             "Say `not this time` instead, or keep it a few times and skip later.",
         ) from None
-    return checkin
 
 
 async def undo_last(

@@ -173,12 +173,18 @@ async def close_weeks(group: GroupRec, now: datetime, report: CloseReport) -> No
         week = nxt
 
 
-async def close_due(now: datetime, group_id: int | None = None) -> CloseReport:
-    """Close everything that has ended up to `now`; safe to call any number of times."""
+async def close_due(
+    now: datetime, group_id: int | None = None, group: GroupRec | None = None
+) -> CloseReport:
+    """Close everything that has ended up to `now`; safe to call any number of times.
+
+    With `group` (a fresh record of the group `group_id`), the group is not read again.
+    """
     report = CloseReport()
     await close_participations(now, report, group_id)
     if group_id is not None:
-        group = await group_queries.get_group(group_id)
+        if group is None or group.id != group_id:
+            group = await group_queries.get_group(group_id)
         groups = [group] if group else []
     else:
         groups = await group_queries.active_groups()

@@ -234,11 +234,14 @@ class Engine:
         tokens = tokenize(body)
         command, used = self.registry.lookup([t.text for t in tokens[:2]], self.prefix)
         args_tokens = tokens[used:]
+        group = await self._group(place)
         pledges = (
-            await self._pledges_for(place) if any(a.kind == "pledge" for a in command.args) else []
+            await pledge_queries.group_pledges(group.id, ("active", "paused"))
+            if group is not None and any(a.kind == "pledge" for a in command.args)
+            else []
         )
         raw = bind(command, args_tokens, self.prefix, lambda words: pledge_span(pledges, words))
-        return await self._invoke(actor, place, command, raw, event_id, pledges)
+        return await self._invoke(actor, place, command, raw, event_id, pledges, group)
 
     async def _pledges_for(self, place: Place) -> list[PledgeRec]:
         if place.is_direct:
@@ -256,6 +259,7 @@ class Engine:
         raw: dict[str, str],
         event_id: str,
         pledges: list[PledgeRec] | None = None,
+        known_group: GroupRec | None = None,
     ) -> Reply:
         if command.needs_group and place.is_direct:
             raise UserError(
@@ -268,10 +272,13 @@ class Engine:
                 "Admins: Manage Server on Discord, power level 50 or room creator on Matrix.",
             )
         member = await self._member(actor)
-        group = await self._group(place)
+        group = known_group if known_group is not None else await self._group(place)
         now = self.clock.now()
         if group is not None:
-            await closing.close_due(now, group.id)
+            report = await closing.close_due(now, group.id, group)
+            if report.weeks or report.outcomes:
+                # A week just closed: the group streak in hand is stale.
+                group = await group_queries.get_group(group.id) or group
         if pledges is None:
             pledges = (
                 await pledge_queries.group_pledges(group.id, ("active", "paused")) if group else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -23,27 +24,35 @@ async def add_checkin(
     *,
     spend_freeze: bool = False,
 ) -> tuple[CheckInRec, bool]:
-    """Record an answer once per causing event; returns (check-in, created)."""
-    existing = await m.CheckIn.get_or_none(participation_id=participation_id, event_key=event_key)
-    if existing is not None:
-        return convert.checkin(existing), False
+    """Record an answer once per causing event; returns (check-in, created).
+
+    The insert comes first and the unique (participation, event) key catches a replay: one
+    statement in the common case instead of a look-up and an insert.
+    """
+    values: dict[str, Any] = {
+        "participation_id": participation_id,
+        "period_key": period_key,
+        "kind": kind,
+        "note": note,
+        "event_key": event_key,
+        "created_at": now,
+    }
     try:
-        async with in_transaction():
-            if spend_freeze:
+        if spend_freeze:
+            async with in_transaction():
                 spent = await m.Participation.filter(id=participation_id, freezes__gt=0).update(
                     freezes=F("freezes") - 1
                 )
                 if not spent:
+                    if await m.CheckIn.exists(
+                        participation_id=participation_id, event_key=event_key
+                    ):
+                        raise IntegrityError("replayed event")
                     raise NoFreezeLeft
-            row = await m.CheckIn.create(
-                participation_id=participation_id,
-                period_key=period_key,
-                kind=kind,
-                note=note,
-                event_key=event_key,
-                created_at=now,
-            )
-    except IntegrityError:  # the same event raced in twice
+                row = await m.CheckIn.create(**values)
+        else:
+            row = await m.CheckIn.create(**values)
+    except IntegrityError:  # a replayed event: the first one counted
         row = await m.CheckIn.get(participation_id=participation_id, event_key=event_key)
         return convert.checkin(row), False
     return convert.checkin(row), True

@@ -57,8 +57,8 @@ async def answer(
             )
     if kind == "skip" and skipped:
         return private(f"{label.capitalize()} is already excused for “{inert(pledge.title)}”.")
-    checkin = await answers.record(part, period, kind, note, event_key, now)
-    done2, _, _ = await answers.done_count(part, period)
+    checkin, created = await answers.record(part, period, kind, note, event_key, now)
+    done2 = done + 1 if created and kind == "done" else done
     return private(
         _confirmation(
             pledge,
