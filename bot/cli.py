@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 
 from bot.config import Config, load_config
 from bot.errors import LogoffError, UserError
-from storage.errors import SchemaNotMigrated
+from storage.errors import SchemaNotMigrated, StorageError
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -114,7 +115,11 @@ async def _migrate(config: Config) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     config = _load(args)
-    return asyncio.run(_migrate(config))
+    try:
+        return asyncio.run(_migrate(config))
+    except (StorageError, OSError) as exc:
+        print(f"Could not migrate {_redact(config.db_url)}: {exc}", file=sys.stderr)
+        return 4
 
 
 async def _run(config: Config, args: argparse.Namespace) -> int:
@@ -139,6 +144,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SchemaNotMigrated as exc:
         print(str(exc), file=sys.stderr)
         return 3
+    except StorageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 4
     except KeyboardInterrupt:
         return 0
 
@@ -167,15 +175,7 @@ async def _sandbox(config: Config, args: argparse.Namespace) -> int:
         from bot.localtime import resolve_local
 
         start = resolve_local(start.date(), start.time(), tz)
-    cfg = Config(
-        bot=type(config.bot)(
-            data_dir=config.bot.data_dir,
-            timezone=tz.key,
-            command_prefix=config.bot.command_prefix,
-            log_level=config.bot.log_level,
-        ),
-        schedule=config.schedule,
-    )
+    cfg = Config(bot=dataclasses.replace(config.bot, timezone=tz.key), schedule=config.schedule)
     clock = VirtualClock(start)
     async with open_app(cfg, clock, in_memory=True) as app:
         return await run_sandbox(app, clock, user=args.user, tz=tz)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
@@ -37,7 +38,16 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite://")
 
 
+def _ensure_sqlite_dir(url: str) -> None:
+    """SQLite cannot create a missing directory (aiosqlite then waits forever): make it."""
+    if not url.startswith("sqlite://") or ":memory:" in url:
+        return
+    path = Path(url.removeprefix("sqlite://").split("?", 1)[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
 async def _init(config: dict[str, Any]) -> None:
+    _ensure_sqlite_dir(str(config["connections"]["default"]))
     # A global fallback context: platform libraries run callbacks in tasks of their own, and
     # every one of them must reach the same connections.
     await Tortoise.init(config=config, _enable_global_fallback=True)

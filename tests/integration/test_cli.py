@@ -11,13 +11,20 @@ LOGOFF = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def logoff(*args: str, stdin: str = "", cwd: Path | None = None, env: dict[str, str] | None = None
-           ) -> subprocess.CompletedProcess[str]:
+def logoff(
+    *args: str, stdin: str = "", cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.pop("LOGOFF_CONFIG", None)
     return subprocess.run(
-        [*LOGOFF, *args], input=stdin, capture_output=True, text=True, timeout=120,
-        cwd=cwd or ROOT, env=full_env, check=False,
+        [*LOGOFF, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd or ROOT,
+        env=full_env,
+        check=False,
     )
 
 
@@ -37,8 +44,17 @@ SCRIPT = """\
 
 
 def test_a_scripted_sandbox_month_runs_to_the_end_of_input(tmp_path: Path):
-    result = logoff("sandbox", "--start", "2026-11-30T09:00", "--tz", "Europe/Berlin",
-                    "--user", "maria", stdin=SCRIPT, cwd=tmp_path)
+    result = logoff(
+        "sandbox",
+        "--start",
+        "2026-11-30T09:00",
+        "--tz",
+        "Europe/Berlin",
+        "--user",
+        "maria",
+        stdin=SCRIPT,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "New pledge 1 Attend one local meeting" in out
@@ -61,8 +77,13 @@ def test_run_after_migrate_serves_the_console_on_sqlite(tmp_path: Path):
     migrated = logoff("migrate", cwd=tmp_path)
     assert migrated.returncode == 0, migrated.stderr
     assert "Applied 1 migration" in migrated.stdout
-    result = logoff("run", "--user", "maria", cwd=tmp_path,
-                    stdin='!pledge new "Call a neighbour"\n!pledge list\n')
+    result = logoff(
+        "run",
+        "--user",
+        "maria",
+        cwd=tmp_path,
+        stdin='!pledge new "Call a neighbour"\n!pledge list\n',
+    )
     assert result.returncode == 0, result.stderr
     assert "maria 0/1" in result.stdout
     again = logoff("run", "--user", "maria", cwd=tmp_path, stdin="!pledge list\n")
@@ -86,3 +107,20 @@ def test_sandbox_rejects_a_bad_start_date(tmp_path: Path):
     result = logoff("sandbox", "--start", "next tuesday", cwd=tmp_path)
     assert result.returncode == 2
     assert "ISO date-time" in result.stderr
+
+
+def test_an_unreachable_database_is_named_not_mistaken_for_an_old_schema(tmp_path: Path):
+    (tmp_path / "config.toml").write_text('[database]\nurl = "postgres://u:pw@127.0.0.1:1/db"\n')
+    result = logoff("run", cwd=tmp_path)
+    assert result.returncode == 4
+    assert "Cannot reach the database" in result.stderr
+    assert "logoff migrate" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_creates_a_missing_directory_for_a_sqlite_file(tmp_path: Path):
+    url = f"sqlite://{tmp_path}/deep/er/x.db"
+    (tmp_path / "config.toml").write_text(f'[database]\nurl = "{url}"\n')
+    result = logoff("migrate", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "deep" / "er" / "x.db").exists()
