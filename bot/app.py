@@ -65,13 +65,15 @@ class PlatformOutbox:
 
 
 def build_engine(config: Config, clock: Clock) -> Engine:
-    return Engine(
+    engine = Engine(
         clock,
         config.group_defaults(),
         build_registry(),
         prefix=config.bot.command_prefix,
         commands_per_minute=config.bot.commands_per_minute,
     )
+    engine.secrets = tuple(s for s in config.secrets() if len(s) >= 4)
+    return engine
 
 
 @asynccontextmanager

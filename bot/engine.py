@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,8 @@ class Engine:
     ) -> None:
         self.clock = clock
         self.limiter = RateLimiter(commands_per_minute)
+        # Tokens and passwords of this deployment (set by the app from the config).
+        self.secrets: tuple[str, ...] = ()
         self.defaults = defaults
         self.registry = registry
         self.prefix = prefix
@@ -173,6 +176,13 @@ class Engine:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _scrub(self, reply: Reply) -> Reply:
+        """No reply ever carries a secret of the deployment, even one a member typed back."""
+        text = reply.text
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return reply if text == reply.text else dataclasses.replace(reply, text=text)
+
     def _limit(self, actor: Actor) -> str:
         return self.limiter.check(f"{actor.platform}:{actor.external_id}", self.clock.now())
 
@@ -188,9 +198,9 @@ class Engine:
     ) -> Reply:
         try:
             async with self._lock:
-                return await run()
+                return self._scrub(await run())
         except UserError as exc:
-            return error(exc.message, exc.usage)
+            return self._scrub(error(exc.message, exc.usage))
         except Exception:
             ref = secrets.token_hex(3)
             log.exception(

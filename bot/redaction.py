@@ -3,8 +3,30 @@
 from __future__ import annotations
 
 import logging
+import re
 
 MASK = "[redacted]"
+
+# Secrets that are not in the config, e.g. a Matrix access token a library logs at debug level
+# while logging in, before anyone could tell the filter its value.
+_SHAPES = (
+    re.compile(
+        r"""(?P<head>["']?(?:access_token|refresh_token|password|token)["']?\s*[:=]\s*["']?)"""
+        r"""(?P<secret>[^"'\s,}&]{4,})""",
+        re.IGNORECASE,
+    ),
+    re.compile(r"(?P<head>Bearer\s+)(?P<secret>[A-Za-z0-9._~+/=-]{8,})"),
+    re.compile(r"(?P<head>[?&]access_token=)(?P<secret>[^&\s'\"]+)"),
+)
+
+
+def scrub(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """`text` with every known secret and every secret-shaped value masked."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    for shape in _SHAPES:
+        text = shape.sub(lambda m: m.group("head") + MASK, text)
+    return text
 
 
 class RedactSecrets(logging.Filter):
@@ -16,16 +38,12 @@ class RedactSecrets(logging.Filter):
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
-        text = message
+        text = scrub(message, self.secrets)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        for secret in self.secrets:
-            text = text.replace(secret, MASK)
-            if record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, MASK)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text, self.secrets)
         if text != message:
             record.msg, record.args = text, None
         return True

@@ -77,3 +77,17 @@ def test_a_config_file_with_secrets_readable_by_others_gets_a_warning(tmp_path: 
     quiet = logoff("--config", str(path), "check-config")
     assert "chmod 600" not in quiet.stdout
     assert "abcd-secret-token" not in quiet.stdout + quiet.stderr
+
+
+def test_secret_shaped_values_are_masked_even_when_nobody_named_them():
+    from bot.redaction import scrub
+
+    line = (
+        "response {'access_token': 'syt_abc_DEF123', 'password': \"hunter2hunter\"} "
+        "Bearer xyzxyzxyz1"
+    )
+    out = scrub(line)
+    assert "syt_abc_DEF123" not in out
+    assert "hunter2hunter" not in out
+    assert "xyzxyzxyz1" not in out
+    assert "tok123456" not in scrub("GET /sync?access_token=tok123456&since=s1")
