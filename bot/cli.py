@@ -52,6 +52,9 @@ def _logging(config: Config) -> None:
         stream=sys.stderr,
     )
     redaction.install(config.secrets())
+    if config.bot.log_level != "debug":
+        # Library chatter (e.g. "Tortoise-ORM shutdown") is noise for the person at the console.
+        logging.getLogger("tortoise").setLevel(logging.WARNING)
     _warn_if_readable(config)
 
 
