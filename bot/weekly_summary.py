@@ -8,11 +8,10 @@ from bot import streaks, tracking
 from bot.markup import inert
 from bot.periods import Period, describe, period_from_key
 from bot.replies import Reply, Visibility
-from storage import checkins as checkin_queries
 from storage import closing as close_queries
 from storage import pledges as pledge_queries
 from storage import scheduling as round_queries
-from storage.records import GroupRec, GroupWeekRec, MemberRec, OutcomeRec, ParticipationRec
+from storage.records import GroupRec, GroupWeekRec, PledgeRec
 
 UNIT = {"day": "days", "week": "weeks", "month": "months"}
 
@@ -39,74 +38,80 @@ def render_closed_week(
     group: GroupRec,
     week: Period,
     week_rec: GroupWeekRec | None,
-    outcomes: Sequence[tuple[OutcomeRec, int]],
-    parts: dict[int, tuple[ParticipationRec, MemberRec, str, str]],
+    totals: Sequence[round_queries.WeekTotal],
+    pledges: dict[int, PledgeRec],
     vouchers: dict[int, list[str]],
 ) -> str:
-    """The text for a closed week; `parts`: participation -> (part, member, title, cadence)."""
+    """The text for a closed week.
+
+    `totals`: one row per participation with its week's outcomes counted (see
+    `storage.scheduling.week_totals`), in the order the periods were closed; rows of pledges
+    not in `pledges` are left out. `vouchers`: participation -> inert voucher names.
+    """
     lines = [f"**The {describe(week)} in {inert(group.name) or 'this group'}**"]
     lines.append(_rate_line(week_rec, group))
-    per_pledge: dict[str, list[OutcomeRec]] = {}
-    kept_by: dict[int, bool] = {}
-    # A set, not a scan of `outcomes` per member: that was quadratic (8 s at 5,000 members).
-    kept_some = {o.participation_id for o, _ in outcomes if o.outcome == "kept"}
-    for outcome, _member_id in outcomes:
-        info = parts.get(outcome.participation_id)
-        if info is None:
+    per_pledge: dict[str, list[int]] = {}
+    celebrated: set[str] = set()
+    milestones: list[str] = []
+    missed: set[str] = set()
+    names: dict[str, str] = {}  # raw -> inert: a member has a row per pledge
+    for pid, _first, pledge_id, streak, raw, kept, missed_n, counted, _keys in totals:
+        pledge = pledges.get(pledge_id)
+        if pledge is None:
             continue
-        per_pledge.setdefault(info[2], []).append(outcome)
-        ok = outcome.outcome != "missed"
-        kept_by[outcome.participation_id] = kept_by.get(outcome.participation_id, True) and ok
-    for title, got in per_pledge.items():
-        kept = sum(1 for o in got if o.outcome == "kept")
-        counted = sum(1 for o in got if o.outcome != "excused")
+        tally = per_pledge.get(pledge.title)
+        if tally is None:
+            tally = per_pledge[pledge.title] = [0, 0]
+        tally[0] += kept
+        tally[1] += counted
+        if missed_n == 0 and kept == 0:
+            continue  # only excused: neither celebrated nor missed
+        name = names.get(raw)
+        if name is None:
+            name = names[raw] = inert(raw)
+        if missed_n:
+            missed.add(name)
+            continue
+        by = vouchers.get(pid)
+        celebrated.add(name + (f" (vouched by {', '.join(by)})" if by else ""))
+        if streaks.milestone(streak):
+            run = f"{streak} {UNIT[pledge.cadence]}"
+            milestones.append(f"🏅 {name}: {run} in a row of **{inert(pledge.title)}**")
+    for title, (kept, counted) in per_pledge.items():
         if counted == 0:
             continue  # everyone new or excused: nothing to count yet
         lines.append(f"• **{inert(title)}**: {kept} of {counted} kept")
-    celebrated: list[str] = []
-    milestones: list[str] = []
-    missed: list[str] = []
-    for pid, ok in kept_by.items():
-        part, member, title, cadence = parts[pid]
-        kept_any = pid in kept_some
-        name = inert(member.display_name)
-        if ok and kept_any:
-            by = vouchers.get(pid)
-            celebrated.append(name + (f" (vouched by {', '.join(by)})" if by else ""))
-            if streaks.milestone(part.current_streak):
-                run = f"{part.current_streak} {UNIT[cadence]}"
-                milestones.append(f"🏅 {name}: {run} in a row of **{inert(title)}**")
-        elif not ok:
-            missed.append(name)
     if celebrated:
-        lines.append("Kept it: " + ", ".join(sorted(set(celebrated))) + " 🎉")
+        lines.append("Kept it: " + ", ".join(sorted(celebrated)) + " 🎉")
     lines.extend(milestones)
     if group.name_missed and missed:
-        lines.append("Not this time: " + ", ".join(sorted(set(missed))))
+        lines.append("Not this time: " + ", ".join(sorted(missed)))
     lines.append(_streak_line(group, week_rec))
     return "\n".join(lines)
 
 
 async def closed_week_summary(group: GroupRec, week_key: str) -> Reply | None:
-    """The summary message of a closed week, or None when the group has nobody to report on."""
+    """The summary message of a closed week, or None when the group has nobody to report on.
+
+    Four queries at any group size; the database counts the outcomes (one row per
+    participation comes back, not one per outcome).
+    """
     tz = tracking.group_tz(group)
     week = period_from_key(week_key, tz, group.week_start)
-    outcomes = await round_queries.week_outcomes(group.id, week.start, week.end)
-    if not outcomes:
+    totals = await round_queries.week_totals(group.id, week.start, week.end)
+    if not totals:
         return None
     weeks = await close_queries.recent_group_weeks(group.id, limit=8)
     week_rec = next((w for w in weeks if w.week_key == week_key), None)
-    pledges = await pledge_queries.group_pledges(group.id, ("active", "paused", "archived"))
-    rows = await round_queries.active_participations([p.id for p in pledges], active_only=False)
-    by_id = {p.id: p for p in pledges}
-    parts = {
-        part.id: (part, member, by_id[part.pledge_id].title, by_id[part.pledge_id].cadence)
-        for part, member in rows
+    pledges = {
+        p.id: p
+        for p in await pledge_queries.group_pledges(group.id, ("active", "paused", "archived"))
     }
-    ids = list({o.participation_id for o, _ in outcomes})
-    keys = list({o.period_key for o, _ in outcomes})
+    keys: set[str] = set()
+    for joined in {t[8] for t in totals}:
+        keys.update(joined.split(","))
     vouchers: dict[int, list[str]] = {}
-    for v in await checkin_queries.vouches(ids, keys):
-        vouchers.setdefault(v.participation_id, []).append(inert(v.voucher_name))
-    text = render_closed_week(group, week, week_rec, outcomes, parts, vouchers)
+    for pid, voucher in await round_queries.week_vouchers(group.id, keys):
+        vouchers.setdefault(pid, []).append(inert(voucher))
+    text = render_closed_week(group, week, week_rec, totals, pledges, vouchers)
     return Reply(text=text, visibility=Visibility.PUBLIC)

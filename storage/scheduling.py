@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from tortoise.connection import connections
@@ -172,6 +173,72 @@ async def week_outcomes(
         )
         for r in rows
     ]
+
+
+_WEEK_TOTALS_SQL = (
+    "SELECT p.id, MIN(o.id), p.pledge_id, p.current_streak, m.display_name,"
+    " SUM(CASE WHEN o.outcome = 'kept' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN o.outcome = 'missed' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN o.outcome <> 'excused' THEN 1 ELSE 0 END),"
+    " {keys} FROM outcomes o JOIN participations p ON p.id = o.participation_id"
+    " JOIN members m ON m.id = p.member_id"
+    " WHERE o.group_id_ref = {0} AND o.period_end > {1} AND o.period_end <= {2}"
+    " GROUP BY p.id, m.id"
+)
+
+# One participation's outcomes in a week, counted by the database: (participation id, id of
+# its first outcome row, pledge id, current streak, member's display name, kept, missed,
+# counted (not excused), its period keys joined by commas).
+WeekTotal = tuple[int, int, int, int, str, int, int, int, str]
+
+
+async def week_totals(group_id: int, start: datetime, end: datetime) -> list[WeekTotal]:
+    """Per participation, the outcomes of a group's periods that ended in (start, end],
+    counted in SQL; ordered by first outcome row, i.e. the order the periods were closed in.
+
+    One query of one row per participation: a 5,000-member group's week is 10,000 (or, for
+    daily pledges, 70,000) outcomes, and building a Python object per outcome cost more than
+    the whole summary may.
+    """
+    conn = connections.get("default")
+    if str(conn.capabilities.dialect) == "postgres":
+        sql = _WEEK_TOTALS_SQL.format(
+            "$1", "$2", "$3", keys="string_agg(DISTINCT o.period_key, ',')"
+        )
+        params: list[Any] = [group_id, start, end]
+    else:
+        sql = _WEEK_TOTALS_SQL.format("?", "?", "?", keys="group_concat(DISTINCT o.period_key)")
+        params = [group_id, *(d.astimezone(UTC).isoformat(sep=" ") for d in (start, end))]
+    _, rows = await conn.execute_query(sql, params)
+    # Both drivers hand back ints for the ids and sums and str for the texts: rows are used
+    # as they come (a conversion per value was a fifth of the summary's Python time).
+    return sorted(rows, key=itemgetter(1))  # type: ignore[arg-type]
+
+
+_WEEK_VOUCHES_SQL = (
+    "SELECT c.participation_id, m.display_name FROM vouches v"
+    " JOIN checkins c ON c.id = v.checkin_id JOIN members m ON m.id = v.member_id"
+    " JOIN participations p ON p.id = c.participation_id JOIN pledges pl ON pl.id = p.pledge_id"
+    " WHERE pl.group_id = {0} AND c.undone_at IS NULL AND c.period_key IN ({1})"
+    " ORDER BY v.id"
+)
+
+
+async def week_vouchers(group_id: int, period_keys: Iterable[str]) -> list[tuple[int, str]]:
+    """(participation id, voucher's display name) of live vouched check-ins of a group's
+    participations in the given periods, in the order vouched: one query at any group size
+    (the key list is as long as the week has periods, not members)."""
+    keys = sorted(set(period_keys))
+    if not keys:
+        return []
+    conn = connections.get("default")
+    if str(conn.capabilities.dialect) == "postgres":
+        marks = [f"${n + 2}" for n in range(len(keys))]
+        sql = _WEEK_VOUCHES_SQL.format("$1", ", ".join(marks))
+    else:
+        sql = _WEEK_VOUCHES_SQL.format("?", ", ".join("?" for _ in keys))
+    _, rows = await conn.execute_query(sql, [group_id, *keys])
+    return [(int(r[0]), r[1]) for r in rows]
 
 
 async def pledge_tallies(
