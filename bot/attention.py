@@ -14,14 +14,8 @@ from bot.periods import Period, period_at
 from bot.planning import after_quiet, member_tz
 from bot.replies import Reply
 from storage import scheduling as round_queries
-from storage.records import (
-    GroupRec,
-    JobRec,
-    MemberRec,
-    ParticipationRec,
-    PeriodTally,
-    PledgeRec,
-)
+from storage.records import GroupRec, JobRec, MemberRec, PeriodTally, PledgeRec
+from storage.scheduling import RoundPart
 
 log = logging.getLogger("logoff.attention")
 
@@ -58,8 +52,8 @@ def _open(job: JobRec, pledge: PledgeRec, group: GroupRec, period: Period, now: 
 
 
 def _candidates(
-    job: JobRec, parts: Sequence[tuple[ParticipationRec, MemberRec]]
-) -> list[tuple[ParticipationRec, MemberRec]]:
+    job: JobRec, parts: Sequence[tuple[RoundPart, MemberRec]]
+) -> list[tuple[RoundPart, MemberRec]]:
     member_id = job.payload.get("member_id")
     if member_id is not None:
         return [(p, m) for p, m in parts if m.id == member_id]
@@ -73,7 +67,7 @@ def _candidates(
 
 
 def _joined(
-    part: ParticipationRec,
+    part: RoundPart,
     pledge: PledgeRec,
     group: GroupRec,
     period: Period,
@@ -98,7 +92,7 @@ class Facts:
     """What a round of reminder jobs needs from storage, loaded once for all its groups."""
 
     pledges: dict[int, PledgeRec]
-    parts: dict[int, list[tuple[ParticipationRec, MemberRec]]]  # by pledge
+    parts: dict[int, list[tuple[RoundPart, MemberRec]]]  # by pledge
     tallies: dict[tuple[int, str], PeriodTally]
 
 
@@ -112,7 +106,7 @@ async def load_facts(jobs: Sequence[JobRec]) -> Facts:
         ).values()
         if p.status in ("active", "paused")
     }
-    parts: dict[int, list[tuple[ParticipationRec, MemberRec]]] = {}
+    parts: dict[int, list[tuple[RoundPart, MemberRec]]] = {}
     for part, member in await round_queries.active_participations(pledges):
         parts.setdefault(part.pledge_id, []).append((part, member))
     keys = {str(j.payload["period_key"]) for j in notice_jobs}

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from tortoise.connection import connections
 
@@ -15,8 +15,6 @@ from storage import models as m
 from storage.records import (
     GroupRec,
     MemberRec,
-    OutcomeRec,
-    ParticipationRec,
     PeriodTally,
     PledgeRec,
 )
@@ -70,14 +68,28 @@ async def members_by_id(member_ids: Iterable[int]) -> dict[int, MemberRec]:
 
 
 _PARTS_SQL = (
-    "SELECT p.id, p.pledge_id, p.member_id, p.active, p.joined_at, p.first_period,"
-    " p.remind_slot, p.remind_off, p.delivery, p.current_streak, p.best_streak, p.strength,"
-    " p.freezes, p.kept_toward_freeze, p.closed_through, p.next_close_at,"
+    "SELECT p.id, p.pledge_id, p.member_id, p.first_period, p.remind_slot, p.remind_off,"
+    " p.delivery, p.current_streak, p.closed_through,"
     " m.platform, m.external_id, m.display_name, m.timezone, m.muted_until,"
     " m.forget_requested_at"
     " FROM participations p JOIN members m ON m.id = p.member_id"
     " WHERE {active} p.pledge_id IN ({ids}) ORDER BY p.pledge_id, p.id"
 )
+
+
+class RoundPart(NamedTuple):
+    """What a reminder round needs of a participation: no timestamps to parse, a plain tuple
+    to build (a frozen 16-field dataclass per member was a third of a 100,000-member slot)."""
+
+    id: int
+    pledge_id: int
+    member_id: int
+    first_period: str
+    remind_slot: str | None
+    remind_off: bool
+    delivery: str
+    current_streak: int
+    closed_through: str | None
 
 
 def _when(value: Any) -> datetime | None:
@@ -90,89 +102,39 @@ def _when(value: Any) -> datetime | None:
 
 async def active_participations(
     pledge_ids: Iterable[int], *, active_only: bool = True
-) -> list[tuple[ParticipationRec, MemberRec]]:
+) -> list[tuple[RoundPart, MemberRec]]:
     """Active participations of many pledges with their members; one joined query per chunk.
 
     Hand-written SQL and plain tuples, not ORM objects: a round may read 100,000 rows,
     and building models (and Tortoise's per-value ISO parsing on SQLite) cost several times
-    more than the query itself.
+    more than the query itself. A member in several pledges is one MemberRec.
     """
     ids = sorted(set(pledge_ids))
     conn = connections.get("default")
     postgres = str(conn.capabilities.dialect) == "postgres"
-    out: list[tuple[ParticipationRec, MemberRec]] = []
+    out: list[tuple[RoundPart, MemberRec]] = []
+    members: dict[int, MemberRec] = {}
+    new_part = RoundPart._make
     for chunk in _chunks(ids):
         marks = ", ".join(f"${n + 1}" if postgres else "?" for n in range(len(chunk)))
         _, rows = await conn.execute_query(
             _PARTS_SQL.format(ids=marks, active="p.active AND" if active_only else ""), chunk
         )
         for r in rows:
-            part = ParticipationRec(
-                id=int(r[0]),
-                pledge_id=int(r[1]),
-                member_id=int(r[2]),
-                active=bool(r[3]),
-                joined_at=_when(r[4]) or datetime.min.replace(tzinfo=UTC),
-                first_period=r[5],
-                remind_slot=r[6],
-                remind_off=bool(r[7]),
-                delivery=r[8],
-                current_streak=int(r[9]),
-                best_streak=int(r[10]),
-                strength=float(r[11]),
-                freezes=int(r[12]),
-                kept_toward_freeze=int(r[13]),
-                closed_through=r[14],
-                next_close_at=_when(r[15]) or datetime.min.replace(tzinfo=UTC),
-            )
-            member = MemberRec(
-                id=part.member_id,
-                platform=r[16],
-                external_id=r[17],
-                display_name=r[18],
-                timezone=r[19],
-                muted_until=_when(r[20]),
-                forget_requested_at=_when(r[21]),
-            )
+            part = new_part((r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8]))
+            member = members.get(part.member_id)
+            if member is None:
+                member = members[part.member_id] = MemberRec(
+                    id=part.member_id,
+                    platform=r[9],
+                    external_id=r[10],
+                    display_name=r[11],
+                    timezone=r[12],
+                    muted_until=_when(r[13]),
+                    forget_requested_at=_when(r[14]),
+                )
             out.append((part, member))
     return out
-
-
-_OUTCOMES_SQL = (
-    "SELECT o.participation_id, o.group_id_ref, o.period_key, o.period_end, o.outcome, o.done,"
-    " p.member_id FROM outcomes o JOIN participations p ON p.id = o.participation_id"
-    " WHERE o.group_id_ref = {0} AND o.period_end > {1} AND o.period_end <= {2}"
-)
-
-
-async def week_outcomes(
-    group_id: int, start: datetime, end: datetime
-) -> list[tuple[OutcomeRec, int]]:
-    """Outcomes of a group's periods that ended in (start, end], with the member id: one query
-    of plain rows (a 5,000-member group has 10,000 of them; ORM objects cost seconds)."""
-    conn = connections.get("default")
-    if str(conn.capabilities.dialect) == "postgres":
-        sql = _OUTCOMES_SQL.format("$1", "$2", "$3")
-        params: list[Any] = [group_id, start, end]
-    else:
-        # SQLite compares the stored ISO text: pass the bounds in the same UTC format.
-        sql = _OUTCOMES_SQL.format("?", "?", "?")
-        params = [group_id, *(d.astimezone(UTC).isoformat(sep=" ") for d in (start, end))]
-    _, rows = await conn.execute_query(sql, params)
-    return [
-        (
-            OutcomeRec(
-                participation_id=int(r[0]),
-                group_id=int(r[1]),
-                period_key=r[2],
-                period_end=_when(r[3]) or end,
-                outcome=r[4],
-                done=int(r[5]),
-            ),
-            int(r[6]),
-        )
-        for r in rows
-    ]
 
 
 _WEEK_TOTALS_SQL = (
