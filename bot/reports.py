@@ -175,9 +175,9 @@ async def render_summary(
             ]
             missing += len(names)
             if names:
-                lines.append("  still open: " + _capped(names))
+                lines.append("  still open: " + capped_names(names))
     if kept_names:
-        lines.append("Kept so far: " + _capped(sorted(set(kept_names))) + " 🎉")
+        lines.append("Kept so far: " + capped_names(sorted(set(kept_names))) + " 🎉")
     else:
         lines.append("Nothing confirmed yet this week — there's still time to log off and do it.")
     streak = group.group_streak
@@ -196,7 +196,7 @@ async def render_summary(
     return "\n".join(lines), ()
 
 
-def _capped(names: list[str]) -> str:
+def capped_names(names: list[str]) -> str:
     """A list of names that stays readable in a group of thousands."""
     if len(names) <= NAMES_CELEBRATED:
         return ", ".join(names)

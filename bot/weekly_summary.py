@@ -8,10 +8,14 @@ from bot import streaks, tracking
 from bot.markup import inert
 from bot.periods import Period, describe, period_from_key
 from bot.replies import Reply, Visibility
+from bot.reports import capped_names
 from storage import closing as close_queries
 from storage import pledges as pledge_queries
 from storage import scheduling as round_queries
 from storage.records import GroupRec, GroupWeekRec, PledgeRec
+
+# A summary is one message: in a group of thousands it names some and counts the rest.
+MILESTONES_SHOWN = 10
 
 UNIT = {"day": "days", "week": "weeks", "month": "months"}
 
@@ -82,10 +86,12 @@ def render_closed_week(
             continue  # everyone new or excused: nothing to count yet
         lines.append(f"• **{inert(title)}**: {kept} of {counted} kept")
     if celebrated:
-        lines.append("Kept it: " + ", ".join(sorted(celebrated)) + " 🎉")
-    lines.extend(milestones)
+        lines.append("Kept it: " + capped_names(sorted(celebrated)) + " 🎉")
+    lines.extend(milestones[:MILESTONES_SHOWN])
+    if len(milestones) > MILESTONES_SHOWN:
+        lines.append(f"🏅 …and {len(milestones) - MILESTONES_SHOWN} more milestones this week.")
     if group.name_missed and missed:
-        lines.append("Not this time: " + ", ".join(sorted(missed)))
+        lines.append("Not this time: " + capped_names(sorted(missed)))
     lines.append(_streak_line(group, week_rec))
     return "\n".join(lines)
 

@@ -240,3 +240,20 @@ async def test_changing_the_week_start_keeps_closing_and_undo_working(session: C
     assert "something went wrong" not in session.transcript()
     board = await session.say("!pledge list")
     assert "week of Sun" in board
+
+
+async def test_the_weekly_summary_of_a_big_group_names_some_and_counts_the_rest(
+    session: ConsoleSession,
+):
+    from bot.reports import NAMES_CELEBRATED
+
+    await session.say('!pledge new "Call a neighbour" per week')
+    session.engine.limiter.per_minute = 0
+    for i in range(NAMES_CELEBRATED + 15):
+        await session.say(f"@m{i:02d} !pledge join 1")
+    await session.wait(timedelta(days=7))  # a week in which everyone joined late (excused)
+    for i in range(NAMES_CELEBRATED + 15):
+        await session.say(f"@m{i:02d} !done 1")
+    out = await session.wait(timedelta(days=7, hours=19))  # past the next Monday's summary
+    assert "Kept it:" in out
+    assert "and 15 more" in out
