@@ -60,17 +60,24 @@ def _restore(text: str, escapes: list[str]) -> str:
 _FENCE = re.compile(r"```(\w*)\n(.*?)\n?```", re.DOTALL)
 
 
+def _by_fences(text: str, inline: Callable[[str], str], block: Callable[[str], str]) -> str:
+    """Render the text between ``` fences with `inline` and the fenced blocks with `block`."""
+    parts = _FENCE.split(text)  # [text, lang, code, text, lang, code, ..., text]
+    out = []
+    for i in range(0, len(parts), 3):
+        out.append(inline(parts[i]))
+        if i + 2 < len(parts):
+            out.append(block(parts[i + 2]))
+    return "".join(out)
+
+
 def to_html(text: str, mention_html: Callable[[int], str]) -> str:
     """Markdown subset to HTML; `mention_html(member_id)` renders a ping (e.g. a Matrix pill)."""
-    parts = _FENCE.split(text)
-    if len(parts) > 1:
-        out = []
-        for i in range(0, len(parts), 3):
-            out.append(_inline_html(parts[i], mention_html))
-            if i + 2 < len(parts):
-                out.append(f"<pre><code>{html.escape(parts[i + 2], quote=False)}</code></pre>")
-        return "".join(out)
-    return _inline_html(text, mention_html)
+    return _by_fences(
+        text,
+        lambda part: _inline_html(part, mention_html),
+        lambda code: f"<pre><code>{html.escape(code, quote=False)}</code></pre>",
+    )
 
 
 def _inline_html(text: str, mention_html: Callable[[int], str]) -> str:
@@ -85,15 +92,7 @@ def _inline_html(text: str, mention_html: Callable[[int], str]) -> str:
 
 
 def to_plain(text: str, mention_plain: Callable[[int], str]) -> str:
-    parts = _FENCE.split(text)
-    if len(parts) > 1:
-        out = []
-        for i in range(0, len(parts), 3):
-            out.append(_inline_plain(parts[i], mention_plain))
-            if i + 2 < len(parts):
-                out.append(parts[i + 2])
-        return "".join(out)
-    return _inline_plain(text, mention_plain)
+    return _by_fences(text, lambda part: _inline_plain(part, mention_plain), lambda code: code)
 
 
 def _inline_plain(text: str, mention_plain: Callable[[int], str]) -> str:

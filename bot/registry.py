@@ -9,6 +9,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import UserError
+from bot.localtime import WEEKDAY_NAMES, WEEKDAYS
 
 if TYPE_CHECKING:
     from bot.invocation import Invocation
@@ -198,23 +199,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-_WEEKDAYS = {
-    "mon",
-    "tue",
-    "wed",
-    "thu",
-    "fri",
-    "sat",
-    "sun",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "daily",
-}
+_WEEKDAYS = frozenset({*WEEKDAYS, *WEEKDAY_NAMES, "daily"})
 
 
 def _looks_like_time(text: str) -> bool:

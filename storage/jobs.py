@@ -102,21 +102,7 @@ async def plan(jobs: Sequence[NewJob], now: datetime) -> int:
     fresh = [j for k, j in by_key.items() if k not in existing]
     if fresh:
         # Another process may plan the same keys at the same moment: the unique key wins.
-        await m.Job.bulk_create(
-            [
-                m.Job(
-                    dedupe_key=j.dedupe_key,
-                    kind=j.kind,
-                    due_at=j.due_at,
-                    group_id_ref=j.group_id,
-                    payload=j.payload,
-                    created_at=now,
-                )
-                for j in fresh
-            ],
-            batch_size=500,
-            ignore_conflicts=True,
-        )
+        await _insert_jobs(fresh, now)
     for key, (job_id, status, attempts, due) in existing.items():
         want = by_key[key]
         if status == PENDING and attempts == 0 and due != want.due_at:
@@ -351,3 +337,22 @@ async def jobs_with(
 
 async def count_jobs(status: str) -> int:
     return await m.Job.filter(status=status).count()
+
+
+async def _insert_jobs(jobs: list[NewJob], now: datetime) -> None:
+    """Insert new jobs; one that another process inserted meanwhile wins by its unique key."""
+    await m.Job.bulk_create(
+        [
+            m.Job(
+                dedupe_key=j.dedupe_key,
+                kind=j.kind,
+                due_at=j.due_at,
+                group_id_ref=j.group_id,
+                payload=j.payload,
+                created_at=now,
+            )
+            for j in jobs
+        ],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
