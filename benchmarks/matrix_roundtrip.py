@@ -140,7 +140,7 @@ class Member:
         self.pushes: list[tuple[str, float]] = []  # (room, wall time) of bot messages, no reply
         self.bots: set[str] = set()
 
-    async def sync(self, timeout: int) -> None:
+    async def sync(self, timeout: int) -> None:  # noqa: ASYNC109 - the Matrix long-poll timeout
         from nio import SyncResponse
 
         resp = await self.client.sync(timeout=timeout, sync_filter=FILTER)
@@ -341,7 +341,9 @@ async def run(args: argparse.Namespace) -> None:
         while len(member.pushes) < len(rooms) and time.monotonic() < deadline:
             await member.sync(1_000)
         # Due 0.5 s apart, so the n-th message is the n-th reminder.
-        delays = [(t - d.timestamp()) * 1000 for (_, t), d in zip(member.pushes, dues)][1:]
+        delays = [
+            (t - d.timestamp()) * 1000 for (_, t), d in zip(member.pushes, dues, strict=False)
+        ][1:]
         for _ in range(args.restarts - 1):
             logoff.stop()
             ready.append(logoff.launch())
@@ -369,7 +371,8 @@ async def run(args: argparse.Namespace) -> None:
             f"{summary(delays)}"
         )
         print(
-            f"ready after launch with {args.jobs:,} pending jobs: first (login) {first_ready:.3f} s;"
+            f"ready after launch with {args.jobs:,} pending jobs: "
+            f"first (login) {first_ready:.3f} s;"
             f" with a saved session {', '.join(f'{r:.3f}' for r in ready)} s"
             f" (echo bot, login: {echo_ready:.3f} s)"
         )

@@ -20,7 +20,7 @@ def import_nio(encryption: bool) -> None:
     that run encrypted and plain bots in one process keep the full nio).
     """
     if encryption or "nio" in sys.modules:
-        import nio  # noqa: F401
+        import nio
 
         return
     blocked = "vodozemac" not in sys.modules

@@ -23,18 +23,33 @@ def test_the_example_config_is_valid_and_matches_the_defaults():
 def test_every_problem_is_listed_with_its_key_and_an_example():
     data = {
         "bot": {"timezone": "Mars/Olympus", "command_prefix": "", "colour": "red"},
-        "schedule": {"summary": "18:00", "grace_hours": "twelve", "quiet_hours": "22-8",
-                     "group_streak_threshold": 3},
+        "schedule": {
+            "summary": "18:00",
+            "grace_hours": "twelve",
+            "quiet_hours": "22-8",
+            "group_streak_threshold": 3,
+        },
         "matrix": {"enabled": True, "homeserver": "matrix.org", "user_id": "logoff"},
         "discord": {"enabled": True, "guilds": ["abc"]},
         "extra": {},
     }
     _, problems = parse_config(data)
     keys = {key for key, _ in problems}
-    assert {"bot.timezone", "bot.command_prefix", "bot.colour", "schedule.summary",
-            "schedule.grace_hours", "schedule.quiet_hours", "schedule.group_streak_threshold",
-            "matrix.homeserver", "matrix.user_id", "matrix.password", "discord.token",
-            "discord.guilds", "extra"} <= keys
+    assert {
+        "bot.timezone",
+        "bot.command_prefix",
+        "bot.colour",
+        "schedule.summary",
+        "schedule.grace_hours",
+        "schedule.quiet_hours",
+        "schedule.group_streak_threshold",
+        "matrix.homeserver",
+        "matrix.user_id",
+        "matrix.password",
+        "discord.token",
+        "discord.guilds",
+        "extra",
+    } <= keys
     messages = dict(problems)
     assert "e.g. grace_hours = 12" in messages["schedule.grace_hours"]
 
