@@ -17,6 +17,7 @@ from storage.records import GroupRec, MemberRec, ParticipantRow, PledgeRec, Vouc
 NAMES_SHOWN = 12  # beyond this many participants, lists show totals instead of every name
 NAMES_CELEBRATED = 30
 
+THIS_PERIOD = {"day": "today", "week": "this week", "month": "this month"}
 CADENCE_WORD = {"day": "day", "week": "week", "month": "month"}
 LIVE = ("active", "paused")
 
@@ -164,7 +165,7 @@ async def render_summary(
         done_here = [part for part in members if _kept_now(board, pledge, part)]
         lines.append(
             f"• **{inert(pledge.title)}**: {len(done_here)} of {len(members)} kept it "
-            f"{'this ' + CADENCE_WORD[pledge.cadence]}"
+            f"{THIS_PERIOD[pledge.cadence]}"
         )
         for part in done_here:
             by = f" (vouched by {inert(vouched[part.id])})" if part.id in vouched else ""
