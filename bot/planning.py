@@ -156,7 +156,9 @@ def _for_pledge(
             jobs.append(
                 _notice(PROMPT, _key(PROMPT, group, pledge, period), due, at, group, pledge, period)
             )
-        follow = followup_time(period, group)
+        # A daily pledge asks again tomorrow anyway: a "last call" each morning would double
+        # its messages for nothing.
+        follow = followup_time(period, group) if period.cadence != "day" else None
         if follow is not None and follow > now:
             jobs.append(
                 _notice(

@@ -57,3 +57,18 @@ async def test_simulate_on_the_default_configuration_meets_the_attention_budget(
     assert figures.taps_to_confirm == 1
     assert figures.outcomes["kept"] > 0
     assert figures.channel_messages_per_week <= Config().schedule.weekly_message_cap
+
+
+async def test_a_daily_pledge_asks_at_most_once_a_day_and_sends_no_last_calls():
+    tz = ZoneInfo("Europe/Berlin")
+    start = resolve_local(date(2026, 11, 30), time(9, 0), tz)
+    async with rig(start, cfg=config("Europe/Berlin", weekly_message_cap=50)) as r:
+        await r.say("admin", '!pledge new "Call a neighbour" per day')
+        await r.say("admin", "!done 1")
+        posted = await r.wait(timedelta(days=1))
+        await r.say("admin", "!done 1")  # a streak at stake from here on, then no more answers
+        posted += await r.wait(timedelta(days=6))
+        questions = [p.at.astimezone(tz).date() for p in posted if "How did it go" in p.text]
+        assert len(questions) == len(set(questions))
+        assert len(questions) >= 6
+        assert not [p for p in posted if "Last call" in p.text]
