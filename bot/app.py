@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,10 +33,13 @@ class App:
     clock: Clock
     engine: Engine
     outboxes: dict[str, Outbox] = field(default_factory=dict)
+    # Set when the first adapter has attached its Outbox (it is connected).
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler: Scheduler | None = None  # set by bot.runner.attach_scheduler
 
     def attach_outbox(self, platform: str, outbox: Outbox) -> None:
         self.outboxes[platform] = outbox
+        self.connected.set()
 
     @property
     def outbox(self) -> Outbox:

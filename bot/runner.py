@@ -34,6 +34,20 @@ def attach_scheduler(app: App, outbox: Outbox | None = None) -> Scheduler:
     return scheduler
 
 
+CONNECT_WAIT = 10.0
+
+
+async def _run_when_connected(app: App, scheduler: Scheduler) -> None:
+    """Start planning once an adapter is connected (or after a while), not during its start-up.
+
+    Nothing can be sent before an Outbox is attached, and planning every group competes for
+    the CPU with the adapter's login and first sync, which is what "ready" waits for.
+    """
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(app.connected.wait(), CONNECT_WAIT)
+    await scheduler.run()
+
+
 async def run_platforms(app: App, user: str) -> int:
     """Serve every enabled platform; with none enabled, the console on standard input.
 
@@ -43,7 +57,7 @@ async def run_platforms(app: App, user: str) -> int:
     config = app.config
     tz = parse_timezone(config.bot.timezone)
     scheduler = attach_scheduler(app)
-    task = asyncio.create_task(scheduler.run(), name="logoff-scheduler")
+    task = asyncio.create_task(_run_when_connected(app, scheduler), name="logoff-scheduler")
     try:
         if not (config.matrix.enabled or config.discord.enabled):
             from adapters.console import ConsoleAdapter
