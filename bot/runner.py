@@ -123,11 +123,6 @@ def simulate_main(config: Config, args: argparse.Namespace) -> int:
     return simulate_cli(config, args)
 
 
-def backup_main(config: Config, args: argparse.Namespace) -> int:
-    print("backup is not built yet.", file=sys.stderr)
-    return 2
-
-
 def discord_sync_main(config: Config, args: argparse.Namespace) -> int:
     if not config.discord.token:
         print("discord-sync needs discord.token (or LOGOFF_DISCORD_TOKEN).", file=sys.stderr)
