@@ -195,40 +195,7 @@ async def expand(
     source_ids: Sequence[int], token: str, sends: Sequence[NewJob], now: datetime
 ) -> bool:
     """Replace claimed jobs by the messages they produce, atomically; False if we lost the claim."""
-    try:
-        await _expand(source_ids, token, sends, now)
-    except _LostClaim:
-        return False
-    return True
-
-
-async def _expand(
-    source_ids: Sequence[int], token: str, sends: Sequence[NewJob], now: datetime
-) -> None:
-    async with in_transaction():
-        changed = 0
-        for chunk in _chunks(list(source_ids)):
-            changed += await m.Job.filter(
-                id__in=list(chunk), claim_token=token, status=CLAIMED
-            ).update(status=DONE, lease_until=None, sent_at=now)
-        if changed != len(set(source_ids)):
-            raise _LostClaim
-        if sends:
-            await m.Job.bulk_create(
-                [
-                    m.Job(
-                        dedupe_key=j.dedupe_key,
-                        kind=j.kind,
-                        due_at=j.due_at,
-                        group_id_ref=j.group_id,
-                        payload=j.payload,
-                        created_at=now,
-                    )
-                    for j in sends
-                ],
-                batch_size=500,
-                ignore_conflicts=True,
-            )
+    return not await expand_many([(source_ids, sends)], token, now)
 
 
 async def expand_many(
@@ -264,21 +231,7 @@ async def expand_many(
         lost_set = set(lost)
         sends = [j for n, (_, js) in enumerate(units) if n not in lost_set for j in js]
         if sends:
-            await m.Job.bulk_create(
-                [
-                    m.Job(
-                        dedupe_key=j.dedupe_key,
-                        kind=j.kind,
-                        due_at=j.due_at,
-                        group_id_ref=j.group_id,
-                        payload=j.payload,
-                        created_at=now,
-                    )
-                    for j in sends
-                ],
-                batch_size=500,
-                ignore_conflicts=True,
-            )
+            await _insert_jobs(sends, now)
     return lost
 
 
@@ -289,10 +242,6 @@ async def release_many(releases: Sequence[tuple[int, datetime]], token: str) -> 
         by_due.setdefault(due, []).append(job_id)
     for due, ids in by_due.items():
         await release(ids, token, due)
-
-
-class _LostClaim(Exception):
-    """Another claimer took the jobs after our lease ran out: roll the expansion back."""
 
 
 async def next_due_at() -> datetime | None:
@@ -339,7 +288,7 @@ async def count_jobs(status: str) -> int:
     return await m.Job.filter(status=status).count()
 
 
-async def _insert_jobs(jobs: list[NewJob], now: datetime) -> None:
+async def _insert_jobs(jobs: Iterable[NewJob], now: datetime) -> None:
     """Insert new jobs; one that another process inserted meanwhile wins by its unique key."""
     await m.Job.bulk_create(
         [
