@@ -17,8 +17,6 @@ from storage.records import MemberRec, PledgeRec
 if TYPE_CHECKING:
     from bot.invocation import Invocation
 
-_MENTION = re.compile(r"^<@!?(\d+)>$")
-
 
 def match_pledges(pledges: list[PledgeRec], name: str) -> list[PledgeRec]:
     """Pledges named by number (`3`, `#3`), full title, or unique prefix, case-insensitively."""
@@ -62,19 +60,15 @@ def resolve_pledge(pledges: list[PledgeRec], name: str, prefix: str) -> PledgeRe
 async def resolve_member(inv: Invocation, text: str) -> MemberRec:
     raw = text.strip()
     platform = inv.actor.platform
-    match = _MENTION.match(raw)
+    # Adapters pass a picked member as their platform id; people type an id or a name.
     candidates: list[MemberRec] = []
-    if match:
-        found = await group_queries.find_member(platform, match.group(1))
-        candidates = [found] if found else []
+    found = await group_queries.find_member(platform, raw)
+    if found is None and raw.startswith("@"):
+        found = await group_queries.find_member(platform, raw[1:])
+    if found:
+        candidates = [found]
     else:
-        found = await group_queries.find_member(platform, raw)
-        if found is None and raw.startswith("@"):
-            found = await group_queries.find_member(platform, raw[1:])
-        if found:
-            candidates = [found]
-        else:
-            candidates = await group_queries.find_member_by_name(platform, raw.lstrip("@"))
+        candidates = await group_queries.find_member_by_name(platform, raw.lstrip("@"))
     if not candidates:
         raise NotFound(
             f"I don't know a member called `{clean_text(raw)[:60]}` yet.",

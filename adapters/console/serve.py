@@ -65,6 +65,8 @@ async def serve_console(
     stop = asyncio.Event()
     handled = []
     for sig in (signal.SIGTERM, signal.SIGINT):
+        # Not every loop or platform supports signal handlers (Windows, non-main threads):
+        # there Ctrl-C still ends the process through KeyboardInterrupt.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
             handled.append(sig)

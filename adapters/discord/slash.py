@@ -48,11 +48,11 @@ def option_type(arg: Arg) -> Any:
 
 
 def raw_value(value: Any) -> str | None:
-    """An option's value as the raw string the engine converts (members as mentions)."""
+    """An option's value as the raw string the engine converts (members by their user id)."""
     if value is None:
         return None
     if isinstance(value, discord.abc.User):
-        return f"<@{value.id}>"
+        return str(value.id)
     return str(value)
 
 

@@ -143,6 +143,8 @@ class PausablePostgres(PostgresServer):
 def private_postgres() -> Iterator[PausablePostgres]:
     """Its own cluster: stopping the session's shared server would break other tests."""
     if os.environ.get("LOGOFF_TEST_POSTGRES_URL"):
+        # Only when a developer points the tests at their own server (never in .ci/run,
+        # which starts private clusters): this test must stop the server, and may not stop theirs.
         pytest.skip("an external PostgreSQL cannot be stopped by the test")
     server = PausablePostgres()
     try:
