@@ -34,7 +34,7 @@ async def test_dms_reuse_one_direct_room_and_a_burst_of_commands_is_answered_in_
 
             member = await group_queries.find_member("matrix", alice.user_id)
             assert member is not None
-            group, reply = await prompt_for(room, [(member.id, alice)], ("done", "snooze"))
+            group, reply = await prompt_for(app, room, [(member.id, alice)], ("done", "snooze"))
             first = await app.outbox.send_to_member(member, reply, group)
             invited = await _invited_room(alice)
             assert invited != room

@@ -38,7 +38,7 @@ async def test_an_encrypted_room_gets_replies_prompts_and_one_tap_answers(
             member = await group_queries.find_member("matrix", alice.user_id)
             assert member is not None
             group, reply = await prompt_for(
-                room, [(member.id, alice)], ("done", "not", "skip", "snooze")
+                app, room, [(member.id, alice)], ("done", "not", "skip", "snooze")
             )
             prompt_id = await app.outbox.send_to_group(group, reply)
             prompt = await alice.wait_for(lambda s: s.event_id == prompt_id)

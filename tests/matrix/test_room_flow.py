@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.actions import Action
+from bot.app import App
 from bot.replies import Button, MentionRef, Reply, Visibility
+from bot.tracking import current_period
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
 from tests.matrix.harness import (
@@ -25,12 +27,18 @@ def notice(seen: Seen) -> bool:
     return seen.content.get("msgtype") == "m.notice"
 
 
-async def prompt_for(room_id: str, members: list[tuple[int, Member]], verbs: tuple[str, ...]):
-    """A scheduled question about pledge 1 of the room's group, as the scheduler hands it over."""
+async def prompt_for(
+    app: App, room_id: str, members: list[tuple[int, Member]], verbs: tuple[str, ...]
+):
+    """A scheduled question about pledge 1's open period, as the scheduler hands it over.
+
+    The period comes from the bot's own clock: a fixed key would stop taking answers once its
+    grace window ends on the real calendar.
+    """
     group = await group_queries.find_group("matrix", room_id)
     assert group is not None
     (pledge,) = await pledge_queries.group_pledges(group.id, ("active",))
-    period = "week:2026-11-23"
+    period = current_period(pledge, group, app.clock.now()).key
     emoji = {"done": "✅", "not": "❌", "skip": "⏭", "snooze": "💤"}
     buttons = tuple(
         Button(v.title(), Action(v, pledge.id, period).encode(), emoji[v]) for v in verbs
@@ -78,7 +86,10 @@ async def test_a_room_uses_the_bot_from_invite_to_one_tap_answers(
             assert alice_rec is not None
             assert bob_rec is not None
             group, reply = await prompt_for(
-                room, [(alice_rec.id, alice), (bob_rec.id, bob)], ("done", "not", "skip", "snooze")
+                app,
+                room,
+                [(alice_rec.id, alice), (bob_rec.id, bob)],
+                ("done", "not", "skip", "snooze"),
             )
             prompt_id = await app.outbox.send_to_group(group, reply)
             prompt = await bob.wait_for(lambda s: s.event_id == prompt_id)
@@ -96,7 +107,7 @@ async def test_a_room_uses_the_bot_from_invite_to_one_tap_answers(
             assert seeded.source["sender"] == bot_id
 
             # A reminder (done / snooze only) is seeded with just those two answers.
-            _, nudge = await prompt_for(room, [(bob_rec.id, bob)], ("done", "snooze"))
+            _, nudge = await prompt_for(app, room, [(bob_rec.id, bob)], ("done", "snooze"))
             nudge_id = await app.outbox.send_to_group(group, nudge)
             await bob.wait_for(lambda s: s.event_id == nudge_id)
 
