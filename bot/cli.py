@@ -1,4 +1,4 @@
-"""The `logoff` command line: run, sandbox, simulate, migrate, check-config, backup, sync."""
+"""The `logoff` command line: run, sandbox, simulate, migrate, check-config, backup, restore."""
 
 from __future__ import annotations
 
@@ -204,27 +204,47 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from storage.backup import backup_sqlite, sqlite_path
+    from storage.backup import BackupError, backup
 
     config = _load(args)
-    source = sqlite_path(config.db_url)
-    if source is None:
-        print(
-            "This database is PostgreSQL: back it up with its own tool, e.g.\n"
-            f"  pg_dump --format=custom --file={args.path} '{_redact(config.db_url)}'\n"
-            "(restore with pg_restore). pg_dump takes a consistent snapshot of a live database.",
-            file=sys.stderr,
-        )
-        return 2
     try:
-        tables = asyncio.run(backup_sqlite(source, Path(args.path)))
-    except FileNotFoundError:
-        print(f"There is no database at {source} yet (run `logoff migrate`).", file=sys.stderr)
+        made = asyncio.run(backup(config.db_url, Path(args.path)))
+    except BackupError as exc:
+        print(str(exc), file=sys.stderr)
         return 2
+    except (StorageError, OSError) as exc:
+        print(f"Could not back up {_redact(config.db_url)}: {exc}", file=sys.stderr)
+        return 4
     print(
-        f"Backed up {source} to {args.path} ({tables} tables). Restore: stop the bot, "
-        f"copy it back to {source}, start the bot."
+        f"Backed up {_redact(config.db_url)} to {made.path}: {made.tables} tables, "
+        f"{made.rows} rows, schema {made.version}.\n"
+        f"Restore it with `logoff restore {made.path}` (stop the bot first)."
     )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, restore
+
+    config = _load(args)
+    try:
+        done = asyncio.run(
+            restore(config.db_url, Path(args.path), work_dir=config.bot.data_dir, force=args.force)
+        )
+    except BackupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (StorageError, OSError) as exc:
+        print(f"Could not restore into {_redact(config.db_url)}: {exc}", file=sys.stderr)
+        return 4
+    then = f"; then applied {', '.join(done.migrated)}" if done.migrated else ""
+    print(
+        f"Restored {done.rows} rows in {done.tables} tables from {args.path} into "
+        f"{_redact(config.db_url)} (the backup was at schema {done.version}{then})."
+    )
+    if done.saved is not None:
+        print(f"The database it replaced was saved to {done.saved}.")
+    print("Start the bot again.")
     return 0
 
 
@@ -289,9 +309,22 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
     check = sub.add_parser("check-config", help="validate the configuration, listing every problem")
     check.set_defaults(func=cmd_check_config)
-    backup = sub.add_parser("backup", help="copy a live SQLite database consistently")
-    backup.add_argument("path", help="where to write the copy")
+    backup = sub.add_parser(
+        "backup",
+        help="write a consistent backup of the live database (SQLite or PostgreSQL) to a file",
+    )
+    backup.add_argument("path", help="the backup file to write (a SQLite file, mode 600)")
     backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser(
+        "restore", help="replace the database with a backup made by `logoff backup`"
+    )
+    restore.add_argument("path", help="the backup file")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a database that already holds data (it is saved to data_dir first)",
+    )
+    restore.set_defaults(func=cmd_restore)
     dsync = sub.add_parser("discord-sync", help="push the slash commands to Discord now")
     dsync.set_defaults(func=cmd_discord_sync)
     return parser

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,28 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite://")
 
 
+PRIVATE = 0o600
+
+
+def create_private_file(path: Path) -> None:
+    """Create (or empty) `path` readable and writable by its owner only, whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
+    os.close(fd)
+    path.chmod(PRIVATE)
+
+
 def _ensure_sqlite_dir(url: str) -> None:
-    """SQLite cannot create a missing directory (aiosqlite then waits forever): make it."""
+    """SQLite cannot create a missing directory (aiosqlite then waits forever): make it.
+
+    A new database file is created mode 600 (SQLite gives its journal files the same mode):
+    it holds who pledged what, and the process umask is often 022.
+    """
     if not url.startswith("sqlite://") or ":memory:" in url:
         return
     path = Path(url.removeprefix("sqlite://").split("?", 1)[0])
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        create_private_file(path)
 
 
 async def _init(config: dict[str, Any]) -> None:

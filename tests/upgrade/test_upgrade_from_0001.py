@@ -89,6 +89,7 @@ async def test_a_backup_of_a_running_bots_database_restores_with_everything_in_i
             await asyncio.sleep(0.1)
         assert bot.alive(), bot.logs()
         copy = tmp_path / "backup" / "copy.db"
+        copy.parent.mkdir()  # a backup into a missing folder is refused
         made = await asyncio.to_thread(logoff, "--config", str(soak.config), "backup", str(copy))
         assert made.returncode == 0, made.stderr
         assert bot.alive()
