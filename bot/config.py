@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -14,11 +15,14 @@ from bot.quiet import format_quiet_hours, parse_quiet_hours
 from bot.slots import format_slot, parse_slot
 from storage.records import GroupDefaults
 
-ENV_SECRETS = {
-    ("discord", "token"): "LOGOFF_DISCORD_TOKEN",
-    ("matrix", "password"): "LOGOFF_MATRIX_PASSWORD",
-    ("matrix", "access_token"): "LOGOFF_MATRIX_ACCESS_TOKEN",
-    ("database", "url"): "LOGOFF_DATABASE_URL",
+# Every key can also be set as LOGOFF_<TABLE>_<KEY> (LOGOFF_DISCORD_TOKEN, LOGOFF_BOT_DATA_DIR),
+# which wins over the file: secrets stay out of it, and a container needs no file at all.
+ENV_PREFIX = "LOGOFF_"
+ENV_KINDS = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    list: "a comma-separated list",
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -113,11 +117,32 @@ class _Reader:
     def key(self, name: str) -> str:
         return f"{self.table}.{name}"
 
+    def env_name(self, name: str) -> str:
+        return f"{ENV_PREFIX}{self.table}_{name}".upper()
+
+    def from_env(self, name: str) -> bool:
+        """Whether the environment sets this key (an empty variable counts as unset)."""
+        return bool(os.environ.get(self.env_name(name)))
+
+    def _env_value(self, name: str, kind: type, default: Any) -> Any:
+        env = self.env_name(name)
+        text = os.environ[env].strip()
+        if kind is str:
+            return os.environ[env]
+        if kind is list:
+            return [item.strip() for item in text.split(",") if item.strip()]
+        if kind is bool and text.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+            return text.lower() in ("true", "yes", "on", "1")
+        if kind in (int, float):
+            with contextlib.suppress(ValueError):
+                return kind(text)
+        self.problems.append((env, f"must be {ENV_KINDS[kind]}, got {text!r}"))
+        return default
+
     def get(self, name: str, kind: type, default: Any, example: str) -> Any:
         self.known.add(name)
-        env = ENV_SECRETS.get((self.table, name))
-        if env and os.environ.get(env):
-            return os.environ[env]
+        if self.from_env(name):
+            return self._env_value(name, kind, default)
         if name not in self.raw:
             return default
         value = self.raw[name]
@@ -137,13 +162,23 @@ class _Reader:
         try:
             return parse(value)
         except (UserError, ValueError) as exc:
-            self.problems.append((self.key(name), f"{exc}; e.g. {name} = {example}"))
+            if self.from_env(name):
+                plain = example.strip('"')
+                self.problems.append((self.env_name(name), f"{exc}; e.g. {plain}"))
+            else:
+                self.problems.append((self.key(name), f"{exc}; e.g. {name} = {example}"))
             return default
 
     def unknown(self) -> None:
         for name in sorted(set(self.raw) - self.known):
             self.problems.append(
                 (self.key(name), "is not a known key (see config.example.toml for every key)")
+            )
+        prefix = self.env_name("")
+        known = {self.env_name(name) for name in self.known}
+        for env in sorted(v for v in os.environ if v.startswith(prefix) and v not in known):
+            self.problems.append(
+                (env, f"is not a known setting: {prefix}<KEY> for a key of [{self.table}]")
             )
 
 
@@ -174,7 +209,7 @@ def parse_config(
         )
     b = _Reader(data, "bot", problems)
     data_dir = Path(b.get("data_dir", str, "data", '"data"'))
-    if base is not None and not data_dir.is_absolute():
+    if base is not None and not data_dir.is_absolute() and not b.from_env("data_dir"):
         data_dir = base / data_dir
     bot = BotConfig(
         data_dir=data_dir,

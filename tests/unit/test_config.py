@@ -82,3 +82,66 @@ def test_a_relative_data_dir_is_relative_to_the_config_file(tmp_path: Path):
     assert problems == []
     assert config.bot.data_dir == tmp_path.resolve() / "state"
     assert config.db_url == f"sqlite://{tmp_path.resolve()}/state/logoff.db"
+
+
+def test_every_key_can_come_from_the_environment_and_wins_over_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = tmp_path / "config.toml"
+    path.write_text('[bot]\ndata_dir = "state"\ntimezone = "Europe/Berlin"\n')
+    env = {
+        "LOGOFF_BOT_DATA_DIR": "/data",
+        "LOGOFF_BOT_TIMEZONE": "America/New_York",
+        "LOGOFF_BOT_COMMANDS_PER_MINUTE": "30",
+        "LOGOFF_SCHEDULE_GROUP_STREAK_THRESHOLD": "0.5",
+        "LOGOFF_SCHEDULE_QUIET_HOURS": "off",
+        "LOGOFF_MATRIX_ENABLED": "true",
+        "LOGOFF_MATRIX_HOMESERVER": "https://matrix.example.org",
+        "LOGOFF_MATRIX_USER_ID": "@logoff:example.org",
+        "LOGOFF_MATRIX_PASSWORD": "pw-from-env",
+        "LOGOFF_MATRIX_ALLOWED_INVITERS": "@ana:example.org, *:example.net",
+        "LOGOFF_DISCORD_GUILDS": "123,456",
+        "LOGOFF_DISCORD_TOKEN": "",  # empty: unset, as an env file's blank line
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config, problems = load_config(path)
+    assert problems == []
+    assert config.bot.data_dir == Path("/data")
+    assert config.db_url == "sqlite:///data/logoff.db"
+    assert config.bot.timezone == "America/New_York"
+    assert config.bot.commands_per_minute == 30
+    assert config.schedule.group_streak_threshold == 0.5
+    assert config.schedule.quiet_hours is None
+    assert config.matrix.enabled
+    assert config.matrix.allowed_inviters == ("@ana:example.org", "*:example.net")
+    assert config.discord.guilds == (123, 456)
+    assert config.discord.token == ""
+
+
+def test_a_relative_data_dir_from_the_environment_is_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = tmp_path / "conf" / "config.toml"
+    path.parent.mkdir()
+    path.write_text("")
+    monkeypatch.setenv("LOGOFF_BOT_DATA_DIR", "state")
+    config, _ = load_config(path)
+    assert config.bot.data_dir == Path("state")
+
+
+def test_bad_or_misspelt_environment_settings_are_problems_named_by_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("LOGOFF_BOT_COMMANDS_PER_MINUTE", "lots")
+    monkeypatch.setenv("LOGOFF_MATRIX_ENABLED", "maybe")
+    monkeypatch.setenv("LOGOFF_MATRIX_HOMESERVR", "https://matrix.example.org")
+    monkeypatch.setenv("LOGOFF_SCHEDULE_SUMMARY", "18:00")
+    monkeypatch.setenv("LOGOFF_CONFIG", "/data/config.toml")  # not a table: not a key
+    _, problems = parse_config({})
+    messages = dict(problems)
+    assert messages["LOGOFF_BOT_COMMANDS_PER_MINUTE"] == "must be a whole number, got 'lots'"
+    assert messages["LOGOFF_MATRIX_ENABLED"] == "must be true or false, got 'maybe'"
+    assert "not a known setting" in messages["LOGOFF_MATRIX_HOMESERVR"]
+    assert messages["LOGOFF_SCHEDULE_SUMMARY"] == "needs a day and a time; e.g. mon 18:00"
+    assert "LOGOFF_CONFIG" not in messages
