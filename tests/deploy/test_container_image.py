@@ -82,6 +82,8 @@ def image(engine: tuple[Podman, str], tmp_path_factory: pytest.TempPathFactory) 
         timeout=1800,
     )
     assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-4000:]
+    # Each change of the source leaves the previous image untagged: keep the store small.
+    podman("image", "prune", "-f", timeout=300)
     return IMAGE
 
 
