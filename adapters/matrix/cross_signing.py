@@ -1,0 +1,532 @@
+"""Cross-signing for the bot's own account on top of matrix-nio (which has none).
+
+`ensure_cross_signed` is the one entry point: called after login and nio's first key upload,
+it makes sure the account has a master, a self-signing and a user-signing key, that the bot
+holds their private halves (a 0600 file in the data directory, with a recovery key for people),
+and that the bot's current device is signed by the self-signing key. Clients that only trust
+devices their owner cross-signed (MSC4153) then keep sharing room keys with the bot.
+
+The private keys are also kept, encrypted with the recovery key, in the account's secret
+storage (the same format Element uses): with the recovery key a new data directory gets them
+back, and an operator can open the bot's account in Element to verify it with members.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import ClientError
+
+from adapters.matrix.secret_storage import RecoveryKeyError, StorageKey
+from adapters.matrix.signing import SigningKey, verify_json
+
+log = logging.getLogger("logoff.matrix.cross_signing")
+
+KEY_FILE = "cross-signing.json"
+NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
+API = "/_matrix/client/v3"
+# Where secret storage keeps each private key (the spec's names) and our names for them.
+SECRETS = {
+    "master": "m.cross_signing.master",
+    "self_signing": "m.cross_signing.self_signing",
+    "user_signing": "m.cross_signing.user_signing",
+}
+DEFAULT_KEY = "m.secret_storage.default_key"
+
+
+class State(StrEnum):
+    SIGNED = "signed"  # the device is signed by the account's self-signing key, which we hold
+    NEEDS_PASSWORD = "needs_password"  # the homeserver wants the password to accept new keys
+    NEEDS_RECOVERY_KEY = "needs_recovery_key"  # the account has keys this directory lacks
+    IDENTITY_CHANGED = "identity_changed"  # another client replaced the keys we hold
+    FAILED = "failed"  # homeserver error or unreachable: calling again later may succeed
+
+
+@dataclass(frozen=True)
+class CrossSigningStatus:
+    """What `ensure_cross_signed` found and did; public keys only, never a secret."""
+
+    state: State
+    master_key: str = ""  # public, unpadded base64
+    self_signing_key: str = ""
+    uploaded_keys: bool = False  # this call uploaded cross-signing keys
+    signed_device: bool = False  # this call uploaded a signature of the device
+    restored: bool = False  # this call took the keys from secret storage (recovery key)
+    backed_up: bool = False  # the private keys are in the account's secret storage
+    detail: str = ""  # what to do about a state other than SIGNED
+
+    @property
+    def ok(self) -> bool:
+        return self.state is State.SIGNED
+
+    @property
+    def retry_later(self) -> bool:
+        """A transient failure: the adapter may call again (e.g. after a later sync)."""
+        return self.state is State.FAILED
+
+
+@dataclass(frozen=True, repr=False)
+class KeySet:
+    """The account's three cross-signing keys and the secret storage key that backs them up."""
+
+    user_id: str
+    master: SigningKey
+    self_signing: SigningKey
+    user_signing: SigningKey
+    storage: StorageKey
+
+    @classmethod
+    def generate(cls, user_id: str) -> KeySet:
+        return cls(
+            user_id,
+            SigningKey.generate(),
+            SigningKey.generate(),
+            SigningKey.generate(),
+            StorageKey.generate(),
+        )
+
+    def _key(self, usage: str, key: SigningKey) -> dict[str, Any]:
+        return {"user_id": self.user_id, "usage": [usage], "keys": {key.key_id: key.public}}
+
+    def upload_body(self) -> dict[str, Any]:
+        """`/keys/device_signing/upload`: the master key signs the other two (the spec)."""
+        self_signing = self._key("self_signing", self.self_signing)
+        user_signing = self._key("user_signing", self.user_signing)
+        self.master.sign_json(self_signing, self.user_id)
+        self.master.sign_json(user_signing, self.user_id)
+        return {
+            "master_key": self._key("master", self.master),
+            "self_signing_key": self_signing,
+            "user_signing_key": user_signing,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "user_id": self.user_id,
+            "master_key": self.master.public,  # public halves, for people comparing keys
+            "self_signing_key": self.self_signing.public,
+            "seeds": {name: getattr(self, name).seed_base64 for name in SECRETS},
+            "secret_storage_key_id": self.storage.key_id,
+            "recovery_key": self.storage.recovery_key,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> KeySet:
+        seeds = raw["seeds"]
+        return cls(
+            str(raw["user_id"]),
+            *(SigningKey.from_base64(str(seeds[name])) for name in SECRETS),
+            StorageKey.from_recovery_key(
+                str(raw["secret_storage_key_id"]), str(raw["recovery_key"])
+            ),
+        )
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically with `text`, readable by the owner only (0600, folder 0700)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.chmod(tmp, 0o600)  # O_CREAT's mode does not apply to a leftover .tmp
+    os.replace(tmp, path)
+
+
+class KeyFile:
+    """`cross-signing.json` in the data directory; new keys are staged until the server has them."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / KEY_FILE
+        self.staged = directory / (KEY_FILE + ".new")
+
+    def _read(self, path: Path) -> KeySet | None:
+        try:
+            return KeySet.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            aside = path.with_name(path.name + ".unreadable")
+            os.replace(path, aside)
+            log.warning(
+                "%s is unreadable (%s); moved it to %s", path, type(exc).__name__, aside.name
+            )
+            return None
+
+    def load(self) -> KeySet | None:
+        return self._read(self.path)
+
+    def load_staged(self) -> KeySet | None:
+        return self._read(self.staged)
+
+    def save(self, keys: KeySet) -> None:
+        write_private(self.path, json.dumps(keys.to_json(), indent=2) + "\n")
+
+    def stage(self, keys: KeySet) -> None:
+        write_private(self.staged, json.dumps(keys.to_json(), indent=2) + "\n")
+
+    def commit(self) -> None:
+        os.replace(self.staged, self.path)
+
+    def drop_staged(self) -> None:
+        self.staged.unlink(missing_ok=True)
+
+
+class _Stop(Exception):
+    """Ends one `ensure_cross_signed` call with a status (caught at the entry point)."""
+
+    def __init__(self, state: State, detail: str) -> None:
+        super().__init__(detail)
+        self.state, self.detail = state, detail
+
+
+@dataclass
+class _ServerKeys:
+    master: str
+    self_signing: str
+    user_signing: str
+    device: dict[str, Any] | None
+
+
+def _public(keys: dict[str, Any], user_id: str) -> str:
+    """The one ed25519 public key in a cross-signing key object from `/keys/query`."""
+    entry = keys.get(user_id)
+    if not isinstance(entry, dict):
+        return ""
+    values = list((entry.get("keys") or {}).values())
+    return str(values[0]) if len(values) == 1 else ""
+
+
+_said: set[tuple[str, str]] = set()
+
+
+def _once(user_id: str, level: int, message: str, *args: Any) -> None:
+    """Log an explanation once per account and process, however often the adapter calls."""
+    key = (user_id, message % args)
+    if key not in _said:
+        _said.add(key)
+        log.log(level, message, *args)
+
+
+class _CrossSigning:
+    def __init__(self, client: Any, store_dir: Path, password: str | None) -> None:
+        self.client = client
+        self.user_id: str = client.user_id
+        self.device_id: str = client.device_id or ""
+        self.password = password or None
+        self.file = KeyFile(store_dir)
+        self.generated = False  # this call made new keys (first start, or a reset)
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        headers = {
+            "Authorization": f"Bearer {self.client.access_token}",
+            "Content-Type": "application/json",
+        }
+        data = json.dumps(body) if body is not None else None
+        resp = await self.client.send(method, API + path, data, headers)
+        try:
+            try:
+                answer = await resp.json(content_type=None)
+            except ValueError:
+                answer = {}
+            return resp.status, answer if isinstance(answer, dict) else {}
+        finally:
+            resp.release()
+
+    def _account_data(self, kind: str) -> str:
+        return f"/user/{quote(self.user_id, safe='')}/account_data/{quote(kind, safe='')}"
+
+    async def _get_account_data(self, kind: str) -> dict[str, Any] | None:
+        status, answer = await self._call("GET", self._account_data(kind))
+        if status == 404:
+            return None
+        if status != 200:
+            raise _Stop(State.FAILED, _refused(f"reading account data {kind}", status, answer))
+        return answer
+
+    async def _put_account_data(self, kind: str, content: dict[str, Any]) -> None:
+        status, answer = await self._call("PUT", self._account_data(kind), content)
+        if status != 200:
+            raise _Stop(State.FAILED, _refused(f"writing account data {kind}", status, answer))
+
+    # -- steps ------------------------------------------------------------------------------
+
+    async def _query(self) -> _ServerKeys:
+        body = {"device_keys": {self.user_id: []}}
+        status, answer = await self._call("POST", "/keys/query", body)
+        if status != 200:
+            raise _Stop(State.FAILED, _refused("querying the bot's keys", status, answer))
+        devices = (answer.get("device_keys") or {}).get(self.user_id) or {}
+        device = devices.get(self.device_id)
+        return _ServerKeys(
+            master=_public(answer.get("master_keys") or {}, self.user_id),
+            self_signing=_public(answer.get("self_signing_keys") or {}, self.user_id),
+            user_signing=_public(answer.get("user_signing_keys") or {}, self.user_id),
+            device=device if isinstance(device, dict) else None,
+        )
+
+    async def _upload_keys(self, keys: KeySet) -> None:
+        """`/keys/device_signing/upload`, with user-interactive auth when the server wants it."""
+        path = "/keys/device_signing/upload"
+        body = keys.upload_body()
+        status, answer = await self._call("POST", path, body)
+        if status == 200:
+            return
+        if status != 401 or "session" not in answer:
+            raise _Stop(State.FAILED, _refused("uploading cross-signing keys", status, answer))
+        flows = [flow.get("stages") for flow in answer.get("flows") or []]
+        if ["m.login.password"] not in flows:
+            raise _Stop(State.FAILED, _approval_needed(flows, answer.get("params") or {}))
+        if self.password is None:
+            raise _Stop(
+                State.NEEDS_PASSWORD,
+                "the homeserver asks for the bot's password before it accepts cross-signing "
+                "keys, and only an access token is configured. Set matrix.password (or "
+                "LOGOFF_MATRIX_PASSWORD) for one start; after that the token alone is enough",
+            )
+        body["auth"] = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": self.user_id},
+            "password": self.password,
+            "session": answer["session"],
+        }
+        status, answer = await self._call("POST", path, body)
+        if status == 200:
+            return
+        if status == 401:
+            raise _Stop(
+                State.NEEDS_PASSWORD,
+                "the homeserver rejected the configured password when asked to confirm the "
+                f"cross-signing keys ({answer.get('errcode', 'HTTP 401')}); check "
+                "matrix.password",
+            )
+        raise _Stop(State.FAILED, _refused("uploading cross-signing keys", status, answer))
+
+    async def _restore(self, recovery_key: str) -> KeySet:
+        """The private keys from the account's secret storage, opened with the recovery key."""
+        default = await self._get_account_data(DEFAULT_KEY)
+        key_id = str((default or {}).get("key") or "")
+        description = await self._get_account_data(f"m.secret_storage.key.{key_id}")
+        if not key_id or description is None:
+            raise RecoveryKeyError("the account has no secret storage to restore the keys from")
+        storage = StorageKey.from_recovery_key(key_id, recovery_key)
+        storage.check(description)
+        seeds: dict[str, SigningKey] = {}
+        for name, secret in SECRETS.items():
+            content = await self._get_account_data(secret)
+            if content is None:
+                raise RecoveryKeyError(f"the account's secret storage holds no {secret}")
+            try:
+                seeds[name] = SigningKey.from_base64(storage.decrypt(secret, content))
+            except ValueError as exc:
+                raise RecoveryKeyError(f"{secret} in secret storage is not a key: {exc}") from None
+        return KeySet(self.user_id, storage=storage, **seeds)
+
+    async def _sign_device(self, keys: KeySet, device: dict[str, Any] | None) -> bool:
+        """Sign the bot's device with the self-signing key unless it already is; True if it was."""
+        if device is None:
+            raise _Stop(
+                State.FAILED,
+                f"the homeserver has no keys for device {self.device_id} yet; call after nio's "
+                "keys_upload",
+            )
+        ssk = keys.self_signing
+        if verify_json(device, self.user_id, ssk.key_id, ssk.public):
+            return False
+        signed = {k: v for k, v in device.items() if k not in ("signatures", "unsigned")}
+        ssk.sign_json(signed, self.user_id)
+        body = {self.user_id: {self.device_id: signed}}
+        status, answer = await self._call("POST", "/keys/signatures/upload", body)
+        failures = answer.get("failures") or {}
+        if status != 200 or failures:
+            problem = failures.get(self.user_id, {}).get(self.device_id) or answer
+            raise _Stop(State.FAILED, _refused("uploading the device signature", status, problem))
+        return True
+
+    async def _back_up(self, keys: KeySet, fresh: bool) -> None:
+        """Keep the private keys in secret storage under the recovery key (idempotent).
+
+        New keys always go there and their storage key becomes the default. Otherwise only
+        what is missing under our storage key is written: a storage key someone set up in
+        Element stays the default."""
+        storage = keys.storage
+        if not fresh:
+            current = await self._get_account_data(SECRETS["master"])
+            if current is not None and storage.key_id in (current.get("encrypted") or {}):
+                return
+        description_type = f"m.secret_storage.key.{storage.key_id}"
+        if await self._get_account_data(description_type) is None:
+            await self._put_account_data(description_type, storage.description())
+        for name, secret in SECRETS.items():
+            seed = getattr(keys, name).seed_base64
+            await self._put_account_data(secret, storage.encrypt(secret, seed))
+        if fresh or await self._get_account_data(DEFAULT_KEY) is None:
+            await self._put_account_data(DEFAULT_KEY, {"key": storage.key_id})
+
+    # -- the whole --------------------------------------------------------------------------
+
+    async def _settle_keys(
+        self, server: _ServerKeys, recovery_key: str | None, reset: bool
+    ) -> tuple[KeySet, bool, bool]:
+        """The keys to sign with: (keys, uploaded now, restored now); sets `self.generated`."""
+        staged = self.file.load_staged()
+        if staged is not None and server.master and staged.master.public == server.master:
+            self.file.commit()  # uploaded by an earlier run that stopped before committing
+        else:
+            self.file.drop_staged()
+        local = self.file.load()
+        if local is not None and local.user_id != self.user_id:
+            raise _Stop(
+                State.FAILED,
+                f"{self.file.path} holds the cross-signing keys of {local.user_id}, not "
+                f"{self.user_id}; move it away to set up this account",
+            )
+        if reset or (not server.master and local is None):
+            keys = KeySet.generate(self.user_id)
+            self.file.stage(keys)
+            await self._upload_keys(keys)
+            self.file.commit()
+            self.generated = True
+            return keys, True, False
+        if local is not None and local.master.public == server.master:
+            if (local.self_signing.public, local.user_signing.public) != (
+                server.self_signing,
+                server.user_signing or local.user_signing.public,
+            ):
+                await self._upload_keys(local)  # the same identity; our signing keys back
+                return local, True, False
+            return local, False, False
+        if not server.master and local is not None:
+            await self._upload_keys(local)  # kept locally, never accepted (or wiped) on the server
+            return local, True, False
+        return await self._recover(server, local, recovery_key), False, True
+
+    async def _recover(
+        self, server: _ServerKeys, local: KeySet | None, recovery_key: str | None
+    ) -> KeySet:
+        """The account has keys this directory does not hold: take them from secret storage."""
+        given = recovery_key or (local.storage.recovery_key if local is not None else None)
+        problem = ""
+        if given:
+            try:
+                keys = await self._restore(given)
+            except RecoveryKeyError as exc:
+                problem = f" ({exc})"
+            else:
+                if keys.master.public == server.master:
+                    self.file.save(keys)
+                    return keys
+                problem = " (the keys in secret storage are not the account's current ones)"
+        if local is None:
+            raise _Stop(
+                State.NEEDS_RECOVERY_KEY,
+                f"the account already has cross-signing keys (master key {server.master}) that "
+                f"{self.file.path} does not hold{problem}. Give the bot the account's recovery "
+                "key (matrix.recovery_key) to sign this device with them, or reset cross-signing",
+            )
+        raise _Stop(
+            State.IDENTITY_CHANGED,
+            f"the account's cross-signing keys on the homeserver (master key {server.master}) "
+            f"are not the ones in {self.file.path} (master key {local.master.public}): another "
+            f"client replaced them{problem}. Give the bot the new recovery key "
+            "(matrix.recovery_key), or reset cross-signing",
+        )
+
+    async def ensure(self, recovery_key: str | None, reset: bool) -> CrossSigningStatus:
+        if not self.client.access_token or not self.device_id:
+            raise _Stop(State.FAILED, "not logged in yet: call after login")
+        server = await self._query()
+        keys, uploaded, restored = await self._settle_keys(server, recovery_key, reset)
+        signed = await self._sign_device(keys, server.device)
+        backed_up, detail = True, ""
+        try:
+            await self._back_up(keys, fresh=self.generated)
+        except _Stop as exc:
+            backed_up, detail = False, f"secret storage not updated: {exc.detail}"
+            _once(self.user_id, logging.WARNING, "cross-signing: %s; retried next start", detail)
+        if uploaded:
+            log.info(
+                "cross-signing keys uploaded for %s (master key %s); the recovery key is in %s: "
+                "keep a copy in a password manager",
+                self.user_id,
+                keys.master.public,
+                self.file.path,
+            )
+        elif restored:
+            log.info(
+                "cross-signing keys of %s restored from secret storage (master key %s)",
+                self.user_id,
+                keys.master.public,
+            )
+        if signed:
+            log.info("device %s of %s signed by its self-signing key", self.device_id, self.user_id)
+        return CrossSigningStatus(
+            State.SIGNED,
+            master_key=keys.master.public,
+            self_signing_key=keys.self_signing.public,
+            uploaded_keys=uploaded,
+            signed_device=signed,
+            restored=restored,
+            backed_up=backed_up,
+            detail=detail,
+        )
+
+
+def _refused(what: str, status: int, answer: dict[str, Any]) -> str:
+    code = answer.get("errcode") or f"HTTP {status}"
+    message = str(answer.get("error") or answer.get("message") or "")[:200]
+    return f"{what} failed: {code} {message}".strip()
+
+
+def _approval_needed(flows: list[Any], params: dict[str, Any]) -> str:
+    for stage in ("m.oauth", "org.matrix.cross_signing_reset"):
+        url = (params.get(stage) or {}).get("url")
+        if url:
+            return f"the homeserver wants the cross-signing reset approved at {url}; then restart"
+    return f"the homeserver asks for an authentication the bot cannot do ({flows})"
+
+
+async def ensure_cross_signed(
+    client: Any,
+    store_dir: Path,
+    password: str | None,
+    *,
+    recovery_key: str | None = None,
+    reset: bool = False,
+) -> CrossSigningStatus:
+    """Make the bot's current device cross-signed; idempotent, never raises on server trouble.
+
+    `client` is a logged-in `nio.AsyncClient` whose device keys are uploaded; `store_dir` the
+    adapter's data directory (`data/matrix`); `password` the bot's password, if configured
+    (only needed when the homeserver asks for it, i.e. when replacing keys). `recovery_key`
+    opens the account's secret storage when this directory does not hold the keys (a new data
+    directory, or keys set up in Element). `reset` replaces the account's keys with new ones:
+    members who verified the bot must verify it again. Problems are logged once and returned
+    as the status's `state` and `detail`.
+    """
+    user_id = str(getattr(client, "user_id", ""))
+    try:
+        return await _CrossSigning(client, Path(store_dir), password).ensure(recovery_key, reset)
+    except _Stop as exc:
+        status = CrossSigningStatus(exc.state, detail=exc.detail)
+    except NETWORK_ERRORS as exc:
+        status = CrossSigningStatus(State.FAILED, detail=f"homeserver unreachable ({exc})")
+    except Exception as exc:  # a bug here must not stop the bot from answering
+        log.exception("cross-signing failed unexpectedly")
+        return CrossSigningStatus(State.FAILED, detail=f"unexpected {type(exc).__name__}")
+    _once(user_id, logging.WARNING, "cross-signing for %s: %s", user_id, status.detail)
+    return status
