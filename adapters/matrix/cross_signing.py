@@ -237,15 +237,17 @@ class _CrossSigning:
             "Content-Type": "application/json",
         }
         data = json.dumps(body) if body is not None else None
-        resp = await self.client.send(method, API + path, data, headers)
         try:
+            resp = await self.client.send(method, API + path, data, headers)
             try:
                 answer = await resp.json(content_type=None)
             except ValueError:
                 answer = {}
-            return resp.status, answer if isinstance(answer, dict) else {}
-        finally:
-            resp.release()
+            finally:
+                resp.release()
+        except NETWORK_ERRORS as exc:
+            raise _Stop(State.FAILED, f"homeserver unreachable ({exc})") from None
+        return resp.status, answer if isinstance(answer, dict) else {}
 
     def _account_data(self, kind: str) -> str:
         return f"/user/{quote(self.user_id, safe='')}/account_data/{quote(kind, safe='')}"
@@ -398,7 +400,11 @@ class _CrossSigning:
         if reset or (not server.master and local is None):
             keys = KeySet.generate(self.user_id)
             self.file.stage(keys)
-            await self._upload_keys(keys)
+            try:
+                await self._upload_keys(keys)
+            except _Stop:
+                self.file.drop_staged()  # refused; a lost answer (network) keeps it for later
+                raise
             self.file.commit()
             self.generated = True
             return keys, True, False
@@ -523,8 +529,8 @@ async def ensure_cross_signed(
         return await _CrossSigning(client, Path(store_dir), password).ensure(recovery_key, reset)
     except _Stop as exc:
         status = CrossSigningStatus(exc.state, detail=exc.detail)
-    except NETWORK_ERRORS as exc:
-        status = CrossSigningStatus(State.FAILED, detail=f"homeserver unreachable ({exc})")
+    except OSError as exc:  # the data directory (network errors became _Stop above)
+        status = CrossSigningStatus(State.FAILED, detail=f"cannot write the key file ({exc})")
     except Exception as exc:  # a bug here must not stop the bot from answering
         log.exception("cross-signing failed unexpectedly")
         return CrossSigningStatus(State.FAILED, detail=f"unexpected {type(exc).__name__}")
