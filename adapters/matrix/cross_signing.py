@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import ClientError
+from nio import AsyncClient
 
 from adapters.matrix.secret_storage import RecoveryKeyError, StorageKey
 from adapters.matrix.signing import SigningKey, verify_json
@@ -39,6 +40,10 @@ SECRETS = {
     "user_signing": "m.cross_signing.user_signing",
 }
 DEFAULT_KEY = "m.secret_storage.default_key"
+RESET_HINT = (
+    "without it, reset the bot's identity from Element and give the bot the new recovery key "
+    '(docs/matrix.md, "Cross-signing and the recovery key")'
+)
 
 
 class State(StrEnum):
@@ -120,13 +125,12 @@ class KeySet:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> KeySet:
-        seeds = raw["seeds"]
+        seeds = {name: SigningKey.from_base64(str(raw["seeds"][name])) for name in SECRETS}
+        storage_id, recovery_key = str(raw["secret_storage_key_id"]), str(raw["recovery_key"])
         return cls(
             str(raw["user_id"]),
-            *(SigningKey.from_base64(str(seeds[name])) for name in SECRETS),
-            StorageKey.from_recovery_key(
-                str(raw["secret_storage_key_id"]), str(raw["recovery_key"])
-            ),
+            storage=StorageKey.from_recovery_key(storage_id, recovery_key),
+            **seeds,
         )
 
 
@@ -190,6 +194,13 @@ class _Stop(Exception):
         self.state, self.detail = state, detail
 
 
+class _Unreachable(_Stop):
+    """No answer: the request may or may not have been carried out."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(State.FAILED, f"homeserver unreachable ({exc})")
+
+
 @dataclass
 class _ServerKeys:
     master: str
@@ -219,7 +230,7 @@ def _once(user_id: str, level: int, message: str, *args: Any) -> None:
 
 
 class _CrossSigning:
-    def __init__(self, client: Any, store_dir: Path, password: str | None) -> None:
+    def __init__(self, client: AsyncClient, store_dir: Path, password: str | None) -> None:
         self.client = client
         self.user_id: str = client.user_id
         self.device_id: str = client.device_id or ""
@@ -246,7 +257,7 @@ class _CrossSigning:
             finally:
                 resp.release()
         except NETWORK_ERRORS as exc:
-            raise _Stop(State.FAILED, f"homeserver unreachable ({exc})") from None
+            raise _Unreachable(exc) from None
         return resp.status, answer if isinstance(answer, dict) else {}
 
     def _account_data(self, kind: str) -> str:
@@ -268,7 +279,7 @@ class _CrossSigning:
     # -- steps ------------------------------------------------------------------------------
 
     async def _query(self) -> _ServerKeys:
-        body = {"device_keys": {self.user_id: []}}
+        body: dict[str, Any] = {"device_keys": {self.user_id: []}}
         status, answer = await self._call("POST", "/keys/query", body)
         if status != 200:
             raise _Stop(State.FAILED, _refused("querying the bot's keys", status, answer))
@@ -322,8 +333,8 @@ class _CrossSigning:
         """The private keys from the account's secret storage, opened with the recovery key."""
         default = await self._get_account_data(DEFAULT_KEY)
         key_id = str((default or {}).get("key") or "")
-        description = await self._get_account_data(f"m.secret_storage.key.{key_id}")
-        if not key_id or description is None:
+        description = key_id and await self._get_account_data(f"m.secret_storage.key.{key_id}")
+        if not description:
             raise RecoveryKeyError("the account has no secret storage to restore the keys from")
         storage = StorageKey.from_recovery_key(key_id, recovery_key)
         storage.check(description)
@@ -402,8 +413,10 @@ class _CrossSigning:
             self.file.stage(keys)
             try:
                 await self._upload_keys(keys)
+            except _Unreachable:
+                raise  # the server may have taken them: the next run looks (staged file)
             except _Stop:
-                self.file.drop_staged()  # refused; a lost answer (network) keeps it for later
+                self.file.drop_staged()  # refused: nothing changed on the server
                 raise
             self.file.commit()
             self.generated = True
@@ -442,14 +455,14 @@ class _CrossSigning:
                 State.NEEDS_RECOVERY_KEY,
                 f"the account already has cross-signing keys (master key {server.master}) that "
                 f"{self.file.path} does not hold{problem}. Give the bot the account's recovery "
-                "key (matrix.recovery_key) to sign this device with them, or reset cross-signing",
+                f"key (matrix.recovery_key) to sign this device with them; {RESET_HINT}",
             )
         raise _Stop(
             State.IDENTITY_CHANGED,
             f"the account's cross-signing keys on the homeserver (master key {server.master}) "
             f"are not the ones in {self.file.path} (master key {local.master.public}): another "
             f"client replaced them{problem}. Give the bot the new recovery key "
-            "(matrix.recovery_key), or reset cross-signing",
+            "(matrix.recovery_key)",
         )
 
     async def ensure(self, recovery_key: str | None, reset: bool) -> CrossSigningStatus:
@@ -507,7 +520,7 @@ def _approval_needed(flows: list[Any], params: dict[str, Any]) -> str:
 
 
 async def ensure_cross_signed(
-    client: Any,
+    client: AsyncClient,
     store_dir: Path,
     password: str | None,
     *,
