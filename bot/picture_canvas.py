@@ -1,0 +1,165 @@
+"""Drawing the summary pictures with Pillow: fonts found offline, plain text, cells, PNG bytes.
+
+Pillow is imported here only, and only when a picture is drawn, so the bot starts without it.
+Member-written text is drawn as plain text: a font has no markup, and characters the font
+cannot draw (emoji in a title, say) are left out rather than drawn as empty boxes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL.ImageDraw import ImageDraw as Draw
+    from PIL.ImageFont import FreeTypeFont
+
+# DejaVu (Debian's fonts-dejavu-core, in most desktop and server images) covers Latin,
+# Greek, Cyrillic and more; without it, Pillow's bundled Aileron (ASCII only) still draws.
+FONT_FILES = {
+    False: (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    ),
+    True: (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+        "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
+        "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
+    ),
+}
+ELLIPSIS = "…"  # in DejaVu and in Aileron
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Font:
+    """A loaded font; `fake_bold` when no bold face exists (drawn with a thin stroke)."""
+
+    face: FreeTypeFont
+    fake_bold: bool = False
+
+
+@cache
+def font(size: int, bold: bool = False) -> Font:
+    from PIL import ImageFont
+
+    for name in FONT_FILES[bold]:
+        if Path(name).is_file():
+            try:
+                return Font(ImageFont.truetype(name, size))
+            except OSError:
+                continue
+    face = ImageFont.load_default(size=size)
+    assert isinstance(face, ImageFont.FreeTypeFont)  # Pillow >= 10.1 built with FreeType
+    return Font(face, fake_bold=bold)
+
+
+@cache
+def _missing_mask(f: Font) -> bytes:
+    # What the font draws for a character it lacks (its .notdef box).
+    return bytes(f.face.getmask("\U0010fffd"))
+
+
+@cache
+def can_draw(f: Font, ch: str) -> bool:
+    if ch.isspace():
+        return True
+    mask = f.face.getmask(ch)
+    return mask.size[0] > 0 and bytes(mask) != _missing_mask(f)
+
+
+def plain(text: str, f: Font) -> str:
+    """Member-written text as one line the font can draw: whitespace folded, unknown glyphs out."""
+    kept = "".join(ch for ch in _SPACES.sub(" ", text) if ch.isprintable() and can_draw(f, ch))
+    return _SPACES.sub(" ", kept).strip()
+
+
+def fit(text: str, f: Font, width: float) -> str:
+    """`text`, cut with an ellipsis where it is wider than `width` pixels."""
+    if f.face.getlength(text) <= width:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # the longest prefix that fits with the ellipsis
+        mid = (lo + hi + 1) // 2
+        if f.face.getlength(text[:mid].rstrip() + ELLIPSIS) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + ELLIPSIS
+
+
+def width_of(text: str, f: Font) -> float:
+    return float(f.face.getlength(text))
+
+
+class Canvas:
+    """A white picture to draw on, in pixels (the callers' sizes are already at 2x)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        from PIL import Image, ImageDraw
+
+        self.image = Image.new("RGB", (width, height), "#ffffff")
+        self.draw: Draw = ImageDraw.Draw(self.image)
+
+    def text(
+        self,
+        xy: tuple[float, float],
+        text: str,
+        f: Font,
+        fill: str,
+        anchor: str = "la",
+    ) -> None:
+        extra: dict[str, Any] = {}
+        if f.fake_bold:
+            extra = {"stroke_width": 1, "stroke_fill": fill}
+        self.draw.text(xy, text, font=f.face, fill=fill, anchor=anchor, **extra)
+
+    def box(self, box: tuple[int, int, int, int], fill: str, outline: str | None = None) -> None:
+        self.draw.rectangle(box, fill=fill, outline=outline, width=2 if outline else 0)
+
+    def hatch(self, box: tuple[int, int, int, int], stripe: str, outline: str) -> None:
+        """Diagonal stripes: a cell with nothing to count, told apart without colour."""
+        x0, y0, x1, y1 = box[0] + 2, box[1] + 2, box[2] - 2, box[3] - 2  # inside the frame
+        h = y1 - y0
+        for start in range(x0 - h, x1, 10):
+            # From (start, y1) up and to the right, clipped to the inner box.
+            left, right = max(start, x0), min(start + h, x1)
+            self.draw.line([(left, y1 - (left - start)), (right, y1 - (right - start))],
+                           fill=stripe, width=2)  # fmt: skip
+        self.draw.rectangle(box, outline=outline, width=2)
+
+    def dotted(self, box: tuple[int, int, int, int], fill: str) -> None:
+        x0, y0, x1, y1 = box
+        for x in range(x0, x1 + 1, 8):
+            self.draw.rectangle((x, y0, min(x + 3, x1), y0 + 1), fill=fill)
+            self.draw.rectangle((x, y1 - 1, min(x + 3, x1), y1), fill=fill)
+        for y in range(y0, y1 + 1, 8):
+            self.draw.rectangle((x0, y, x0 + 1, min(y + 3, y1)), fill=fill)
+            self.draw.rectangle((x1 - 1, y, x1, min(y + 3, y1)), fill=fill)
+
+    def check(self, box: tuple[int, int, int, int], fill: str) -> None:
+        """A check mark drawn as lines, so it does not depend on the font's glyphs."""
+        x0, y0, x1, y1 = box
+        w, h = x1 - x0, y1 - y0
+        size = min(w, h) * 0.5
+        cx, cy = x0 + w / 2, y0 + h / 2
+        points = [
+            (cx - size * 0.5, cy),
+            (cx - size * 0.15, cy + size * 0.35),
+            (cx + size * 0.5, cy - size * 0.35),
+        ]
+        self.draw.line(points, fill=fill, width=max(3, round(size / 6)), joint="curve")
+
+    def dot(self, center: tuple[float, float], radius: float, fill: str) -> None:
+        x, y = center
+        self.draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
+
+    def png(self) -> bytes:
+        out = io.BytesIO()
+        self.image.save(out, format="PNG", compress_level=6)
+        return out.getvalue()
