@@ -44,30 +44,21 @@ def _week(key: str, tz: ZoneInfo) -> Period:
     return period_from_key(key, tz, first.weekday())
 
 
-def _columns(weeks: Sequence[GroupWeekRec], tz: ZoneInfo) -> list[Period]:
-    """The picture's weeks, oldest first: the closed weeks, padded with earlier ones."""
-    columns = [_week(w.week_key, tz) for w in sorted(weeks, key=lambda w: w.week_key)]
-    columns = columns[-WEEKS_SHOWN:]
-    while len(columns) < WEEKS_SHOWN:
-        first = columns[0]
-        columns.insert(0, previous_period(first, tz, first.first_day.weekday()))
-    return columns
-
-
 def _middle(p: Period) -> datetime:
     return p.start + (p.end - p.start) / 2
 
 
 @dataclass(frozen=True)
-class _Calendar:
-    """Which picture columns a closed period counts in."""
+class WeekColumns:
+    """The picture's twelve weeks, and which of them a closed period counts in."""
 
     columns: list[Period]
     tz: ZoneInfo
+    before: int  # leading columns before the group's first closed week: nothing counts there
 
     @property
     def after(self) -> datetime:
-        return self.columns[0].start
+        return self.columns[self.before].start
 
     @property
     def through(self) -> datetime:
@@ -82,18 +73,29 @@ class _Calendar:
     def spans(self, cadence: str, key: str, end: datetime) -> list[int]:
         if cadence == "month":
             month = self.month(key)
-            return [i for i, w in enumerate(self.columns) if month.contains(_middle(w))]
+            shown = range(self.before, len(self.columns))
+            return [i for i in shown if month.contains(_middle(self.columns[i]))]
         i = bisect_left([w.end for w in self.columns], end)
-        return [i] if i < len(self.columns) and end > self.after else []
+        return [i] if self.before <= i < len(self.columns) and end > self.after else []
 
     def unclosed_month_columns(self) -> list[int]:
         """Columns whose month ends after the last closed week: it may still be open."""
         last = self.columns[-1].end
+        shown = range(self.before, len(self.columns))
         return [
-            i
-            for i, w in enumerate(self.columns)
-            if period_at(_middle(w), "month", self.tz).end > last
+            i for i in shown if period_at(_middle(self.columns[i]), "month", self.tz).end > last
         ]
+
+
+def week_columns(weeks: Sequence[GroupWeekRec], tz: ZoneInfo) -> WeekColumns:
+    """The picture's weeks, oldest first: the closed weeks, padded with earlier ones."""
+    columns = [_week(w.week_key, tz) for w in sorted(weeks, key=lambda w: w.week_key)]
+    columns = columns[-WEEKS_SHOWN:]
+    before = WEEKS_SHOWN - len(columns)
+    while len(columns) < WEEKS_SHOWN:
+        first = columns[0]
+        columns.insert(0, previous_period(first, tz, first.first_day.weekday()))
+    return WeekColumns(columns, tz, before)
 
 
 class _Tally:
@@ -121,7 +123,7 @@ def _share(week: GroupWeekRec | None) -> float | None:
     return week.kept / (week.kept + week.missed)
 
 
-def _streak_columns(columns: list[Period], by_key: dict[str, GroupWeekRec], streak: int) -> int:
+def streak_columns(columns: list[Period], by_key: dict[str, GroupWeekRec], streak: int) -> int:
     """How many of the latest columns the running streak spans: back to its first met week
     (weeks with nothing counted inside it neither break nor extend it)."""
     covered = counted = 0
@@ -143,7 +145,7 @@ async def group_weeks(group: GroupRec) -> GroupWeeks | None:
     weeks = await close_queries.recent_group_weeks(group.id, limit=WEEKS_SHOWN)
     if not weeks:
         return None
-    cal = _Calendar(_columns(weeks, tracking.group_tz(group)), tracking.group_tz(group))
+    cal = week_columns(weeks, tracking.group_tz(group))
     pledges = await pledge_queries.group_pledges(group.id, STATUSES)
     cadence = {p.id: p.cadence for p in pledges}
     tallies = {p.id: _Tally() for p in pledges}
@@ -160,9 +162,9 @@ async def group_weeks(group: GroupRec) -> GroupWeeks | None:
         overall=tuple(_share(by_key.get(c.key)) for c in cal.columns),
         met=tuple(w.met if (w := by_key.get(c.key)) else None for c in cal.columns),
         streak=latest.streak,
-        streak_weeks=_streak_columns(cal.columns, by_key, latest.streak),
+        streak_weeks=streak_columns(cal.columns, by_key, latest.streak),
         threshold=group.threshold,
-        before=max(0, WEEKS_SHOWN - len(weeks)),
+        before=cal.before,
         pledges=tuple(
             PledgeWeeks(p.title, p.cadence, p.target, tallies[p.id].shares())
             for p in pledges
@@ -172,7 +174,7 @@ async def group_weeks(group: GroupRec) -> GroupWeeks | None:
 
 
 def _member_row(
-    pledge: PledgeRec, tally: _Tally, active: bool, cal: _Calendar
+    pledge: PledgeRec, tally: _Tally, active: bool, cal: WeekColumns
 ) -> MemberPledgeWeeks:
     unclosed = set(cal.unclosed_month_columns()) if pledge.cadence == "month" and active else ()
     results = []
@@ -188,8 +190,7 @@ async def member_weeks(group: GroupRec, member_id: int) -> MemberWeeks | None:
     weeks = await close_queries.recent_group_weeks(group.id, limit=WEEKS_SHOWN)
     if not weeks:
         return None
-    tz = tracking.group_tz(group)
-    cal = _Calendar(_columns(weeks, tz), tz)
+    cal = week_columns(weeks, tracking.group_tz(group))
     rows = await history_queries.member_periods(group.id, member_id, cal.after, cal.through)
     if not rows:
         return None
@@ -217,7 +218,7 @@ async def member_weeks(group: GroupRec, member_id: int) -> MemberWeeks | None:
     return MemberWeeks(
         weeks=tuple(c.first_day for c in cal.columns),
         pledges=tuple(shown),
-        before=max(0, WEEKS_SHOWN - len(weeks)),
+        before=cal.before,
     )
 
 

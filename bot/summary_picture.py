@@ -52,9 +52,13 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 CADENCE_UNIT = {"day": "day", "week": "week", "month": "month"}
 
 
+def percent(share: float) -> int:
+    return round(share * 100)
+
+
 def ramp_class(share: float) -> int:
-    """Which of the five colours a kept share (0..1) gets."""
-    return min(len(RAMP) - 1, max(0, int(share * 100) // 20))
+    """Which of the five colours a kept share (0..1) gets: by the number written in the cell."""
+    return min(len(RAMP) - 1, max(0, percent(share) // 20))
 
 
 def cadence_words(cadence: str, target: int) -> str:
@@ -334,7 +338,7 @@ def _share_cell(canvas: pc.Canvas, box: Box, share: float | None) -> None:
     canvas.box(box, RAMP[k], outline=FRAME if k == 0 else None)
     f = pc.font(SMALL, bold=True)
     center = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-    canvas.text(center, str(round(share * 100)), f, RAMP_TEXT[k], anchor="mm")
+    canvas.text(center, str(percent(share)), f, RAMP_TEXT[k], anchor="mm")
 
 
 def _share_row(
@@ -377,7 +381,7 @@ def render_group_picture(data: GroupWeeks) -> Picture:
         f"The last 12 weeks: % kept per week, {_range(data.weeks, short=True)}",
     )
     _draw_week_labels(canvas, layout, data.weeks, data.before)
-    target = round(data.threshold * 100)
+    target = percent(data.threshold)
     _row_title(canvas, layout.titles_y[0], "Whole group", f"target {target}% kept")
     _share_row(canvas, layout.rows[0], data.overall, data.before)
     for mark in layout.target_marks:
@@ -417,7 +421,7 @@ def render_group_picture(data: GroupWeeks) -> Picture:
 
 def _streak_words(data: GroupWeeks) -> str:
     if data.streak <= 0:
-        return f"No group streak yet: a week at {round(data.threshold * 100)}% starts one"
+        return f"No group streak yet: a week at {percent(data.threshold)}% starts one"
     words = f"Group streak: {_weeks_word(data.streak)} in a row"
     if data.streak > data.streak_weeks and data.streak_weeks >= WEEKS_SHOWN:
         words += " (began before these weeks)"
@@ -491,20 +495,21 @@ def render_member_grid(data: MemberWeeks) -> Picture:
 
 
 def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{round(share * 100)}%"
+    return "-" if share is None else f"{percent(share)}%"
 
 
-def _shorten(parts: list[str], head: str, tail: str = "") -> str:
+def _shorten(parts: list[str], head: str) -> str:
     """Join `parts` after `head`; past ALT_LIMIT, the rest are counted instead of listed."""
     text = head
     for i, part in enumerate(parts):
         rest = len(parts) - i - 1
-        more = f" And {rest} more." if rest else ""
-        if len(text) + 1 + len(part) + len(more) + len(tail) > ALT_LIMIT:
-            text += f" And {len(parts) - i} more."
+        more = f" And {rest} more pledges." if rest else ""
+        if len(text) + 1 + len(part) + len(more) > ALT_LIMIT:
+            left = len(parts) - i
+            text += f" And {left} more pledge{'s' if left > 1 else ''}."
             break
         text += " " + part
-    return (text + tail)[:ALT_LIMIT]
+    return text[:ALT_LIMIT]
 
 
 def _clean(title: str) -> str:
@@ -514,7 +519,7 @@ def _clean(title: str) -> str:
 def group_alt_text(data: GroupWeeks) -> str:
     """The group picture in words: the whole group, the streak, each pledge's weeks."""
     name = _clean(data.name)
-    target = round(data.threshold * 100)
+    target = percent(data.threshold)
     latest = data.overall[-1]
     met = sum(1 for m in data.met if m)
     counted = sum(1 for m in data.met if m is not None)
