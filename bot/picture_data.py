@@ -166,7 +166,7 @@ async def group_weeks(group: GroupRec) -> GroupWeeks | None:
         threshold=group.threshold,
         before=cal.before,
         pledges=tuple(
-            PledgeWeeks(p.title, p.cadence, p.target, tallies[p.id].shares())
+            PledgeWeeks(p.title, p.cadence, p.target, tallies[p.id].shares(), p.number)
             for p in pledges
             if p.status in LIVE or tallies[p.id].any
         ),
@@ -181,7 +181,9 @@ def _member_row(
     for i, (kept, missed, excused) in enumerate(tally.counts):
         empty = kept + missed + excused == 0
         results.append(WeekResult(kept, missed, excused, open=empty and i in unclosed))
-    return MemberPledgeWeeks(pledge.title, pledge.cadence, pledge.target, tuple(results))
+    return MemberPledgeWeeks(
+        pledge.title, pledge.cadence, pledge.target, tuple(results), pledge.number
+    )
 
 
 async def member_weeks(group: GroupRec, member_id: int) -> MemberWeeks | None:

@@ -112,6 +112,7 @@ class PledgeWeeks:
     cadence: str  # day | week | month
     target: int
     shares: tuple[float | None, ...]
+    number: int = 0  # the pledge's number in the group: drawn when no letter of the title can be
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ class MemberPledgeWeeks:
     cadence: str
     target: int
     weeks: tuple[WeekResult, ...]
+    number: int = 0
 
 
 @dataclass(frozen=True)
@@ -321,11 +323,13 @@ def _empty_cell(canvas: pc.Canvas, box: Box) -> None:
     canvas.dot(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), 2 * SCALE, HATCH)
 
 
-def _row_title(canvas: pc.Canvas, y: int, title: str, right: str) -> None:
+def _row_title(canvas: pc.Canvas, y: int, title: str, right: str, number: int = 0) -> None:
     bold, small = pc.font(TITLE, bold=True), pc.font(SMALL)
     right_w = pc.width_of(right, small) if right else 0
     room = RIGHT - LEFT - right_w - (8 * SCALE if right else 0)
-    canvas.text((LEFT, y), pc.fit(pc.plain(title, bold), bold, room), bold, INK)
+    # A title in a script the font lacks still gets a name the reader can match to the list.
+    shown = pc.plain(title, bold) or (f"Pledge {number}" if number else "Pledge")
+    canvas.text((LEFT, y), pc.fit(shown, bold, room), bold, INK)
     if right:
         canvas.text((RIGHT, y + TITLE - SMALL), right, small, MUTED, anchor="ra")
 
@@ -396,7 +400,8 @@ def render_group_picture(data: GroupWeeks) -> Picture:
         anchor="ra",
     )
     for pledge, y, cells in zip(data.pledges, layout.titles_y[1:], layout.rows[1:], strict=False):
-        _row_title(canvas, y, pledge.title, cadence_words(pledge.cadence, pledge.target))
+        words = cadence_words(pledge.cadence, pledge.target)
+        _row_title(canvas, y, pledge.title, words, pledge.number)
         _share_row(canvas, cells, pledge.shares, data.before)
     if layout.more_y is not None:
         more = len(data.pledges) - MAX_PLEDGES
@@ -459,7 +464,8 @@ def render_member_grid(data: MemberWeeks) -> Picture:
     _draw_header(canvas, layout, data.heading, f"One row per pledge, {_range(data.weeks)}")
     _draw_week_labels(canvas, layout, data.weeks, data.before)
     for pledge, y, cells in zip(data.pledges, layout.titles_y, layout.rows, strict=False):
-        _row_title(canvas, y, pledge.title, cadence_words(pledge.cadence, pledge.target))
+        words = cadence_words(pledge.cadence, pledge.target)
+        _row_title(canvas, y, pledge.title, words, pledge.number)
         for box, result in zip(cells, pledge.weeks, strict=True):
             _member_cell(canvas, box, result)
     if layout.more_y is not None:

@@ -202,7 +202,7 @@ def test_the_group_picture_has_no_place_for_a_member_name():
     names = {f.name for f in fields(GroupWeeks)} | {f.name for f in fields(PledgeWeeks)}
     assert names == {
         "name", "weeks", "overall", "met", "streak", "streak_weeks", "threshold", "pledges",
-        "before", "title", "cadence", "target", "shares",
+        "before", "title", "cadence", "target", "shares", "number",
     }  # fmt: skip
 
 
@@ -273,6 +273,15 @@ def test_member_written_titles_are_plain_text_without_glyphs_the_font_lacks():
     bold = pc.font(sp.TITLE, bold=True)
     assert pc.plain("🚲  Bike to\nwork **now**", bold) == "Bike to work **now**"
     assert pc.plain("Café — Ж", bold) == "Café — Ж"  # DejaVu draws these
+
+
+def test_a_title_with_nothing_drawable_is_drawn_as_its_pledge_number(fallback_font: None):
+    data = group(pledges=(PledgeWeeks("読書会", "week", 1, SHARES, 3),))
+    im = image(sp.render_group_picture(data))
+    y = sp.layout_group(data).titles_y[1]
+    title = (sp.LEFT, y, sp.LEFT + 200, y + sp.TITLE)
+    assert rgb(sp.INK) in colours_in(im, title)  # "Pledge 3", not an empty line
+    assert "読書会 (once a week)" in sp.group_alt_text(data)
 
 
 def test_without_dejavu_pillows_own_font_still_draws_the_picture(fallback_font: None):
