@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import calendar
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-# The engine's rules, restated from DESIGN.md and docs/decisions.md without importing them.
+# The engine's rules, restated from DESIGN.md, README and docs/decisions.md without importing them.
 FREEZES_AT_START = 1
 KEPT_PER_FREEZE = 4
 MAX_FREEZES = 2
-THRESHOLD = 0.6
-CADENCE_DAYS = {"day": 1, "week": 7}
+THRESHOLD = Fraction(3, 5)
+QUIET = (time(22, 0), time(8, 0))  # the default quiet hours, read in each recipient's zone
+DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+# Words that name a period in `done <pledge> [word]`: a day (for any cadence, the period that
+# holds that day) or the current / previous period of one cadence.
+DAY_WORDS = {"today": 0, "yesterday": -1}
+PERIOD_WORDS = {
+    "this week": ("week", 0),
+    "last week": ("week", -1),
+    "this month": ("month", 0),
+    "last month": ("month", -1),
+}
 
 
 @dataclass(frozen=True)
@@ -37,10 +63,15 @@ def midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 def span_from(cadence: str, first_day: date, tz: ZoneInfo) -> Span:
-    days = CADENCE_DAYS[cadence]
+    if cadence == "month":
+        days = calendar.monthrange(first_day.year, first_day.month)[1]
+        key = f"month:{first_day.year:04d}-{first_day.month:02d}"
+    else:
+        days = 1 if cadence == "day" else 7
+        key = f"{cadence}:{first_day.isoformat()}"
     return Span(
         cadence,
-        f"{cadence}:{first_day.isoformat()}",
+        key,
         first_day,
         days,
         midnight(first_day, tz),
@@ -48,15 +79,20 @@ def span_from(cadence: str, first_day: date, tz: ZoneInfo) -> Span:
     )
 
 
-def span_at(cadence: str, instant: datetime, tz: ZoneInfo) -> Span:
+def span_at(cadence: str, instant: datetime, tz: ZoneInfo, week_start: int = 0) -> Span:
     day = instant.astimezone(tz).date()
     if cadence == "week":
-        day -= timedelta(days=day.weekday())
+        day -= timedelta(days=(day.weekday() - week_start) % 7)
+    elif cadence == "month":
+        day = day.replace(day=1)
     return span_from(cadence, day, tz)
 
 
 def span_of_key(key: str, tz: ZoneInfo) -> Span:
+    """A week key is read on its own weekday, whatever the week start is now."""
     cadence, day = key.split(":")
+    if cadence == "month":
+        return span_from(cadence, date.fromisoformat(day + "-01"), tz)
     return span_from(cadence, date.fromisoformat(day), tz)
 
 
@@ -65,11 +101,32 @@ def after(span: Span, tz: ZoneInfo) -> Span:
 
 
 def before(span: Span, tz: ZoneInfo) -> Span:
+    if span.cadence == "month":
+        return span_from("month", (span.first_day - timedelta(days=1)).replace(day=1), tz)
     return span_from(span.cadence, span.first_day - timedelta(days=span.days), tz)
+
+
+def day_text(day: date) -> str:
+    return f"{DAY_ABBR[day.weekday()]} {day.day} {MONTHS[day.month - 1][:3]} {day.year}"
+
+
+def described(span: Span) -> str:
+    """How replies name a period: "Tue 6 Oct 2026", "week of Mon 5 Oct 2026", "October 2026"."""
+    if span.cadence == "day":
+        return day_text(span.first_day)
+    if span.cadence == "week":
+        return "week of " + day_text(span.first_day)
+    return f"{MONTHS[span.first_day.month - 1]} {span.first_day.year}"
 
 
 def multiplier(target: int, days: int) -> float:
     return 0.5 ** (math.sqrt(target / days) * days / 13)
+
+
+def in_quiet(instant: datetime, tz: ZoneInfo) -> bool:
+    wall = instant.astimezone(tz).time()
+    start, end = QUIET
+    return wall >= start or wall < end
 
 
 @dataclass
@@ -78,6 +135,7 @@ class Answer:
     key: str
     event: str
     seq: int
+    at: datetime
     undone: bool = False
 
 
@@ -93,6 +151,7 @@ class Pledge:
     cadence: str
     target: int
     creator: str
+    slot: tuple[int | None, time] | None = None  # its reminder: (weekday or None, local time)
     pauses: list[Pause] = field(default_factory=list)
 
     @property
@@ -104,6 +163,16 @@ class Pledge:
             p.started < span.end and (p.last_day is None or p.last_day >= span.last_day)
             for p in self.pauses
         )
+
+
+@dataclass
+class Member:
+    name: str
+    zone: str | None = None
+    muted_until: datetime | None = None
+
+    def muted(self, at: datetime) -> bool:
+        return self.muted_until is not None and self.muted_until > at
 
 
 @dataclass
@@ -123,15 +192,35 @@ class Part:
     strength: float = 0.0
     freezes: int = FREEZES_AT_START
     kept_toward: int = 0
+    personal_slot: tuple[int | None, time] | None = None  # set with `!remind`, in their zone
+    dm: bool = False
+    remind_off: bool = False
 
-    def live(self, key: str) -> list[Answer]:
-        return [a for a in self.answers if a.key == key and not a.undone]
+    def live(self, key: str, at: datetime | None = None) -> list[Answer]:
+        return [
+            a for a in self.answers if a.key == key and not a.undone and (at is None or a.at <= at)
+        ]
 
     def done(self, key: str) -> int:
         return sum(a.kind == "done" for a in self.live(key))
 
     def has(self, key: str, kind: str) -> bool:
         return any(a.kind == kind for a in self.live(key))
+
+    def answered(self, key: str, at: datetime | None = None) -> bool:
+        """Kept, excused or declined: nothing more to ask about this period."""
+        live = self.live(key, at)
+        done = sum(a.kind == "done" for a in live)
+        return done >= self.pledge.target or any(a.kind in ("skip", "not") for a in live)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an answer should do: recorded (for `key`), asked (which of `keys`), or refused."""
+
+    what: str  # recorded | already | asked | redirect | refused
+    key: str = ""
+    keys: tuple[str, ...] = ()
 
 
 class Reference:
@@ -140,20 +229,36 @@ class Reference:
     def __init__(self, now: datetime, zone: str, grace_hours: int = 12) -> None:
         self.now = now
         self.zone = ZoneInfo(zone)
+        self.week_start = 0
+        self.switch: tuple[int, datetime] | None = None  # a week start waiting for its time
         self.grace = timedelta(hours=grace_hours)
+        self.cap = 6
         self.created = now
         self.pledges: dict[int, Pledge] = {}
+        self.members: dict[str, Member] = {}
         self.parts: dict[tuple[str, int], Part] = {}
         self.seq = 0
         self.counted: set[tuple[str, int, str]] = set()
-        self.week_keys: list[str] = []
+        self.weeks_through: datetime | None = None
         self.weeks: list[bool | None] = []
         self.group_streak = 0
+        # Weeks (group-calendar keys) in which the calendar moved: weekly checks skip them.
+        self.disturbed: set[str] = set()
 
     # -- time ---------------------------------------------------------------------------
 
+    def member(self, name: str) -> Member:
+        return self.members.setdefault(name, Member(name))
+
+    def tz_of(self, name: str) -> ZoneInfo:
+        zone = self.member(name).zone
+        return ZoneInfo(zone) if zone else self.zone
+
+    def span_now(self, cadence: str, at: datetime | None = None) -> Span:
+        return span_at(cadence, at or self.now, self.zone, self.week_start)
+
     def current(self, pledge: Pledge) -> Span:
-        return span_at(pledge.cadence, self.now, self.zone)
+        return self.span_now(pledge.cadence)
 
     def closes_at(self, span: Span) -> datetime:
         return span.end + self.grace
@@ -168,13 +273,24 @@ class Reference:
         spans = [s for s in (self.in_grace(part.pledge), self.current(part.pledge)) if s]
         return [s for s in spans if s.start >= first.start and s.key not in part.closed]
 
+    def week_key(self, at: datetime) -> str:
+        return self.span_now("week", at).key
+
     # -- commands -----------------------------------------------------------------------
 
-    def add_pledge(self, number: int, cadence: str, target: int, creator: str) -> None:
-        self.pledges[number] = Pledge(number, cadence, target, creator)
+    def add_pledge(
+        self,
+        number: int,
+        cadence: str,
+        target: int,
+        creator: str,
+        slot: tuple[int | None, time] | None = None,
+    ) -> None:
+        self.pledges[number] = Pledge(number, cadence, target, creator, slot)
         self.join(creator, number)
 
     def join(self, member: str, number: int) -> bool:
+        self.member(member)
         if (member, number) in self.parts:
             return False
         pledge = self.pledges[number]
@@ -182,48 +298,65 @@ class Reference:
         self.parts[member, number] = Part(member, pledge, key, self.now, next_key=key)
         return True
 
-    def _record(self, part: Part, span: Span, kind: str, event: str) -> bool:
+    def _record(self, part: Part, span: Span, kind: str, event: str) -> Verdict:
         if event in part.events:
-            return False
+            return Verdict("already", span.key)
         if kind == "done" and part.done(span.key) >= part.pledge.target:
-            return False  # "already kept": not stored again
+            return Verdict("already", span.key)  # "already kept": not stored again
         if kind == "skip":
             if part.has(span.key, "skip") or part.freezes == 0:
-                return False
+                return Verdict("refused", span.key)
             part.freezes -= 1
         self.seq += 1
-        part.answers.append(Answer(kind, span.key, event, self.seq))
+        part.answers.append(Answer(kind, span.key, event, self.seq, self.now))
         part.events.add(event)
-        return True
+        return Verdict("recorded", span.key)
 
-    def typed(self, member: str, number: int, kind: str, event: str) -> bool:
-        """A typed `done` or `skip`: the unanswered period in grace first, else the current one."""
+    def named(self, pledge: Pledge, word: str) -> Span | None:
+        """The period a word names for this pledge, or None if the word does not fit it."""
+        if word in DAY_WORDS:
+            day = self.now.astimezone(self.zone).date() + timedelta(days=DAY_WORDS[word])
+            return span_at(pledge.cadence, midnight(day, self.zone), self.zone, self.week_start)
+        cadence, step = PERIOD_WORDS[word]
+        if cadence != pledge.cadence:
+            return None
+        span = self.current(pledge)
+        return before(span, self.zone) if step else span
+
+    def typed(self, member: str, number: int, kind: str, event: str, word: str = "") -> Verdict:
+        """A typed `done` or `skip`: for the open period, the named one, or a question."""
         part = self.parts.get((member, number))
         if part is None:
-            return False
-        spans = self.open_for(part)
+            return Verdict("refused")
+        spans = {s.key: s for s in self.open_for(part)}
         current = self.current(part.pledge)
-        target = current
-        late = [s for s in spans if s.key != current.key]
-        if late:
-            key = late[0].key
-            unanswered = part.done(key) < part.pledge.target and not (
-                part.has(key, "skip") or part.has(key, "not")
-            )
-            if unanswered:
-                target = late[0]
-        if target.key not in {s.key for s in spans}:
-            return False  # closed already, or begun before joining (the zone moved west)
-        return self._record(part, target, kind, event)
+        if word:
+            target = self.named(part.pledge, word)
+            if target is None or target.key not in spans:
+                return Verdict("refused")
+            return self._record(part, target, kind, event)
+        late = [s for s in spans.values() if s.key != current.key]
+        if kind == "done" and late and not part.live(late[0].key):
+            if current.key not in spans:
+                return self._record(part, late[0], kind, event)  # the only open period
+            # The period in grace has no answer of theirs yet: which one did they mean?
+            return Verdict("asked", keys=(current.key, late[0].key))
+        if current.key not in spans:
+            return Verdict("refused")  # closed already, or begun before joining (zone moved)
+        return self._record(part, current, kind, event)
 
-    def tap(self, member: str, number: int, kind: str, key: str, event: str) -> bool:
+    def tap(self, member: str, number: int, kind: str, key: str, event: str) -> Verdict:
+        """A button carries its period: recorded there if open, else pointed at the current one."""
         part = self.parts.get((member, number))
         if part is None:
-            return False
-        spans = [s for s in self.open_for(part) if s.key == key]
-        if not spans:
-            return False
-        return self._record(part, spans[0], kind, event)
+            return Verdict("refused")
+        spans = {s.key: s for s in self.open_for(part)}
+        if key in spans:
+            return self._record(part, spans[key], kind, event)
+        first = span_of_key(part.first_key, self.zone)
+        if span_of_key(key, self.zone).start < first.start:
+            return Verdict("refused")  # from before they joined: not theirs to answer
+        return Verdict("redirect", key)
 
     def undo(self, member: str, number: int) -> bool:
         part = self.parts.get((member, number))
@@ -257,13 +390,52 @@ class Reference:
 
     def set_zone(self, zone: str) -> None:
         """Open periods are read again in the new zone, by their keys; closed ones stay."""
+        self.disturbed.add(self.week_key(self.now))
         self.zone = ZoneInfo(zone)
+        self.disturbed.add(self.week_key(self.now))
         self.close()
+
+    def set_week_start(self, day: int) -> None:
+        """A new week start waits until the current week has closed, so its progress stays."""
+        if day == self.week_start:
+            self.switch = None
+            return
+        self.switch = (day, self.closes_at(self.span_now("week")))
 
     # -- closing ------------------------------------------------------------------------
 
     def advance(self, span: timedelta) -> None:
-        self.now += span
+        self.advance_to(self.now + span)
+
+    def advance_to(self, target: datetime) -> None:
+        while self.switch is not None and self.switch[1] <= target:
+            day, at = self.switch
+            self.now = max(self.now, at)
+            self.close()
+            self._switch_week_start(day, at)
+        self.now = target
+        self.close()
+
+    def _switch_week_start(self, day: int, at: datetime) -> None:
+        """The old calendar's week open at the switch is read again in the new calendar."""
+        self.switch = None
+        old = span_at("week", at, self.zone, self.week_start)
+        self.disturbed.update({old.key, span_at("week", at, self.zone, day).key})
+        self.week_start = day
+        for part in self.parts.values():
+            if part.pledge.cadence != "week":
+                continue
+            for a in part.answers:
+                if a.key == old.key:
+                    a.key = span_at("week", a.at, self.zone, day).key
+            if part.first_key == old.key:
+                part.first_key = span_at("week", part.joined_at, self.zone, day).key
+            if part.next_key == old.key:
+                part.next_key = (
+                    part.first_key
+                    if not part.closed
+                    else span_at("week", old.start, self.zone, day).key
+                )
         self.close()
 
     def close(self) -> None:
@@ -300,14 +472,19 @@ class Reference:
         part.next_key = span.key
 
     def _close_weeks(self) -> None:
-        """Weeks close in key order; each outcome counts in the first week closed after it ended."""
-        if self.week_keys:
-            week = after(span_of_key(self.week_keys[-1], self.zone), self.zone)
-        else:
-            week = span_at("week", self.created, self.zone)
+        """Weeks close in order; each outcome counts in the first week closed after it ended.
+
+        Every participation counts once in a week, with the share of its periods that ended in
+        the week and were kept: a daily pledge kept 5 of 7 days counts 5/7, a weekly one 1 or 0.
+        """
+        start = (
+            self.weeks_through or span_at("week", self.created, self.zone, self.week_start).start
+        )
+        week = span_at("week", start, self.zone, self.week_start)
         while self.closes_at(week) <= self.now:
-            kept = missed = 0
+            shares: list[Fraction] = []
             for part in self.parts.values():
+                kept = missed = 0
                 for key, (outcome, _, end) in part.closed.items():
                     ident = (part.member, part.pledge.number, key)
                     if ident in self.counted or end > week.end:
@@ -315,12 +492,14 @@ class Reference:
                     self.counted.add(ident)
                     kept += outcome == "kept"
                     missed += outcome == "missed"
-            met = None if kept + missed == 0 else kept / (kept + missed) >= THRESHOLD
+                if kept + missed:
+                    shares.append(Fraction(kept, kept + missed))
+            met = None if not shares else sum(shares) / len(shares) >= THRESHOLD
             if met is not None:
                 self.group_streak = self.group_streak + 1 if met else 0
-            self.week_keys.append(week.key)
             self.weeks.append(met)
-            week = after(week, self.zone)
+            self.weeks_through = week.end
+            week = span_at("week", week.end, self.zone, self.week_start)
 
     # -- what members see ---------------------------------------------------------------
 
@@ -339,3 +518,24 @@ class Reference:
             for p in self.parts.values()
             for key, (outcome, done, _) in p.closed.items()
         }
+
+    # -- what the bot may send ----------------------------------------------------------
+
+    def closed_at(self, part: Part, key: str, at: datetime, closed_before: set[str]) -> bool:
+        """Whether the period `key` of `part` had closed by `at` (its close, or a zone change)."""
+        if key in closed_before:
+            return True
+        return self.closes_at(span_of_key(key, self.zone)) <= at
+
+    def reminder_due(self, part: Part, span: Span) -> datetime | None:
+        """When this participation's reminder for a weekly period fires (before quiet hours)."""
+        slot = part.personal_slot or part.pledge.slot
+        if slot is None or slot[0] is None:
+            return None
+        tz = self.tz_of(part.member) if part.personal_slot else self.zone
+        for offset in range(span.days):
+            day = span.first_day + timedelta(days=offset)
+            if day.weekday() == slot[0]:
+                at = datetime.combine(day, slot[1], tzinfo=tz).astimezone(UTC)
+                return at if span.start <= at < span.end else None
+        return None
