@@ -103,6 +103,7 @@ async def plan(jobs: Sequence[NewJob], now: datetime) -> int:
     if fresh:
         # Another process may plan the same keys at the same moment: the unique key wins.
         await _insert_jobs(fresh, now)
+    revived = 0
     for key, (job_id, status, attempts, due) in existing.items():
         want = by_key[key]
         if status == PENDING and attempts == 0 and due != want.due_at:
@@ -110,7 +111,13 @@ async def plan(jobs: Sequence[NewJob], now: datetime) -> int:
             await m.Job.filter(id=job_id, status=PENDING).update(
                 due_at=want.due_at, payload=want.payload
             )
-    return len(fresh)
+        elif status == CANCELLED:
+            # Planning dropped it earlier (a pause, a zone that moved the week) and wants it
+            # again: the same occurrence comes back rather than being lost to its key.
+            revived += await m.Job.filter(id=job_id, status=CANCELLED).update(
+                status=PENDING, due_at=want.due_at, payload=want.payload, attempts=0
+            )
+    return len(fresh) + revived
 
 
 async def cancel_unplanned(
