@@ -1,38 +1,49 @@
-"""Answering for a period: done, not this time, skip, undo and vouch (typed or one-tap)."""
+"""Answering for a period: which period an answer belongs to, and recording done / not / skip."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from bot import tracking
 from bot.errors import NotFound, PermissionDenied, UserError
+from bot.localtime import resolve_local
 from bot.markup import inert
-from bot.periods import Period, describe
+from bot.periods import Period, describe, period_at
 from storage import checkins as checkin_queries
 from storage import pledges as pledge_queries
 from storage.records import CheckInRec, GroupRec, MemberRec, ParticipationRec, PledgeRec
 
 KIND_LABEL = {"done": "done", "not": "not this time", "skip": "skip"}
+THIS = {"day": "today", "week": "this week", "month": "this month"}
+LAST = {"day": "yesterday", "week": "last week", "month": "last month"}
+ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
+# Words that name the period of a typed answer: a day (the period of any cadence that holds
+# it) or this / last period of one cadence. Declared once; the commands' help lists them.
+DAY_WORDS = {"today": 0, "yesterday": -1}
+CADENCE_WORDS = {
+    "this week": ("week", 0),
+    "last week": ("week", -1),
+    "this month": ("month", 0),
+    "last month": ("month", -1),
+}
+PERIOD_WORDS: tuple[str, ...] = (*DAY_WORDS, *CADENCE_WORDS)
 
 
 async def record_lookup(part: ParticipationRec, event_key: str) -> CheckInRec | None:
     return await checkin_queries.find_by_event(part.id, event_key)
 
 
-@dataclass(frozen=True)
-class Answer:
-    checkin: CheckInRec
-    created: bool
-    period: Period
-    done: int
-    late: bool
-
-
 def period_label(period: Period, now_period: Period) -> str:
+    """ "today", "this week" ... for the current period, "yesterday", "last week" ... before."""
     if period.key == now_period.key:
-        return {"day": "today", "week": "this week", "month": "this month"}[period.cadence]
-    return {"day": "yesterday", "week": "last week", "month": "last month"}[period.cadence]
+        return THIS[period.cadence]
+    return LAST[period.cadence]
+
+
+def labelled(period: Period, now_period: Period) -> str:
+    """ "today (Tue 6 Oct 2026)": how every reply names the period it is about."""
+    return f"{period_label(period, now_period)} ({describe(period)})"
 
 
 async def participation_or_refuse(pledge: PledgeRec, member: MemberRec) -> ParticipationRec:
@@ -51,50 +62,77 @@ async def done_count(part: ParticipationRec, period: Period) -> tuple[int, int, 
     return (t.done, t.skipped, t.declined) if t else (0, 0, 0)
 
 
-async def choose_period(
-    pledge: PledgeRec, group: GroupRec, part: ParticipationRec, now: datetime
-) -> tuple[Period, bool]:
-    """A typed answer counts for a period still in grace if it was left unanswered, else now."""
-    current = tracking.current_period(pledge, group, now)
-    late = tracking.period_in_grace(pledge, group, now)
-    if (
-        late is not None
-        and part.closed_through != late.key
-        and counts_for(part, pledge, group, late)
-    ):
-        done, skipped, declined = await done_count(part, late)
-        if done < pledge.target and not skipped and not declined:
-            return late, True
-    return current, False
-
-
 def counts_for(part: ParticipationRec, pledge: PledgeRec, group: GroupRec, period: Period) -> bool:
     first = tracking.period_by_key(pledge, group, part.first_period)
     return period.start >= first.start
 
 
-def check_open(
-    pledge: PledgeRec, group: GroupRec, part: ParticipationRec, key: str, now: datetime
-) -> Period:
-    """The period named by a button, if it can still take an answer."""
-    try:
-        period = tracking.period_by_key(pledge, group, key)
-    except ValueError:
-        raise UserError(
-            "That button is from an old version of me; use the command instead."
-        ) from None
+def is_open(
+    part: ParticipationRec, pledge: PledgeRec, group: GroupRec, period: Period, now: datetime
+) -> bool:
+    """Whether this member may still answer for `period`: theirs, and not closed."""
     open_keys = {p.key for p in tracking.open_periods(pledge, group, now)}
-    if not counts_for(part, pledge, group, period):
+    return (
+        period.key in open_keys
+        and part.closed_through != period.key
+        and counts_for(part, pledge, group, period)
+        and not tracking.after_end(pledge, period)
+    )
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """A typed `done` that could be for the open period or the one still in grace."""
+
+    current: Period
+    late: Period
+
+
+def named_period(word: str, pledge: PledgeRec, group: GroupRec, now: datetime) -> Period:
+    """The period a word of `done <pledge> [word]` names for this pledge."""
+    cadence = tracking.cadence(pledge)
+    if word in DAY_WORDS:
+        tz = tracking.group_tz(group)
+        day = tracking.today(group, now) + timedelta(days=DAY_WORDS[word])
+        return period_at(resolve_local(day, time(0), tz), cadence, tz, group.week_start)
+    want, step = CADENCE_WORDS[word]
+    if want != cadence:
         raise UserError(
-            f"You joined after the {describe(period)}, so it is not yours to answer.",
-            "Answer for the current period instead.",
+            f"“{inert(pledge.title)}” is a {ADJECTIVE[cadence]} pledge: `{word}` does not fit it.",
+            f"Write `!done {pledge.number} {THIS[cadence]}` or "
+            f"`!done {pledge.number} {LAST[cadence]}`.",
         )
-    if period.key not in open_keys or part.closed_through == period.key:
-        raise UserError(
-            f"The {describe(period)} is closed already, so it can't take answers any more.",
-            "Answer for the current period with the command instead.",
-        )
-    return period
+    current = tracking.current_period(pledge, group, now)
+    return tracking.preceding(current, group) if step else current
+
+
+async def choose_period(
+    pledge: PledgeRec, group: GroupRec, part: ParticipationRec, kind: str, now: datetime
+) -> Period | Ambiguous:
+    """A typed answer without a word counts for the open period, never a silent guess.
+
+    A `done` while the period in grace has no answer of this member is really ambiguous:
+    the caller asks which one was meant. A skip looks ahead, so it is for the open period.
+    """
+    current = tracking.current_period(pledge, group, now)
+    late = tracking.period_in_grace(pledge, group, now)
+    if kind == "done" and late is not None and is_open(part, pledge, group, late, now):
+        done, skipped, declined = await done_count(part, late)
+        if not (done or skipped or declined):
+            if not is_open(part, pledge, group, current, now):
+                return late  # the only period that can still take it (e.g. the pledge ended)
+            return Ambiguous(current, late)
+    return current
+
+
+def close_text(period: Period, group: GroupRec, now: datetime) -> str:
+    """ "closed on Wed 14 Oct at 12:00" or "closes today at 12:00", in the group's zone."""
+    at = tracking.close_time(period, group)
+    local = at.astimezone(tracking.group_tz(group))
+    verb = "closed" if at <= now else "closes"
+    if local.date() == tracking.today(group, now):
+        return f"{verb} today at {local:%H:%M}"
+    return f"{verb} on {local:%a} {local.day} {local:%b} at {local:%H:%M}"
 
 
 async def record(

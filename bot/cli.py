@@ -300,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--pledges", type=int, default=2)
     simulate.add_argument("--weeks", type=int, default=8)
     simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument(
+        "--daily", type=int, default=0, help="daily pledges beside the weekly ones (mixed cadences)"
+    )
+    simulate.add_argument(
+        "--second-zone",
+        help="with --daily: the zone every second member lives in (default America/New_York)",
+    )
     simulate.add_argument("--start", help="ISO date-time to start at")
     simulate.add_argument("--tz", help="time zone of the group")
     simulate.add_argument("--transcript", action="store_true", help="print every message")

@@ -9,7 +9,9 @@ from bot import streaks, tracking
 from bot.periods import Period, period_at
 from storage import checkins as checkin_queries
 from storage import closing as close_queries
+from storage import deferred as deferred_queries
 from storage import groups as group_queries
+from storage import scheduling as round_queries
 from storage.records import (
     GroupRec,
     GroupWeekRec,
@@ -154,7 +156,8 @@ async def close_weeks(group: GroupRec, now: datetime, report: CloseReport) -> No
     streak = group.group_streak
     while tracking.close_time(week, group) <= now:
         counts = await close_queries.week_counts(group.id, counted_through, week.end)
-        kept, missed = counts.get("kept", 0), counts.get("missed", 0)
+        totals = await round_queries.week_totals(group.id, counted_through, week.end)
+        kept, missed = streaks.week_units((t[5], t[6]) for t in totals)
         met = streaks.week_met(kept, missed, group.threshold)
         after = streaks.next_group_streak(streak, met)
         rec = GroupWeekRec(
@@ -181,6 +184,7 @@ async def close_due(
     With `group` (a fresh record of the group `group_id`), the group is not read again.
     """
     report = CloseReport()
+    await switch_week_starts(now, group_id, report)
     await close_participations(now, report, group_id)
     if group_id is not None:
         if group is None or group.id != group_id:
@@ -191,3 +195,51 @@ async def close_due(
     for group in groups:
         await close_weeks(group, now, report)
     return report
+
+
+async def switch_week_starts(now: datetime, group_id: int | None, report: CloseReport) -> None:
+    """Apply week-start changes whose time has come: the week they waited for closes under
+    the old calendar first, then the old calendar's next week, open since, is read again in
+    the new one (its answers and joins keep the weeks they were made in)."""
+    for change in await deferred_queries.due(now, group_id):
+        group = await group_queries.get_group(change.group_id)
+        if group is None or change.field != "week_start":
+            await deferred_queries.applied(change.id, now)
+            continue
+        await close_participations(change.at, report, group.id)
+        await close_weeks(group, change.at, report)
+        group = await group_queries.get_group(group.id) or group
+        new_start = int(change.value)
+        tz = tracking.group_tz(group)
+        waited = _waited_week(group, change)
+        old = tracking.following(waited, group)  # the old calendar's week open since
+        checkins, parts = await close_queries.week_rows(group.id, old.key)
+        switched = await close_queries.switch_week_start(
+            change.id,
+            group.id,
+            new_start,
+            {i: period_at(t, "week", tz, new_start).key for i, t in checkins},
+            {i: period_at(t, "week", tz, new_start).key for i, t in parts},
+            now,
+        )
+        if switched:
+            # The new calendar's first week may close sooner than the old one would have.
+            await close_queries.close_again_now(group.id, now, tracking.FAR_FUTURE)
+            report.groups_touched.add(group.id)
+
+
+def _waited_week(group: GroupRec, change: deferred_queries.Deferred) -> Period:
+    key = change.extra.get("week")
+    if isinstance(key, str):
+        return tracking.read_key(group, key)
+    return tracking.preceding(
+        period_at(change.at, "week", tracking.group_tz(group), group.week_start), group
+    )
+
+
+async def retime_week_start(group: GroupRec) -> None:
+    """After a zone or grace change, a waiting week start waits for its week's new close."""
+    for change in await deferred_queries.waiting(group.id):
+        if change.field == "week_start":
+            at = tracking.close_time(_waited_week(group, change), group)
+            await deferred_queries.retime(change.id, at)

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot import closing, tracking
+from bot import answers, closing, tracking
 from bot.actions import REACTION_ANSWERS, Action, decode
 from bot.clock import Clock
 from bot.commands import answers as answer_commands
@@ -350,6 +350,14 @@ class Engine:
             note = "(one tap)" if action.verb == "skip" else ""
             return await answer_commands.answer(
                 pledge, group, member, action.verb, note, key, now, period_key=action.period_key
+            )
+        if not answers.is_open(
+            part, pledge, group, tracking.period_by_key(pledge, group, action.period_key), now
+        ):
+            period = tracking.period_by_key(pledge, group, action.period_key)
+            return private(
+                f"That question was about the {describe(period)}, which "
+                f"{answers.close_text(period, group, now)}: there is nothing to snooze."
             )
         return await self._snooze(member, pledge, group, action, key, now)
 

@@ -12,8 +12,8 @@ from bot.periods import Period, describe
 from bot.replies import Button, MentionRef, Reply, Visibility
 from storage.records import MemberRec, PledgeRec
 
-# Discord allows 25 buttons per message; 4 per pledge keeps 6 pledges answerable in one message.
-MAX_PLEDGES_WITH_BUTTONS = 6
+# Discord allows 25 buttons per message (5 rows of 5): pledges beyond that get no buttons.
+MAX_BUTTONS = 25
 TITLE_IN_LABEL = 24
 
 REMIND = "remind"
@@ -25,13 +25,18 @@ NOTICE_KINDS = (REMIND, PROMPT, FOLLOWUP, SNOOZE)
 
 @dataclass(frozen=True)
 class Notice:
-    """One member to reach about one pledge's period, and why (a reminder or a prompt)."""
+    """One member to reach about one pledge's period, and why (a reminder, a question ...).
+
+    `late`: the period before, still in its grace window and unanswered by this member (a
+    daily pledge's morning nudge offers it a one-tap answer too).
+    """
 
     kind: str
     member: MemberRec
     pledge: PledgeRec
     period: Period
     dm: bool
+    late: Period | None = None
 
 
 def is_question(kind: str) -> bool:
@@ -43,17 +48,28 @@ def _short(title: str) -> str:
     return title if len(title) <= TITLE_IN_LABEL else title[: TITLE_IN_LABEL - 1] + "…"
 
 
-def _buttons(pledge: PledgeRec, period: Period, question: bool, several: bool) -> list[Button]:
+def _buttons(notice: Notice, several: bool) -> list[Button]:
+    """Every reminder and question carries the same one-tap answers for its period."""
+    pledge, period = notice.pledge, notice.period
     tail = f" · {_short(pledge.title)}" if several else ""
-    done = Button("Done" + tail, Action("done", pledge.id, period.key).encode(), "✅", "success")
-    snooze = Button("Snooze" + tail, Action("snooze", pledge.id, period.key).encode(), "💤")
-    if not question:
-        return [done, snooze]
+    done_label = "Done"
+    extra = []
+    if notice.late is not None and notice.late.cadence == "day":
+        done_label = "Done · today"
+        extra.append(
+            Button(
+                "Done · yesterday" + tail,
+                Action("done", pledge.id, notice.late.key).encode(),
+                "✅",
+                "success",
+            )
+        )
     return [
-        done,
+        Button(done_label + tail, Action("done", pledge.id, period.key).encode(), "✅", "success"),
+        *extra,
         Button("Not this time" + tail, Action("not", pledge.id, period.key).encode(), "❌"),
         Button("Skip" + tail, Action("skip", pledge.id, period.key).encode(), "⏭"),
-        snooze,
+        Button("Snooze" + tail, Action("snooze", pledge.id, period.key).encode(), "💤"),
     ]
 
 
@@ -63,7 +79,9 @@ def _opening(kind: str, periods: Sequence[Period]) -> str:
         return f"Last call for the {when}: one tap, before it closes."
     if kind == PROMPT:
         return f"How did it go? ({when})"
-    return "⏰ A nudge to log off and do it:"
+    if kind == SNOOZE:
+        return f"💤 As you asked, again ({when}):"
+    return f"⏰ A nudge to log off and do it ({when}):"
 
 
 def render(kind: str, notices: Sequence[Notice], dm: bool) -> Reply:
@@ -75,8 +93,8 @@ def render(kind: str, notices: Sequence[Notice], dm: bool) -> Reply:
     mentions: dict[int, MentionRef] = {}
     buttons: list[Button] = []
     several = len(by_pledge) > 1
-    for i, group in enumerate(by_pledge.values()):
-        pledge, period = group[0].pledge, group[0].period
+    for group in by_pledge.values():
+        pledge = group[0].pledge
         line = f"• **{inert(pledge.title)}**"
         if not dm:
             line += " — " + " ".join(f"{{@{n.member.id}}}" for n in group)
@@ -84,17 +102,30 @@ def render(kind: str, notices: Sequence[Notice], dm: bool) -> Reply:
                 mentions[n.member.id] = MentionRef(
                     n.member.id, n.member.platform, n.member.external_id, n.member.display_name
                 )
+        late = next((n.late for n in group if n.late is not None), None)
+        if late is not None:
+            line += f" (yesterday, {describe(late)}, is still open)"
         lines.append(line)
-        if i < MAX_PLEDGES_WITH_BUTTONS:
-            buttons.extend(_buttons(pledge, period, is_question(kind), several))
-    if is_question(kind):
-        lines.append("One tap answers; no typing needed.")
+        # One set of buttons per pledge; a member in grace yesterday gets its button too.
+        mine = _buttons(next((n for n in group if n.late is not None), group[0]), several)
+        if len(buttons) + len(mine) <= MAX_BUTTONS:
+            buttons.extend(mine)
+    lines.append("One tap answers; no typing needed.")
     return Reply(
         text="\n".join(lines),
         visibility=Visibility.PUBLIC,
         buttons=tuple(buttons),
         mentions=tuple(mentions.values()),
     )
+
+
+def notices_to_json(notices: Sequence[Notice]) -> list[list[Any]]:
+    """Who a message asks about what, stored with it: the check right before it is sent, and
+    the budget of later messages (each member is asked once per period), read it back."""
+    return [
+        [n.member.id, n.pledge.id, n.period.key, n.kind, n.late.key if n.late else ""]
+        for n in notices
+    ]
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:

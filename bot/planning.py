@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import tracking
@@ -82,7 +83,15 @@ def _key(kind: str, group: GroupRec, pledge: PledgeRec, period: Period) -> str:
 def _notice(
     kind: str, key: str, due: datetime, at: datetime, group: GroupRec, pledge: PledgeRec, p: Period
 ) -> NewJob:
-    payload = {"pledge_id": pledge.id, "period_key": p.key, "at": at.isoformat()}
+    payload: dict[str, Any] = {
+        "pledge_id": pledge.id,
+        "period_key": p.key,
+        "at": at.isoformat(),
+        "cadence": pledge.cadence,
+    }
+    if kind == FOLLOWUP or (kind == PROMPT and pledge.remind_slot):
+        # Only for who the reminder did not reach: the weekly cap keeps no place for it.
+        payload["fallback"] = True
     return NewJob(dedupe_key=key, kind=kind, due_at=due, group_id=group.id, payload=payload)
 
 
@@ -150,7 +159,13 @@ def _for_pledge(
                     )
                 )
         jobs.extend(_personal(group, pledge, period, parts, now))
-        at = prompt_time(pledge, period, group)
+        # A daily pledge asks at most once a day, by its reminder; without one, at the
+        # question's time of day. Either reaches only who left the day before unanswered.
+        at = (
+            None
+            if period.cadence == "day" and pledge.remind_slot
+            else prompt_time(pledge, period, group)
+        )
         due = after_quiet(at, group) if at else None
         if at is not None and due is not None and now < due < close:
             jobs.append(

@@ -57,6 +57,9 @@ class Arg:
     minimum: int | None = None
     maximum: int | None = None
     placeholder: str = ""
+    # An optional choice that takes its words only when they are one of its choices (which may
+    # be two words, "last week"); otherwise the words go on to the next argument.
+    only_if_matched: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ARG_KINDS:
@@ -219,6 +222,16 @@ def _slot_width(tokens: list[Token], i: int) -> int:
     return 1
 
 
+def _choice_width(arg: Arg, tokens: list[Token]) -> int:
+    """How many leading words spell one of the choices (longest first), else 0."""
+    for width in (2, 1):
+        words = tokens[:width]
+        spelled = " ".join(t.text.lower() for t in words)
+        if len(words) == width and not any(t.quoted for t in words) and spelled in arg.choices:
+            return width
+    return 0
+
+
 def bind(
     command: Command,
     tokens: list[Token],
@@ -249,7 +262,7 @@ def bind(
         del rest[i : i + 1 + width]
     # 2. bare choices (e.g. dm|channel) at the end
     for arg in reversed(command.args):
-        if arg.keyword or arg.kind != "choice" or not rest:
+        if arg.keyword or arg.kind != "choice" or arg.only_if_matched or not rest:
             continue
         last = rest[-1]
         if (
@@ -266,6 +279,12 @@ def bind(
         if not rest:
             if arg.required:
                 raise UserError(f"Missing {arg.placeholder or arg.name}: {arg.help}.", usage)
+            continue
+        if arg.only_if_matched:
+            width = _choice_width(arg, rest)
+            if width:
+                raw[arg.name] = " ".join(t.text for t in rest[:width]).lower()
+                rest = rest[width:]
             continue
         later_required = any(a.required for a in positionals[n + 1 :])
         if arg.greedy or (arg.kind == "text" and not later_required and n == len(positionals) - 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +13,14 @@ from bot.replies import MentionRef
 from storage import checkins as checkin_queries
 from storage import closing as close_queries
 from storage import pledges as pledge_queries
-from storage.records import GroupRec, MemberRec, ParticipantRow, PledgeRec, VouchRec
+from storage.records import (
+    GroupRec,
+    MemberRec,
+    ParticipantRow,
+    ParticipationRec,
+    PledgeRec,
+    VouchRec,
+)
 
 NAMES_SHOWN = 12  # beyond this many participants, lists show totals instead of every name
 NAMES_CELEBRATED = 30
@@ -35,13 +43,15 @@ def pledge_line(pledge: PledgeRec, group: GroupRec, now: datetime) -> str:
     if pledge.remind_slot:
         extra.append(f"reminder {pledge.remind_slot}")
     if pledge.end_date:
-        extra.append(f"until {pledge.end_date.isoformat()}")
+        ended = pledge.end_date < tracking.today(group, now)
+        extra.append(f"{'ended' if ended else 'until'} {pledge.end_date.isoformat()}")
     tail = f" ({', '.join(extra)})" if extra else ""
     return f"`{pledge.number}` **{inert(pledge.title)}** — {cadence_text(pledge)}{tail}"
 
 
 @dataclass(frozen=True)
 class Board:
+    group: GroupRec
     pledges: list[PledgeRec]
     parts: dict[int, list[ParticipantRow]]
     periods: dict[int, Period]
@@ -71,7 +81,13 @@ async def load_board(
     done = {k: t.done for k, t in tallies.items()}
     vouches = await checkin_queries.vouches(ids, [period.key for period in periods.values()])
     return Board(
-        pledges=pledges, parts=parts, periods=periods, late=late, done=done, vouches=vouches
+        group=group,
+        pledges=pledges,
+        parts=parts,
+        periods=periods,
+        late=late,
+        done=done,
+        vouches=vouches,
     )
 
 
@@ -86,6 +102,13 @@ def render_board(group: GroupRec, board: Board, now: datetime, viewer_id: int = 
         if not members:
             lines.append("  nobody has joined yet")
             continue
+        if tracking.after_end(pledge, period):
+            # An ended pledge has no open period, except its last one while in grace.
+            late = board.late.get(pledge.id)
+            if late is None or tracking.after_end(pledge, late):
+                lines.append("  ended: nothing left to answer")
+                continue
+            period = late
         counts = [board.done.get((part.id, period.key), 0) for part in members]
         if len(members) > NAMES_SHOWN:
             # A big group's list stays short: totals, and the caller's own line.
@@ -102,7 +125,8 @@ def render_board(group: GroupRec, board: Board, now: datetime, viewer_id: int = 
             f"{inert(part.display_name)} {_mark(count, pledge.target)}"
             for part, count in zip(members, counts, strict=True)
         ]
-        lines.append(f"  {describe(period)}: " + ", ".join(done_names))
+        ended = " (the last one, still open)" if period is not board.periods[pledge.id] else ""
+        lines.append(f"  {describe(period)}{ended}: " + ", ".join(done_names))
     return "\n".join(lines)
 
 
@@ -115,19 +139,62 @@ def _kept_now(board: Board, pledge: PledgeRec, part: ParticipantRow) -> bool:
     return board.done.get((part.id, period.key), 0) >= pledge.target
 
 
+def streak_shown(
+    streak: int,
+    best: int,
+    target: int,
+    closed_end: datetime | None,
+    open_done: Sequence[tuple[Period, int]],
+) -> tuple[int, int]:
+    """Streak and best as members see them: the closed streak, plus every period that has not
+    closed yet (the one in grace and the current one) once it is kept; it never breaks it.
+
+    `closed_end`: the end of the participation's last closed period (after the group's zone
+    moved west, the current period may be one that closed already).
+    """
+    kept = sum(
+        1
+        for period, done in open_done
+        if done >= target and (closed_end is None or period.end > closed_end)
+    )
+    return streaks.shown_streak(
+        streaks.StreakState(current=streak + kept, best=best), current_period_kept=False
+    )
+
+
+def closed_end(pledge: PledgeRec, group: GroupRec, closed_through: str | None) -> datetime | None:
+    if not closed_through:
+        return None
+    return tracking.period_by_key(pledge, group, closed_through).end
+
+
 def shown(board: Board, pledge: PledgeRec, part: ParticipantRow) -> tuple[int, int]:
-    """Streak and best as members see them: closed periods, plus open periods already kept."""
-    state = streaks.StreakState(current=part.current_streak, best=part.best_streak)
-    late = board.late.get(pledge.id)
-    if (
-        late is not None
-        and part.closed_through != late.key
-        and board.done.get((part.id, late.key), 0) >= pledge.target
-    ):
-        state = streaks.StreakState(current=part.current_streak + 1, best=part.best_streak)
-    # After the group's zone moved west, the current period may be one that closed already.
-    counted = part.closed_through == board.periods[pledge.id].key
-    return streaks.shown_streak(state, _kept_now(board, pledge, part) and not counted)
+    """Streak and best as `!streak` shows them (see `streak_shown`)."""
+    periods = [p for p in (board.late.get(pledge.id), board.periods[pledge.id]) if p is not None]
+    return streak_shown(
+        part.current_streak,
+        part.best_streak,
+        pledge.target,
+        closed_end(pledge, board.group, part.closed_through),
+        [(p, board.done.get((part.id, p.key), 0)) for p in periods],
+    )
+
+
+async def streak_now(
+    pledge: PledgeRec, group: GroupRec, part: ParticipationRec, now: datetime
+) -> tuple[int, int]:
+    """`shown` for one participation: what `!streak` would show right now (one query)."""
+    current = tracking.current_period(pledge, group, now)
+    late = tracking.period_in_grace(pledge, group, now)
+    periods = [p for p in (late, current) if p is not None]
+    tallies = await checkin_queries.tallies([part.id], [p.key for p in periods])
+    return streak_shown(
+        part.current_streak,
+        part.best_streak,
+        pledge.target,
+        closed_end(pledge, group, part.closed_through),
+        [(p, t.done if (t := tallies.get((part.id, p.key))) else 0) for p in periods],
+    )
 
 
 def render_streaks(board: Board, member: MemberRec, title: str) -> str:
@@ -160,7 +227,7 @@ async def render_summary(
     missing = 0
     for pledge in board.pledges:
         members = board.parts[pledge.id]
-        if not members:
+        if not members or tracking.after_end(pledge, board.periods[pledge.id]):
             continue
         done_here = [part for part in members if _kept_now(board, pledge, part)]
         lines.append(
@@ -190,7 +257,7 @@ async def render_summary(
     if weeks:
         w = weeks[0]
         if w.kept + w.missed:
-            lines.append(f"Last closed week: {round(100 * w.kept / (w.kept + w.missed))}% kept.")
+            lines.append(f"Last closed week: {streaks.percent(w.kept, w.missed)}% kept.")
         hit = streaks.milestone(w.streak) if w.met else None
         if hit:
             lines.append(f"🏅 {hit} weeks in a row together!")

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import sys
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import planning
@@ -19,6 +20,27 @@ from bot.ports import Outbox
 from bot.scheduler import Scheduler
 
 log = logging.getLogger("logoff.runner")
+
+
+def logs_to_file(path: Path) -> Path:
+    """Log lines go to `path` instead of the terminal, which is the conversation here.
+
+    The console prints what members read; a WARNING line among it would read as part of
+    the chat. The handlers' level, format and secret filters move to the file handler.
+    """
+    root = logging.getLogger()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for old in list(root.handlers):
+        if isinstance(old, logging.StreamHandler) and not isinstance(old, logging.FileHandler):
+            for f in old.filters:
+                handler.addFilter(f)
+            if old.formatter is not None:
+                handler.setFormatter(old.formatter)
+            root.removeHandler(old)
+    root.addHandler(handler)
+    return path
 
 
 def attach_scheduler(app: App, outbox: Outbox | None = None) -> Scheduler:
@@ -64,9 +86,10 @@ async def run_platforms(app: App, user: str) -> int:
 
             console = ConsoleAdapter(app.engine, user, tz)
             app.attach_outbox("console", console)
+            log_path = logs_to_file(config.bot.data_dir / "logoff.log")
             print(
                 f"Logoff console — you are @{user} (admin) in #console. "
-                f"Try {config.bot.command_prefix}help; end with Ctrl-D.",
+                f"Try {config.bot.command_prefix}help; end with Ctrl-D. (Log: {log_path})",
                 flush=True,
             )
             await console.run()
@@ -107,10 +130,11 @@ async def run_sandbox(app: App, clock: VirtualClock, user: str, tz: ZoneInfo) ->
     app.attach_outbox("console", console)
     attach_scheduler(app)
     now = clock.now().astimezone(tz)
+    log_path = logs_to_file(app.config.bot.data_dir / "sandbox.log")
     print(
         f"Logoff sandbox — a throwaway database; virtual time {now:%a %d %b %Y %H:%M} {tz.key}. "
         f"You are @{user} (admin); start a line with @name to speak as someone else; "
-        f"{app.config.bot.command_prefix}wait 3d moves time on.",
+        f"{app.config.bot.command_prefix}wait 3d moves time on. (Log: {log_path})",
         flush=True,
     )
     await console.run()

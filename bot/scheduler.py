@@ -191,7 +191,16 @@ class Scheduler:
                 await self._guarded([job], token, now, self._summary(job, token, now))
         sends = [j for j in live if j.kind in SEND_KINDS]
         if sends:
+            sends = await self._recheck(sends, token, now)
+        if sends:
             await self._deliver(sends, token, now)
+
+    async def _recheck(self, jobs: Sequence[JobRec], token: str, now: datetime) -> list[JobRec]:
+        """Right before hand-over: nothing for who answered meanwhile or a period now closed."""
+        keep, drop = await attention.recheck(jobs, now)
+        for reason, ids in drop.items():
+            await job_queries.settle(ids, token, job_queries.SKIPPED, now, reason)
+        return keep
 
     async def _guarded(self, jobs: Sequence[JobRec], token: str, now: datetime, work: Any) -> None:
         try:
@@ -246,7 +255,7 @@ class Scheduler:
         if gone:
             await job_queries.settle(gone, token, job_queries.SKIPPED, now, "gone")
         units = [u for u in units if not _archived(groups.get(u[0]))]
-        facts = await attention.load_facts([j for _, _, jobs in units for j in jobs])
+        facts = await attention.load_facts([j for _, _, jobs in units for j in jobs], groups)
         batched: list[tuple[GroupRec, list[JobRec], list[attention.Outgoing]]] = []
         failed: list[JobRec] = []
         for group_id, minute, jobs in units:
@@ -259,23 +268,19 @@ class Scheduler:
                 log.exception("jobs %s failed; retrying later", [j.dedupe_key for j in jobs])
                 await self._retry(jobs, token, now, repr(exc), None)
                 failed.extend(jobs)
-        history = await attention.channel_history([(g, outs) for g, _, outs in batched])
-        expansions = []
-        for group, jobs, outgoing in batched:
-            kept = attention.cap(group, outgoing, history.setdefault(group.id, []))
-            expansions.append(([j.id for j in jobs], [self._send_job(o) for o in kept]))
+        capped = await attention.within_caps([(g, outs) for g, _, outs in batched], now, facts)
+        expansions = [
+            ([j.id for j in jobs], [self._send_job(o, now) for o in kept])
+            for (_, jobs, _), kept in zip(batched, capped, strict=True)
+        ]
         for n in await job_queries.expand_many(expansions, token, now):
             log.warning(
                 "lost the claim on %s; another scheduler has it", batched[n][1][0].dedupe_key
             )
 
     @staticmethod
-    def _send_job(o: attention.Outgoing) -> NewJob:
-        payload: dict[str, Any] = {
-            "member_id": o.member_id,
-            "reply": reply_to_json(o.reply),
-            "record": {"kind": o.kind, "pledge_id": o.pledge_id, "period_key": o.period_key},
-        }
+    def _send_job(o: attention.Outgoing, now: datetime) -> NewJob:
+        payload = attention.send_payload(o, reply_to_json(o.reply), now)
         kind = attention.DM_SEND if o.member_id is not None else attention.CHANNEL_SEND
         return NewJob(o.dedupe_key, kind, o.due_at, o.group_id, payload)
 
@@ -293,7 +298,7 @@ class Scheduler:
         key = f"send:g{group.id}:summary:{week_key}"
         reply.extra["idempotency_key"] = key
         out = attention.Outgoing(key, job.due_at, group.id, None, reply, "summary", None, None)
-        sends = [self._send_job(o) for o in await attention.within_cap(group, [out])]
+        sends = [self._send_job(o, now) for o in await attention.within_cap(group, [out], now)]
         await job_queries.expand([job.id], token, sends, now)
 
     async def _deliver(self, jobs: Sequence[JobRec], token: str, now: datetime) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Literal
 
 from bot.errors import UserError
@@ -93,11 +95,34 @@ def shown_streak(state: StreakState, current_period_kept: bool) -> tuple[int, in
     return current, max(state.best, current)
 
 
+# A group week's kept and missed are stored in these units of one participation, so every
+# share of a week (at most 12 periods of one participation end in a week) stays a whole number.
+SHARE_UNITS = 27720  # the least common multiple of 1..12
+
+
+def week_units(participations: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    """A closed week's (kept, missed) in SHARE_UNITS: every participation counts once, with its
+    share of kept periods among those that ended in the week ((kept, missed) each; excused
+    periods are left out). A daily pledge kept 5 of 7 days weighs 5/7 of one participation,
+    a weekly one 1 or 0, so 13 kept walks never outweigh three missed meetings."""
+    kept = total = 0
+    for k, m in participations:
+        if k + m:
+            kept += round(Fraction(k, k + m) * SHARE_UNITS)
+            total += SHARE_UNITS
+    return kept, total - kept
+
+
 def week_met(kept: int, missed: int, threshold: float) -> bool | None:
     """Whether the group's kept rate met `threshold`; None if nobody counted that week."""
     if kept + missed == 0:
         return None
-    return kept / (kept + missed) >= threshold
+    # The threshold is stored rounded (0.6): compared exactly, so 3 of 5 meets 60%.
+    return Fraction(kept, kept + missed) >= Fraction(repr(threshold))
+
+
+def percent(kept: int, missed: int) -> int:
+    return round(100 * kept / (kept + missed))
 
 
 def next_group_streak(streak: int, met: bool | None) -> int:

@@ -27,13 +27,18 @@ def current_period(pledge: PledgeRec, group: GroupRec, now: datetime) -> Period:
 
 def period_by_key(pledge: PledgeRec, group: GroupRec, key: str) -> Period:
     """The period a stored key names, even a week key from before the week start changed."""
+    return read_key(group, key)
+
+
+def read_key(group: GroupRec, key: str) -> Period:
+    """A period by its key in the group's calendar; a week key is read on its own weekday
+    (it may come from before the week start moved)."""
     tz = group_tz(group)
     try:
         return period_from_key(key, tz, group.week_start)
     except ValueError:
         if not key.startswith("week:"):
             raise
-        # The key was written under another week start: read it on its own weekday.
         first = period_from_key(key.replace("week:", "day:", 1), tz).first_day
         return period_from_key(key, tz, first.weekday())
 

@@ -20,13 +20,19 @@ MILESTONES_SHOWN = 10
 UNIT = {"day": "days", "week": "weeks", "month": "months"}
 
 
-def _rate_line(week: GroupWeekRec | None, group: GroupRec) -> str:
+def _rate_line(
+    week: GroupWeekRec | None, group: GroupRec, totals: Sequence[round_queries.WeekTotal]
+) -> str:
     target = round(group.threshold * 100)
-    if week is None or week.kept + week.missed == 0:
+    if week is not None:
+        kept, missed, met = week.kept, week.missed, week.met
+    else:
+        kept, missed = streaks.week_units((t[5], t[6]) for t in totals)
+        met = streaks.week_met(kept, missed, group.threshold)
+    if kept + missed == 0:
         return f"No answers to count this week (target {target}% kept)."
-    rate = round(100 * week.kept / (week.kept + week.missed))
-    verdict = "the group met its target" if week.met else "next week is a fresh start"
-    return f"Kept rate: {rate}% (target {target}%) — {verdict}."
+    verdict = "the group met its target" if met else "next week is a fresh start"
+    return f"Kept rate: {streaks.percent(kept, missed)}% (target {target}%) — {verdict}."
 
 
 def _streak_line(group: GroupRec, week: GroupWeekRec | None) -> str:
@@ -53,8 +59,9 @@ def render_closed_week(
     not in `pledges` are left out. `vouchers`: participation -> inert voucher names.
     """
     lines = [f"**The {describe(week)} in {inert(group.name) or 'this group'}**"]
-    lines.append(_rate_line(week_rec, group))
+    lines.append(_rate_line(week_rec, group, totals))
     per_pledge: dict[str, list[int]] = {}
+    cadences = {p.title: p.cadence for p in pledges.values()}
     celebrated: set[str] = set()
     milestones: list[str] = []
     missed: set[str] = set()
@@ -84,7 +91,8 @@ def render_closed_week(
     for title, (kept, counted) in per_pledge.items():
         if counted == 0:
             continue  # everyone new or excused: nothing to count yet
-        lines.append(f"• **{inert(title)}**: {kept} of {counted} kept")
+        days = " days" if cadences.get(title) == "day" else ""
+        lines.append(f"• **{inert(title)}**: {kept} of {counted}{days} kept")
     if celebrated:
         lines.append("Kept it: " + capped_names(sorted(celebrated)) + " 🎉")
     lines.extend(milestones[:MILESTONES_SHOWN])

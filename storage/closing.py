@@ -177,3 +177,44 @@ async def participation_outcomes(participation_id: int, limit: int = 12) -> list
         )
         for r in rows
     ]
+
+
+async def week_rows(
+    group_id: int, key: str
+) -> tuple[list[tuple[int, datetime]], list[tuple[int, datetime]]]:
+    """Check-ins (id, created) and participations (id, joined) of a group's weekly pledges
+    keyed to the week `key`: what a change of the week start reads again."""
+    checkins = await m.CheckIn.filter(
+        participation__pledge__group_id=group_id,
+        participation__pledge__cadence="week",
+        period_key=key,
+    ).values_list("id", "created_at")
+    parts = await m.Participation.filter(
+        pledge__group_id=group_id, pledge__cadence="week", first_period=key
+    ).values_list("id", "joined_at")
+    return [(int(i), t) for i, t in checkins], [(int(i), t) for i, t in parts]
+
+
+async def switch_week_start(
+    change_id: int,
+    group_id: int,
+    week_start: int,
+    checkin_keys: dict[int, str],
+    first_periods: dict[int, str],
+    now: datetime,
+) -> bool:
+    """In one transaction: mark the waiting change applied, give check-ins and participations
+    their new week keys and set the group's week start; False if another process did it."""
+    from storage import deferred
+
+    async with in_transaction():
+        if not await deferred.applied(change_id, now):
+            return False
+        for key in set(checkin_keys.values()):
+            ids = [i for i, k in checkin_keys.items() if k == key]
+            await m.CheckIn.filter(id__in=ids).update(period_key=key)
+        for key in set(first_periods.values()):
+            ids = [i for i, k in first_periods.items() if k == key]
+            await m.Participation.filter(id__in=ids).update(first_period=key)
+        await m.Group.filter(id=group_id).update(week_start=week_start)
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -269,3 +270,126 @@ async def record_sent_many(records: Sequence[SentRecord], now: datetime) -> None
         batch_size=500,
         ignore_conflicts=True,
     )
+
+
+_ASK_STATUSES = ("pending", "claimed", "sent")
+
+
+async def asks_between(
+    group_ids: Iterable[int], start: datetime, end: datetime
+) -> list[tuple[int, int, int, str]]:
+    """(group, member, pledge, period key) of every ask in messages sent or queued with a due
+    time in [start, end): each member is asked once per period. One query per 400 groups."""
+    ids = sorted(set(group_ids))
+    out: list[tuple[int, int, int, str]] = []
+    for chunk in _chunks(ids):
+        rows = await m.Job.filter(
+            group_id_ref__in=chunk,
+            kind__in=["send", "dm"],
+            status__in=list(_ASK_STATUSES),
+            due_at__gte=start,
+            due_at__lt=end,
+        ).values_list("group_id_ref", "payload")
+        for group_id, payload in rows:
+            data = json.loads(payload) if isinstance(payload, str) else payload
+            for row in (data or {}).get("notices") or []:
+                out.append((int(group_id), int(row[0]), int(row[1]), str(row[2])))
+    return out
+
+
+class Planned(NamedTuple):
+    """A reminder, question or summary still planned: a place the weekly cap may keep."""
+
+    group_id: int
+    kind: str
+    due_at: datetime
+    cadence: str
+    fallback: bool  # only for who an earlier message did not reach
+    personal: bool  # one member's own reminder
+
+
+async def planned_between(
+    group_ids: Iterable[int], start: datetime, end: datetime
+) -> list[Planned]:
+    """Reminders, questions and summaries still planned in [start, end). One query per 400
+    groups."""
+    ids = sorted(set(group_ids))
+    out: list[Planned] = []
+    for chunk in _chunks(ids):
+        rows = await m.Job.filter(
+            group_id_ref__in=chunk,
+            kind__in=["remind", "prompt", "followup", "summary"],
+            status="pending",
+            due_at__gte=start,
+            due_at__lt=end,
+        ).values_list("group_id_ref", "kind", "due_at", "payload")
+        for group_id, kind, due, payload in rows:
+            data = (json.loads(payload) if isinstance(payload, str) else payload) or {}
+            out.append(
+                Planned(
+                    int(group_id),
+                    str(kind),
+                    _when(due) or due,
+                    str(data.get("cadence", "week")),
+                    bool(data.get("fallback")),
+                    data.get("member_id") is not None,
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A message the weekly cap held back, kept so an admin can see it in `!settings`."""
+
+    dedupe_key: str
+    group_id: int
+    due_at: datetime
+    kind: str
+    titles: list[str]
+    members: int
+
+
+# Held-back messages are rows of the job table that are never claimed: their status is
+# "skipped" from the start and their kind is "held".
+HELD = "held"
+
+
+async def record_held(rows: Sequence[HeldBack], now: datetime) -> None:
+    if not rows:
+        return
+    await m.Job.bulk_create(
+        [
+            m.Job(
+                dedupe_key=r.dedupe_key,
+                kind=HELD,
+                due_at=r.due_at,
+                group_id_ref=r.group_id,
+                payload={"kind": r.kind, "titles": r.titles, "members": r.members},
+                status="skipped",
+                last_error="held back by the weekly cap",
+                created_at=now,
+            )
+            for r in rows
+        ],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+
+
+async def held_between(group_id: int, start: datetime, end: datetime) -> list[HeldBack]:
+    """What the cap held back in a group's messages due in [start, end), oldest first."""
+    rows = await m.Job.filter(
+        group_id_ref=group_id, kind=HELD, due_at__gte=start, due_at__lt=end
+    ).order_by("due_at", "id")
+    return [
+        HeldBack(
+            dedupe_key=r.dedupe_key,
+            group_id=group_id,
+            due_at=r.due_at,
+            kind=str((r.payload or {}).get("kind", "")),
+            titles=[str(t) for t in (r.payload or {}).get("titles", [])],
+            members=int((r.payload or {}).get("members", 0)),
+        )
+        for r in rows
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import tracking
+from bot import attention, tracking
 from bot.commands.pledges import PLEDGE_ARG
 from bot.durations import format_duration
 from bot.errors import UserError
@@ -14,7 +14,7 @@ from bot.markup import inert
 from bot.registry import Arg, Command, Registry, Role
 from bot.replies import Reply, private
 from bot.reports import load_board, render_streaks, render_summary
-from bot.slots import Slot, format_slot
+from bot.slots import Slot, format_slot, next_occurrence
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
 from storage.records import MemberRec, PledgeRec
@@ -66,9 +66,20 @@ async def remind(inv: Invocation) -> Reply:
     where = delivery or part.delivery
     place = "by direct message" if where == "dm" else "in the channel"
     tz = inv.tz
-    return private(
-        f"Your reminder for “{inert(pledge.title)}” is {format_slot(slot)} ({tz.key}), {place}."
-    )
+    group = inv.need_group()
+    text = f"Your reminder for “{inert(pledge.title)}” is {format_slot(slot)} ({tz.key}), {place}."
+    at = next_occurrence(slot, inv.now, tz)
+    due = attention.member_due(at, group, inv.member, where == "dm")
+    if due > at:
+        # Accepted as asked, but nothing pings in quiet hours: say when it really comes.
+        quiet = group.quiet_hours or "off"
+        later = due.astimezone(tz)
+        day = " the next morning" if later.date() != at.astimezone(tz).date() else ""
+        text += (
+            f" {at.astimezone(tz):%H:%M} is inside quiet hours ({quiet}), so it will arrive at "
+            f"{later:%H:%M}{day} instead."
+        )
+    return private(text)
 
 
 async def offline(inv: Invocation) -> Reply:

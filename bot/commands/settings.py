@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot import closing, tracking
+from bot import attention, closing, tracking
 from bot.errors import PermissionDenied, UserError
 from bot.invocation import Invocation
-from bot.localtime import WEEKDAYS, parse_timezone, parse_weekday
+from bot.localtime import WEEKDAY_NAMES, WEEKDAYS, parse_timezone, parse_weekday
+from bot.periods import describe, period_at
 from bot.quiet import format_quiet_hours, parse_quiet_hours
 from bot.registry import Arg, Command, Registry, Role
 from bot.replies import Reply, private, public
 from bot.slots import format_slot, parse_slot
 from storage import closing as close_queries
+from storage import deferred as deferred_queries
 from storage import groups as group_queries
+from storage import pledges as pledge_queries
+from storage import scheduling as round_queries
 from storage.records import GroupRec
 
 
@@ -148,14 +154,59 @@ SETTINGS = (
 BY_KEY = {s.key: s for s in SETTINGS}
 
 
-def _listing(group: GroupRec) -> str:
+def _when(group: GroupRec, at: datetime) -> str:
+    local = at.astimezone(tracking.group_tz(group))
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+
+
+async def _listing(group: GroupRec, now: datetime) -> str:
+    waiting = {d.field: d for d in await deferred_queries.waiting(group.id)}
     lines = ["**Settings of this group**"]
     for s in SETTINGS:
-        lines.append(f"`{s.key}` = {s.show(group)} — {s.help}")
+        line = f"`{s.key}` = {s.show(group)} — {s.help}"
+        if s.field in waiting:
+            change = waiting[s.field]
+            later = dataclasses.replace(group, **{s.field: change.value})
+            line += f" (changes to {s.show(later)} on {_when(group, change.at)})"
+        lines.append(line)
+    week = period_at(now, "week", tracking.group_tz(group), group.week_start)
+    held = await round_queries.held_between(group.id, week.start, week.end)
+    if held:
+        lines.append(
+            f"**Held back by the weekly cap this week** ({len(held)}; raise it with "
+            f"`!settings cap {group.weekly_message_cap + 2}`):"
+        )
+        lines.extend("• " + line for line in attention.describe_held(held, group))
     lines.append(
         "Change one with `!settings <key> <value>`, e.g. `!settings timezone Europe/Berlin`."
     )
     return "\n".join(lines)
+
+
+async def _change_week_start(inv: Invocation, group: GroupRec, day: int) -> Reply:
+    """A new week start waits for the current week to close, so this week's answers stay
+    where they are; a group without pledges switches at once."""
+    name = WEEKDAY_NAMES[day].capitalize()
+    if day == group.week_start:
+        if await deferred_queries.cancel(group.id, "week_start"):
+            return public(f"Weeks keep starting on {name}: the change that was waiting is off.")
+        return private(f"Weeks already start on {name}.")
+    if not await pledge_queries.group_pledges(group.id, ("active", "paused")):
+        updated = await group_queries.update_group(group.id, week_start=day)
+        return public(f"Setting `week-start` is now {WEEKDAYS[updated.week_start]}.")
+    tz = tracking.group_tz(group)
+    week = period_at(inv.now, "week", tz, group.week_start)
+    at = tracking.close_time(week, group)
+    await deferred_queries.defer(group.id, "week_start", day, at, inv.now, week=week.key)
+    bridge = period_at(week.end, "week", tz, day)
+    last = bridge.first_day + timedelta(days=bridge.days - 1)
+    return public(
+        f"Weeks will start on {name} once this week ({describe(week)}) has closed, on "
+        f"{_when(group, at)}: its answers count as they are. The days from "
+        f"{week.end.astimezone(tz):%a} {week.end.astimezone(tz).day} "
+        f"{week.end.astimezone(tz):%b} to {last:%a} {last.day} {last:%b} make one short "
+        f"first week; from then on weeks run from {name}."
+    )
 
 
 async def settings(inv: Invocation) -> Reply:
@@ -163,7 +214,7 @@ async def settings(inv: Invocation) -> Reply:
     key = (inv.args.get("key") or "").strip().lower().replace("_", "-")
     value = inv.args.get("value")
     if not key:
-        return private(_listing(group))
+        return private(await _listing(group, inv.now))
     if key not in BY_KEY:
         raise UserError(
             f"There is no setting `{key[:30]}`.",
@@ -185,8 +236,12 @@ async def settings(inv: Invocation) -> Reply:
     except UserError as exc:
         exc.usage = f"Write e.g. `{inv.prefix}settings {key} {setting.example}`."
         raise
+    if setting.field == "week_start":
+        return await _change_week_start(inv, group, parsed)
     updated = await group_queries.update_group(group.id, **{setting.field: parsed})
     if setting.field in ("timezone", "grace_hours"):
+        # A new week start waits for its week's close, which has moved with the zone.
+        await closing.retime_week_start(updated)
         # Open periods are read again in the new calendar: close what has now ended.
         await close_queries.close_again_now(group.id, inv.now, tracking.FAR_FUTURE)
         await closing.close_due(inv.now, group.id)

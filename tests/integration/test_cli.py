@@ -124,3 +124,29 @@ def test_migrate_creates_a_missing_directory_for_a_sqlite_file(tmp_path: Path):
     result = logoff("migrate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "deep" / "er" / "x.db").exists()
+
+
+MIXED = """\
+!pledge new "Attend one local meeting" per week remind "thu 18:00"
+!pledge new "Walk outside" per day remind "08:30"
+@ana !pledge join 1
+@ana !pledge join 2
+@cy !me timezone America/New_York
+@cy !pledge join 1
+@cy !pledge join 2
+!settings cap 2
+!wait 14d
+!settings
+"""
+
+
+def test_the_sandbox_keeps_log_lines_out_of_the_conversation(tmp_path: Path):
+    result = logoff(
+        "sandbox", "--start", "2026-10-05T09:00", "--tz", "Europe/Berlin", stdin=MIXED, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Held back by the weekly cap this week" in result.stdout  # the admin can see it
+    for stream in (result.stdout, result.stderr):
+        assert "WARNING" not in stream
+        assert "logoff.attention" not in stream
+    assert "(Log: " in result.stdout

@@ -46,8 +46,11 @@ async def test_an_unanswered_period_is_unconfirmed_not_missed_during_grace(sessi
     await start_group(session)
     await session.say("!done 1")
     await session.wait(timedelta(days=7))  # Mon 7 Dec 09:00, grace until 12:00
-    late = await session.say("@ana !done 1")
-    assert "for last week" in late
+    asked = await session.say("@ana !done 1")
+    assert "this week (week of Mon 7 Dec 2026) or last week (week of Mon 30 Nov 2026)" in asked
+    assert "(1) Done · this week · (2) Done · last week" in asked
+    late = await session.say("@ana !tap 2")
+    assert "1/1 last week (week of Mon 30 Nov 2026)" in late
     await session.wait(timedelta(hours=4))
     assert "streak 1 week" in await session.say("@ana !streak")
     assert "streak 0 weeks" in await session.say("@ben !streak")
@@ -198,7 +201,8 @@ async def test_help_lists_every_command_and_explains_one(session: ConsoleSession
     ):
         assert f"!{word}" in out
     one = await session.say("!help skip")
-    assert "Usage: !skip <pledge> <reason>" in one
+    words = "today|yesterday|this week|last week|this month|last month"
+    assert f"Usage: !skip <pledge> [{words}] <reason>" in one
     assert "e.g. !skip 1" in one
 
 
@@ -230,10 +234,15 @@ async def test_changing_the_week_start_keeps_closing_and_undo_working(session: C
     await start_group(session)
     await session.say("@ana !done 1")
     await session.wait(timedelta(days=7, hours=13))  # the week of Mon 30 Nov is closed
-    assert "week-start is now sun" in (await session.say("!settings week-start sun")).lower()
+    changed = await session.say("!settings week-start sun")
+    assert (
+        "Weeks will start on Sunday once this week (week of Mon 7 Dec 2026) has closed" in changed
+    )
     await session.say("@ana !done 1")
     assert "Took back" in await session.say("@ana !undo 1")
     await session.say("@ana !done 1")
+    board = await session.say("!pledge list")
+    assert "week of Mon 7 Dec 2026: you 0/1, ana ✅" in board  # this week stays as it was
     await session.wait(timedelta(days=14))
     out = await session.say("@ana !streak")
     assert "streak" in out
@@ -253,7 +262,7 @@ async def test_the_weekly_summary_of_a_big_group_names_some_and_counts_the_rest(
         await session.say(f"@m{i:02d} !pledge join 1")
     await session.wait(timedelta(days=7))  # a week in which everyone joined late (excused)
     for i in range(NAMES_CELEBRATED + 15):
-        await session.say(f"@m{i:02d} !done 1")
+        await session.say(f"@m{i:02d} !done 1 this week")
     out = await session.wait(timedelta(days=7, hours=19))  # past the next Monday's summary
     assert "Kept it:" in out
     assert "and 15 more" in out

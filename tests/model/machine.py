@@ -432,8 +432,9 @@ class EngineModel(RuleBasedStateMachine):
         target = self.model.now + span
         # The calendar may switch on the way (a week start waiting for its week to close):
         # both sides stop there first.
-        if self.model.switch is not None and self.model.switch[1] <= target:
-            self.step_to(self.model.switch[1])
+        at = self.model.switch_at()
+        if at is not None and self.model.now < at <= target:
+            self.step_to(at)
         self.step_to(target)
 
     def step_to(self, target: datetime) -> None:
@@ -578,7 +579,7 @@ class EngineModel(RuleBasedStateMachine):
     def _expect(self, span: Span, start: datetime) -> None:
         ref = self.model
         week = ref.week_key(span.start)
-        if week in ref.disturbed or week in self.low_cap_weeks:
+        if week in ref.disturbed or week in self.low_cap_weeks or ref.cap < 4:
             return
         for (who, number), part in ref.parts.items():
             if number != 1 or part.personal_slot is not None or part.dm or part.remind_off:

@@ -230,7 +230,7 @@ class Reference:
         self.now = now
         self.zone = ZoneInfo(zone)
         self.week_start = 0
-        self.switch: tuple[int, datetime] | None = None  # a week start waiting for its time
+        self.switch: tuple[int, str] | None = None  # a week start waiting for a week's close
         self.grace = timedelta(hours=grace_hours)
         self.cap = 6
         self.created = now
@@ -393,14 +393,20 @@ class Reference:
         self.disturbed.add(self.week_key(self.now))
         self.zone = ZoneInfo(zone)
         self.disturbed.add(self.week_key(self.now))
-        self.close()
+        self.advance_to(self.now)  # a waiting week start may be due now, in the new zone
 
     def set_week_start(self, day: int) -> None:
         """A new week start waits until the current week has closed, so its progress stays."""
         if day == self.week_start:
             self.switch = None
             return
-        self.switch = (day, self.closes_at(self.span_now("week")))
+        self.switch = (day, self.span_now("week").key)
+
+    def switch_at(self) -> datetime | None:
+        """When the waiting week start takes effect: its week's close, in today's zone."""
+        if self.switch is None:
+            return None
+        return self.closes_at(span_of_key(self.switch[1], self.zone))
 
     # -- closing ------------------------------------------------------------------------
 
@@ -408,19 +414,19 @@ class Reference:
         self.advance_to(self.now + span)
 
     def advance_to(self, target: datetime) -> None:
-        while self.switch is not None and self.switch[1] <= target:
-            day, at = self.switch
+        while (at := self.switch_at()) is not None and at <= target and self.switch:
+            day, key = self.switch
             self.now = max(self.now, at)
             self.close()
-            self._switch_week_start(day, at)
+            self._switch_week_start(day, key)
         self.now = target
         self.close()
 
-    def _switch_week_start(self, day: int, at: datetime) -> None:
+    def _switch_week_start(self, day: int, waited: str) -> None:
         """The old calendar's week open at the switch is read again in the new calendar."""
         self.switch = None
-        old = span_at("week", at, self.zone, self.week_start)
-        self.disturbed.update({old.key, span_at("week", at, self.zone, day).key})
+        old = after(span_of_key(waited, self.zone), self.zone)
+        self.disturbed.update({waited, old.key, span_at("week", old.start, self.zone, day).key})
         self.week_start = day
         for part in self.parts.values():
             if part.pledge.cadence != "week":

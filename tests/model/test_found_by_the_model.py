@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.actions import Action
 from bot.context import Actor, Place
+from bot.streaks import week_units
 from storage import models as m
 from tests.support.session import ConsoleSession
 
@@ -87,16 +89,29 @@ async def test_every_outcome_counts_in_one_group_week_across_a_zone_change(
     session: ConsoleSession,
 ):
     await session.say('@ana !pledge new "Read" per day')
-    for _ in range(9):  # Mon 30 Nov .. Tue 8 Dec, done every day
-        await session.say("@ana !done 1")
+    for day in range(9):  # Mon 30 Nov .. Tue 8 Dec, done every day but Thursday 3 Dec
+        if day != 3:
+            await session.say("@ana !done 1 today")
         await jump(session, 24)
     await session.say("!settings timezone Asia/Tokyo")
-    for _ in range(8):
-        await session.say("@ana !done 1")
+    for day in range(8):  # .. and every day but Friday 11 Dec
+        if day != 2:
+            await session.say("@ana !done 1 today")
         await jump(session, 24)
     weeks = await m.GroupWeek.all().order_by("week_key")
     assert [w.week_key for w in weeks] == ["week:2026-11-30", "week:2026-12-07"]
-    counted = sum(w.kept + w.missed + w.excused for w in weeks)
-    week_end = await m.Outcome.filter(period_key="day:2026-12-13").first()
-    assert week_end is not None
-    assert counted == await m.Outcome.filter(period_end__lte=week_end.period_end).count()
+    # Each week counts the outcomes of the periods that ended in it, each exactly once: the
+    # Berlin week up to Mon 7 Dec 00:00 Berlin, the Tokyo week from there to Mon 14 Dec in Tokyo.
+    edges = (
+        datetime(2026, 12, 7, tzinfo=ZoneInfo("Europe/Berlin")),
+        datetime(2026, 12, 14, tzinfo=ZoneInfo("Asia/Tokyo")),
+    )
+    rows = await m.Outcome.all()
+    start = datetime(2026, 11, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    for week, end in zip(weeks, edges, strict=True):
+        mine = [r for r in rows if start < r.period_end <= end]
+        kept = sum(r.outcome == "kept" for r in mine)
+        missed = sum(r.outcome == "missed" for r in mine)
+        assert missed == 1
+        assert (week.kept, week.missed) == week_units([(kept, missed)])
+        start = end

@@ -149,19 +149,30 @@ async def test_reminders_for_the_same_slot_go_out_as_one_message_and_one_dm_per_
         assert "Knock on doors" in dm.text
 
 
-async def test_a_reminder_skips_members_who_kept_it_already_and_a_prompt_has_four_answers():
+async def test_a_reminder_skips_members_who_kept_it_already_and_carries_four_answers():
     async with rig(MONDAY) as r:
         await crew(r)
         await r.say("ana", "!done 1")
         posted = await r.wait(timedelta(days=3))
         assert len(posted) == 1
         assert sorted(posted[0].mentions) == ["ben", "cy"]
+        assert posted[0].buttons == 4  # Done, Not this time, Skip, Snooze
         await r.say("ben", "!done 1")
         posted = await r.wait(timedelta(days=4))  # to Sunday 18:00 and beyond
+        # cy was asked once, by the reminder, whose buttons still answer: no second question.
+        assert [p for p in posted if "How did it go" in p.text] == []
+
+
+async def test_the_end_of_week_question_goes_only_to_who_the_reminder_did_not_reach():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        await r.say("ben", "!offline 3d")  # away over Wednesday's reminder
+        reminder = await r.wait(timedelta(days=3))
+        assert [sorted(p.mentions) for p in reminder] == [["ana", "cy"]]
+        posted = await r.wait(timedelta(days=4))
         prompts = [p for p in posted if "How did it go" in p.text]
-        assert len(prompts) == 1
-        assert prompts[0].mentions == ["cy"]
-        assert prompts[0].buttons == 4  # Done, Not this time, Skip, Snooze
+        assert [(p.mentions, p.buttons) for p in prompts] == [(["ben"], 4)]
+        assert prompts[0].at.astimezone(BERLIN).strftime("%a %H:%M") == "Sun 18:00"
 
 
 async def test_nothing_is_sent_in_quiet_hours_it_waits_for_their_end():
@@ -216,9 +227,8 @@ async def test_snoozing_moves_one_members_reminder_and_never_the_groups():
             ("@ben", "19:00")
         ]
         sunday = await r.wait(timedelta(days=4))
-        prompts = [p for p in sunday if "How did it go" in p.text]
-        assert len(prompts) == 1
-        assert prompts[0].at.astimezone(BERLIN).strftime("%a %H:%M") == "Sun 18:00"
+        # The reminder and the snooze asked already: no question on Sunday for anyone.
+        assert [p for p in sunday if "How did it go" in p.text] == []
 
 
 async def test_the_summary_comes_after_the_close_and_celebrates_without_naming_who_missed():
@@ -241,3 +251,13 @@ async def test_a_virtual_clock_rig_starts_where_it_is_told():
     clock = VirtualClock(MONDAY)
     box = RecordingOutbox(clock)
     assert box.posted == []
+
+
+async def test_a_reminder_cancelled_by_a_pause_comes_back_when_the_pledge_resumes():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        await r.say("admin", "!pledge pause 1")
+        await r.wait(timedelta(days=1))
+        await r.say("admin", "!pledge resume 1")
+        posted = await r.wait(timedelta(days=1, hours=10))  # to Wednesday 19:00
+        assert [p.at.astimezone(BERLIN).strftime("%a %H:%M") for p in posted] == ["Wed 18:00"]

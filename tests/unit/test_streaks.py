@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +21,7 @@ from bot.streaks import (
     spend_freeze,
     strength_multiplier,
     week_met,
+    week_units,
 )
 
 
@@ -182,6 +185,18 @@ def test_a_week_is_met_when_the_kept_rate_reaches_the_threshold() -> None:
     assert week_met(2, 2, 0.6) is False
     assert week_met(1, 0, 0.6) is True
     assert week_met(0, 3, 0.6) is False
+
+
+def test_every_participation_counts_once_a_week_whatever_its_cadence():
+    # 13 kept walks of 14 (daily) beside a meeting kept by 1 of 4 (weekly): each walker weighs
+    # one participation with their share of days, not 7 occurrences.
+    walkers = [(7, 0), (6, 1)]
+    meeting = [(1, 0), (0, 1), (0, 1), (0, 1)]
+    kept, missed = week_units(walkers + meeting)
+    assert Fraction(kept, kept + missed) == Fraction(1 + Fraction(6, 7) + 1, 6)
+    assert week_met(kept, missed, 0.6) is False
+    assert week_units([(0, 0)]) == (0, 0)
+    assert week_met(*week_units([(3, 2)]), 0.6) is True  # exactly 60% meets 60%
 
 
 def test_a_week_nobody_counted_in_neither_meets_nor_fails() -> None:
