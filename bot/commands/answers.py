@@ -71,11 +71,18 @@ async def answer(
             return _which_period(pledge, group, chosen, note, now)
         period = chosen
         if not answers.is_open(part, pledge, group, period, now):
-            ended = tracking.after_end(pledge, period)
-            raise UserError(
-                _not_open(pledge, group, part, period, now), None if ended else _usage(pledge)
-            )
+            if tracking.after_end(pledge, period):
+                usage = None
+            elif period.key != current.key:
+                usage = f"Answer for the open period with `!done {pledge.number}`."
+            else:
+                usage = _usage(pledge)
+            raise UserError(_not_open(pledge, group, part, period, now), usage)
     return await _record(pledge, group, part, kind, note, event_key, period, current, now)
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _usage(pledge: PledgeRec) -> str:
@@ -152,7 +159,7 @@ def _which_period(
     this, last = answers.period_label(current, current), answers.period_label(late, current)
     lines = [
         f"For **{inert(pledge.title)}**: {this} ({describe(current)}) or {last} "
-        f"({describe(late)})? {last.capitalize()} is still open: it "
+        f"({describe(late)})? {_upper_first(last)} is still open: it "
         f"{answers.close_text(late, group, now)}. One tap:",
         f"(Or type `!done {pledge.number} {this}` or `!done {pledge.number} {last}`.)",
     ]
@@ -184,7 +191,7 @@ async def _redirect(
     when = answers.labelled(current, current)
     if done >= pledge.target or skipped or declined:
         state = "kept" if done >= pledge.target else "answered"
-        return private(f"{head} {when.capitalize()} is {state} already.")
+        return private(f"{head} {_upper_first(when)} is {state} already.")
     return private(f"{head} For {when}:", buttons=(_button(kind, pledge, current, current),))
 
 
