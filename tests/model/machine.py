@@ -443,6 +443,9 @@ class EngineModel(RuleBasedStateMachine):
         closed_before = {
             (who, number): set(part.closed) for (who, number), part in self.model.parts.items()
         }
+        # Who the weekly reminder must reach is read in the calendar of this step (a waiting
+        # week start takes effect at its end at the earliest).
+        self.expect_weekly_reminders(start, target)
         self.run(advance(self.app, self.clock, target - self.clock.now()))
         self.model.advance_to(target)
         assert self.clock.now() == self.model.now
@@ -551,20 +554,22 @@ class EngineModel(RuleBasedStateMachine):
                 slot = (n.member, n.number, budget)
                 self.asks[slot] = self.asks.get(slot, 0) + 1
                 assert self.asks[slot] <= 1, ("asked twice", slot, d.at, d.reply.text)
-        self.expect_weekly_reminders(start)
+        self.check_weekly_reminders()
 
-    def expect_weekly_reminders(self, start: datetime) -> None:
+    def expect_weekly_reminders(self, start: datetime, end: datetime) -> None:
         """A weekly pledge's reminder reaches every member it concerns, every week: a daily
-        pledge in the same group never uses up its place."""
+        pledge in the same group never uses up its place. Noted for the slots in
+        [start, end) before time moves on; checked once their window has passed."""
         ref = self.model
-        pledge = ref.pledges[1]
-        if "reminders" not in self.checks:
+        if "reminders" not in self.checks or ref.pledges[1].slot is None:
             return
-        if pledge.slot is not None:
-            span = span_at("week", start, ref.zone, ref.week_start)
-            while span.start < ref.now:
-                self._expect(span, start)
-                span = span_at("week", span.end, ref.zone, ref.week_start)
+        span = span_at("week", start, ref.zone, ref.week_start)
+        while span.start < end:
+            self._expect(span, start, end)
+            span = span_at("week", span.end, ref.zone, ref.week_start)
+
+    def check_weekly_reminders(self) -> None:
+        ref = self.model
         for who, number, key, due in list(self.expected):
             if ref.now < due + REMINDER_WINDOW:
                 continue
@@ -576,7 +581,7 @@ class EngineModel(RuleBasedStateMachine):
             got = [t for t in self.reached.get((who, number, key), []) if t >= due]
             assert got, ("a weekly reminder never came", who, key, due)
 
-    def _expect(self, span: Span, start: datetime) -> None:
+    def _expect(self, span: Span, start: datetime, end: datetime) -> None:
         ref = self.model
         week = ref.week_key(span.start)
         if week in ref.disturbed or week in self.low_cap_weeks or ref.cap < 4:
@@ -585,7 +590,7 @@ class EngineModel(RuleBasedStateMachine):
             if number != 1 or part.personal_slot is not None or part.dm or part.remind_off:
                 continue
             due = ref.reminder_due(part, span)
-            if due is None or not start <= due < ref.now or in_quiet(due, ref.zone):
+            if due is None or not start <= due < end or in_quiet(due, ref.zone):
                 continue
             if part.joined_at > due or part.pledge.paused or ref.member(who).muted(due):
                 continue
