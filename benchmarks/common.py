@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.replies import Reply
+from bot.messages.replies import Reply
 from storage import models as m
 from storage.records import GroupRec, MemberRec
 

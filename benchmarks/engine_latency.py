@@ -12,12 +12,12 @@ from pathlib import Path
 
 from benchmarks import deployment as dep
 from benchmarks.common import StatementCounter, machine, percentile, postgres
-from bot import reports
-from bot.app import build_engine
+from bot.app.bootstrap import build_engine
+from bot.app.config import Config
 from bot.clock import VirtualClock
-from bot.config import Config
-from bot.context import Actor, Place
-from bot.weekly_summary import closed_week_summary
+from bot.engine.context import Actor, Place
+from bot.messages import boards as reports
+from bot.messages.weekly_summary import closed_week_summary
 from storage import database
 from storage import groups as group_queries
 

@@ -210,7 +210,8 @@ async def add_reminders(
     db_url: str, member_id: str, rooms: list[str], first: datetime
 ) -> list[datetime]:
     """One snooze reminder (the job a 💤 tap makes, sent by DM) per group, 0.5 s apart."""
-    from bot import planning, tracking
+    from bot.rules import pledge_periods as tracking
+    from bot.scheduling import planning
     from storage import database
     from storage import groups as group_queries
     from storage import jobs as job_queries
@@ -280,7 +281,7 @@ async def run(args: argparse.Namespace) -> None:
             "[matrix]\nenabled = true\n"
             f'homeserver = "{server.url}"\nuser_id = "{bot_id}"\npassword = "bench-password"\n'
         )
-        cli = [sys.executable, "-m", "bot.cli", "--config", str(config)]
+        cli = [sys.executable, "-m", "bot.app.cli", "--config", str(config)]
         db_url = f"sqlite://{work / 'data' / 'logoff.db'}"
         subprocess.run([*cli, "migrate"], cwd=REPO, check=True, capture_output=True)  # noqa: ASYNC221
         await fill_jobs(db_url, args.jobs)

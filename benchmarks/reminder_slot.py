@@ -9,10 +9,10 @@ import time
 from datetime import timedelta
 
 from benchmarks.common import START, NullOutbox, load_groups, peak_rss_mib, postgres
-from bot.app import build_engine
+from bot.app.bootstrap import build_engine
+from bot.app.config import Config
 from bot.clock import VirtualClock
-from bot.config import Config
-from bot.scheduler import Scheduler
+from bot.scheduling.scheduler import Scheduler
 from storage import database
 from storage import jobs as job_queries
 from storage import models as m

@@ -35,10 +35,10 @@ async def fill(url: str, count: int) -> None:
 async def start(url: str) -> dict[str, float]:
     """What `logoff run` does before it can answer: open, check migrations, find the next job."""
     from benchmarks.common import NullOutbox
-    from bot.app import build_engine
+    from bot.app.bootstrap import build_engine
+    from bot.app.config import Config
     from bot.clock import VirtualClock
-    from bot.config import Config
-    from bot.scheduler import Scheduler
+    from bot.scheduling.scheduler import Scheduler
 
     t = time.perf_counter()
     await database.open_database(url)

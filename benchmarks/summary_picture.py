@@ -26,8 +26,8 @@ from typing import Any
 
 from benchmarks import deployment as dep
 from benchmarks.common import StatementCounter, machine, peak_rss_mib, postgres
-from bot import picture_data
-from bot.summary_picture import Picture, render_group_picture, render_member_grid
+from bot.messages import picture_data
+from bot.messages.summary_picture import Picture, render_group_picture, render_member_grid
 from storage import database
 from storage import groups as group_queries
 

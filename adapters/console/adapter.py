@@ -11,15 +11,15 @@ from datetime import timedelta
 from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.context import Actor, Place
-from bot.localtime import parse_timezone
-from bot.markup import to_plain, unescape_plain
-from bot.replies import Reply
+from bot.engine.context import Actor, Place
+from bot.messages.markup import to_plain, unescape_plain
+from bot.messages.replies import Reply
+from bot.rules.localtime import parse_timezone
 from storage.records import GroupRec, MemberRec
 
 if TYPE_CHECKING:
     from adapters.console.outbox_file import OutboxFile
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
 
 PLATFORM = "console"
 CHANNEL = Place(platform=PLATFORM, external_id="console", name="console")
@@ -114,9 +114,9 @@ class ConsoleAdapter:
         return reply
 
     async def _wait(self, args: list[str]) -> Reply | None:
-        from bot.durations import parse_duration
         from bot.errors import UserError
-        from bot.replies import error
+        from bot.messages.replies import error
+        from bot.rules.durations import parse_duration
 
         if self.wait is None:
             return error(
@@ -134,7 +134,7 @@ class ConsoleAdapter:
         return None
 
     async def _tap(self, name: str, args: list[str], event_id: str) -> Reply:
-        from bot.replies import error
+        from bot.messages.replies import error
 
         buttons = self._last_buttons.get(name) or self._last_buttons.get("*")
         if not buttons:

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.outbox_file import OutboxFile
-from bot.localtime import parse_timezone
+from bot.rules.localtime import parse_timezone
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.app.bootstrap import App
 
 log = logging.getLogger("logoff.console")
 
@@ -24,7 +24,7 @@ SCHEDULER_RESTART = 5.0  # seconds before a scheduler that died (e.g. database g
 
 async def _supervise(app: App, stop: asyncio.Event) -> None:
     """Run the scheduler; if it dies (its start-up planning needs the database), start it again."""
-    from bot.runner import attach_scheduler
+    from bot.app.serve import attach_scheduler
 
     while not stop.is_set():
         scheduler = app.scheduler or attach_scheduler(app)
@@ -55,7 +55,7 @@ async def serve_console(
             file=sys.stderr,
         )
         return 2
-    from bot.runner import attach_scheduler
+    from bot.app.serve import attach_scheduler
 
     box = OutboxFile(outbox_file) if outbox_file else None
     console = ConsoleAdapter(app.engine, user, parse_timezone(config.bot.timezone), outbox_file=box)

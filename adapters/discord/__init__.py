@@ -7,8 +7,8 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.app import App
-    from bot.config import Config
+    from bot.app.bootstrap import App
+    from bot.app.config import Config
 
 log = logging.getLogger("logoff.discord")
 
@@ -37,7 +37,7 @@ async def run_discord(app: App) -> None:
 
 async def sync_commands(config: Config) -> list[str]:
     """Log in without the gateway and upload the slash commands now (`logoff discord-sync`)."""
-    from bot.app import App, build_engine
+    from bot.app.bootstrap import App, build_engine
     from bot.clock import SystemClock
 
     from .client import LogoffClient

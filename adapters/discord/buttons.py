@@ -7,7 +7,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.actions import PREFIX
+from bot.commands.actions import PREFIX
 
 
 class TapHandler(Protocol):

@@ -7,7 +7,7 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.app import App
+from bot.app.bootstrap import App
 
 from . import identity
 from .buttons import AnswerButton

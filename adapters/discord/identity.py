@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.context import Actor, Place
+from bot.engine.context import Actor, Place
 
 PLATFORM = "discord"
 

@@ -10,7 +10,7 @@ import aiohttp
 import discord
 
 from bot.errors import DeliveryError
-from bot.replies import Reply
+from bot.messages.replies import Reply
 from storage.records import GroupRec, MemberRec
 
 from .files import ClosedDms

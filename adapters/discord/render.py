@@ -9,8 +9,8 @@ from typing import Any
 
 import discord
 
-from bot.markup import mention_lookup, to_markdown
-from bot.replies import Reply
+from bot.messages.markup import mention_lookup, to_markdown
+from bot.messages.replies import Reply
 
 from .buttons import AnswerButton
 

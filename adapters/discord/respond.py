@@ -10,7 +10,7 @@ from collections.abc import Awaitable
 
 import discord
 
-from bot.replies import Reply
+from bot.messages.replies import Reply
 
 from .render import render
 

@@ -11,7 +11,7 @@ from typing import Any, Literal, Optional
 import discord
 from discord import app_commands
 
-from bot.registry import Arg, Command, Registry, Role
+from bot.commands.registry import Arg, Command, Registry, Role
 
 MAX_DESCRIPTION = 100
 MAX_STRING = 6000

@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.app.bootstrap import App
 
 
 def import_nio(encryption: bool) -> None:

@@ -43,11 +43,11 @@ from adapters.matrix.rooms import (
     is_admin,
 )
 from adapters.matrix.state import HANDLED_KEPT, MatrixState, StateFile
-from bot.config import MatrixConfig
-from bot.context import Actor, Place
-from bot.engine import Engine
+from bot.app.config import MatrixConfig
+from bot.engine.context import Actor, Place
+from bot.engine.engine import Engine
 from bot.errors import DeliveryError
-from bot.replies import Reply
+from bot.messages.replies import Reply
 from storage.records import GroupRec, MemberRec
 
 log = logging.getLogger("logoff.matrix")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from bot.actions import REACTION_ANSWERS, decode
-from bot.markup import to_html, to_plain, unescape_plain
-from bot.replies import Button, Reply
+from bot.commands.actions import REACTION_ANSWERS, decode
+from bot.messages.markup import to_html, to_plain, unescape_plain
+from bot.messages.replies import Button, Reply
 
 # The one-tap answers seeded on prompts, in the order a member reads them.
 VERB_KEYS = {"done": "✅", "not": "❌", "skip": "⏭️", "snooze": "💤"}

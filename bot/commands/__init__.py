@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.commands import answers, help, personal, pledges, privacy, settings
-from bot.registry import Registry
+from bot.commands import checkins as answers
+from bot.commands import help, personal, pledges, privacy, settings
+from bot.commands.registry import Registry
 
 
 def build_registry() -> Registry:

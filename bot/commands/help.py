@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bot.commands.invocation import Invocation
+from bot.commands.registry import Arg, Command, Registry, describe_args
 from bot.errors import UserError
-from bot.invocation import Invocation
-from bot.registry import Arg, Command, Registry, describe_args
-from bot.replies import Reply, private
+from bot.messages.replies import Reply, private
 
 
 def command_help(command: Command, prefix: str) -> str:

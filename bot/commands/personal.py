@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import attention, tracking
+from bot.commands.invocation import Invocation
 from bot.commands.pledges import PLEDGE_ARG
-from bot.durations import format_duration
+from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import UserError
-from bot.invocation import Invocation
-from bot.localtime import parse_timezone, to_local
-from bot.markup import inert
-from bot.registry import Arg, Command, Registry, Role
-from bot.replies import Reply, private
-from bot.reports import load_board, render_streaks, render_summary
-from bot.slots import Slot, format_slot, next_occurrence
+from bot.messages.boards import load_board, render_streaks, render_summary
+from bot.messages.markup import inert
+from bot.messages.replies import Reply, private
+from bot.rules import pledge_periods as tracking
+from bot.rules.durations import format_duration
+from bot.rules.localtime import parse_timezone, to_local
+from bot.rules.slots import Slot, format_slot, next_occurrence
+from bot.scheduling import attention
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
 from storage.records import MemberRec, PledgeRec
@@ -87,7 +88,7 @@ async def offline(inv: Invocation) -> Reply:
     if text.strip().lower() in ("off", "0", "none", "stop", "end"):
         await group_queries.update_member(inv.member.id, muted_until=None)
         return private("Welcome back: pings are on again.")
-    from bot.durations import parse_duration
+    from bot.rules.durations import parse_duration
 
     try:
         span: timedelta = parse_duration(text, max_days=90)

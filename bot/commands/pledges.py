@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bot import tracking
+from bot.commands.invocation import Invocation
+from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import PermissionDenied, UserError
-from bot.invocation import Invocation
-from bot.markup import inert
-from bot.periods import describe
-from bot.registry import Arg, Command, Registry, Role
-from bot.replies import Reply, private, public
-from bot.reports import cadence_text, load_board, render_board
-from bot.slots import Slot, format_slot
+from bot.messages.boards import cadence_text, load_board, render_board
+from bot.messages.markup import inert
+from bot.messages.replies import Reply, private, public
+from bot.rules import pledge_periods as tracking
+from bot.rules.periods import describe
+from bot.rules.slots import Slot, format_slot
 from storage import pledges as pledge_queries
 from storage.records import PledgeRec
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from bot.actions import Action
-from bot.invocation import Invocation
-from bot.registry import Arg, Command, Registry, Role
-from bot.replies import Button, Reply, private
+from bot.commands.actions import Action
+from bot.commands.invocation import Invocation
+from bot.commands.registry import Arg, Command, Registry, Role
+from bot.messages.replies import Button, Reply, private
 from storage import groups as group_queries
 from storage import privacy as privacy_queries
 from storage.records import MemberRec

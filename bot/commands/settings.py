@@ -8,15 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import attention, closing, tracking
+from bot.commands.invocation import Invocation
+from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import PermissionDenied, UserError
-from bot.invocation import Invocation
-from bot.localtime import WEEKDAY_NAMES, WEEKDAYS, parse_timezone, parse_weekday
-from bot.periods import describe, period_at
-from bot.quiet import format_quiet_hours, parse_quiet_hours
-from bot.registry import Arg, Command, Registry, Role
-from bot.replies import Reply, private, public
-from bot.slots import format_slot, parse_slot
+from bot.messages.replies import Reply, private, public
+from bot.progress import closing
+from bot.rules import pledge_periods as tracking
+from bot.rules.localtime import WEEKDAY_NAMES, WEEKDAYS, parse_timezone, parse_weekday
+from bot.rules.periods import describe, period_at
+from bot.rules.quiet import format_quiet_hours, parse_quiet_hours
+from bot.rules.slots import format_slot, parse_slot
+from bot.scheduling import attention
 from storage import closing as close_queries
 from storage import deferred as deferred_queries
 from storage import groups as group_queries

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.summary_picture import (
+from bot.messages.summary_picture import (
     GroupWeeks,
     MemberPledgeWeeks,
     MemberWeeks,

@@ -12,9 +12,9 @@ from typing import Any
 from adapters.discord import run_discord
 from adapters.discord.client import LogoffClient
 from adapters.discord.outbox import DiscordOutbox
-from bot.app import App, open_app
+from bot.app.bootstrap import App, open_app
+from bot.app.config import BotConfig, Config, DiscordConfig
 from bot.clock import Clock
-from bot.config import BotConfig, Config, DiscordConfig
 from storage import database
 from storage import groups as group_queries
 from storage import pledges as pledge_queries

@@ -8,8 +8,8 @@ import pytest
 
 from adapters.discord.respond import CLOSED_DM_NOTICE
 from bot.errors import DeliveryError
-from bot.replies import MentionRef, Reply, Visibility
-from bot.reports import render_summary
+from bot.messages.boards import render_summary
+from bot.messages.replies import MentionRef, Reply, Visibility
 from tests.discord.harness import RunningBot
 from tests.discord_peer import DiscordPeer, PeerUser
 
@@ -49,7 +49,7 @@ async def test_the_weekly_summary_arrives_in_the_channel_and_celebrates_by_name(
     await bot.slash(peer.member, "pledge new", title="Call a neighbour")
     await bot.slash(peer.member, "done", pledge="1")
     group = await bot.group()
-    text, mentions = await render_summary(group, bot.app.clock.now())
+    text, mentions = await render_summary(group, bot.app.bootstrap.clock.now())
     reply = Reply(text=text, visibility=Visibility.PUBLIC, mentions=mentions)
     message_id = await bot.outbox.send_to_group(group, reply)
     message = peer.message_by_id[int(message_id)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.discord.render import MAX_CONTENT, render, split_content
-from bot.replies import Button, MentionRef, Reply, Visibility
+from bot.messages.replies import Button, MentionRef, Reply, Visibility
 
 
 def test_only_mentioned_discord_members_are_pinged() -> None:

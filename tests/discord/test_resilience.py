@@ -11,7 +11,7 @@ import pytest
 
 from adapters.discord import respond
 from adapters.discord.client import NOT_SERVED
-from bot.replies import Reply, Visibility
+from bot.messages.replies import Reply, Visibility
 from tests.discord.harness import RunningBot, start_bot
 from tests.discord_peer import DiscordPeer
 
@@ -38,7 +38,7 @@ async def test_slow_work_is_deferred_and_a_public_answer_still_reaches_the_chann
     bot: RunningBot, peer: DiscordPeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(respond, "DEFER_AFTER", 0.05)
-    engine = bot.app.engine
+    engine = bot.app.bootstrap.engine
     real = engine.handle_command
 
     async def slow(*args: Any, **kwargs: Any) -> Reply:
@@ -71,8 +71,8 @@ async def test_an_unexpected_failure_gets_an_apology_with_a_reference_and_is_log
     async def broken(*args: Any, **kwargs: Any) -> Reply:
         raise RuntimeError("database on fire: secret internals")
 
-    monkeypatch.setattr(bot.app.engine, "handle_command", broken)
-    monkeypatch.setattr(bot.app.engine, "handle_action", broken)
+    monkeypatch.setattr(bot.app.bootstrap.engine, "handle_command", broken)
+    monkeypatch.setattr(bot.app.bootstrap.engine, "handle_action", broken)
     with caplog.at_level(logging.ERROR, logger="logoff.discord"):
         reply = await bot.slash(peer.member, "pledge list")
     assert reply.ephemeral

@@ -7,9 +7,9 @@ import asyncio
 from pathlib import Path
 
 from adapters.discord import sync_commands
+from bot.app.serve import discord_sync_main
 from bot.commands import build_registry
-from bot.registry import Role
-from bot.runner import discord_sync_main
+from bot.commands.registry import Role
 from tests.discord.harness import RunningBot, make_config, start_bot
 from tests.discord_peer import MANAGE_GUILD, DiscordPeer
 from tests.discord_peer.gateway import PRIVILEGED_INTENTS

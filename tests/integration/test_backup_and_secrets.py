@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.redaction import MASK, RedactSecrets
+from bot.app.redaction import MASK, RedactSecrets
 from storage.backup import backup_sqlite
 from tests.integration.test_cli import logoff
 from tests.support.session import open_session
@@ -73,7 +73,7 @@ def test_a_config_file_with_secrets_readable_by_others_gets_a_warning(tmp_path: 
 
 
 def test_secret_shaped_values_are_masked_even_when_nobody_named_them():
-    from bot.redaction import scrub
+    from bot.app.redaction import scrub
 
     line = (
         "response {'access_token': 'syt_abc_DEF123', 'password': \"hunter2hunter\"} "

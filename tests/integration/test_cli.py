@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-LOGOFF = [sys.executable, "-m", "bot.cli"]
+LOGOFF = [sys.executable, "-m", "bot.app.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -254,7 +254,7 @@ async def test_changing_the_week_start_keeps_closing_and_undo_working(session: C
 async def test_the_weekly_summary_of_a_big_group_names_some_and_counts_the_rest(
     session: ConsoleSession,
 ):
-    from bot.reports import NAMES_CELEBRATED
+    from bot.messages.boards import NAMES_CELEBRATED
 
     await session.say('!pledge new "Call a neighbour" per week')
     session.engine.limiter.per_minute = 0

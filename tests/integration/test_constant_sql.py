@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from benchmarks.common import NullOutbox, StatementCounter
-from bot import planning, reports
-from bot.app import build_engine
+from bot.app.bootstrap import build_engine
+from bot.app.config import Config
 from bot.clock import VirtualClock
-from bot.config import Config
-from bot.scheduler import Scheduler
-from bot.weekly_summary import closed_week_summary
+from bot.messages import boards as reports
+from bot.messages.weekly_summary import closed_week_summary
+from bot.scheduling import planning
+from bot.scheduling.scheduler import Scheduler
 from storage import database
 from storage import groups as group_queries
 from storage import jobs as job_queries

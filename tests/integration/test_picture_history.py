@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from benchmarks.common import StatementCounter
-from bot import picture_data
-from bot.summary_picture import Mark
+from bot.messages import picture_data
+from bot.messages.summary_picture import Mark
 from storage import groups
 from storage.records import GroupRec
 from tests.support.session import ConsoleSession, open_session

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.closing import close_due
+from bot.progress.closing import close_due
 from storage import checkins, database, groups, pledges
 from storage.errors import SchemaNotMigrated
 from storage.records import GroupDefaults
@@ -54,8 +54,8 @@ async def test_a_check_in_counts_once_per_causing_event(database_url: str):
 async def test_a_replayed_tap_is_answered_but_counted_once(database_url: str):
     async with open_session(database_url, START, "Europe/Berlin") as s:
         await s.say('!pledge new "Call a neighbour" times 2 per week')
-        from bot.actions import Action
-        from bot.context import Actor, Place
+        from bot.commands.actions import Action
+        from bot.engine.context import Actor, Place
 
         action = Action("done", 1, "week:2026-11-30").encode()
         actor = Actor("console", "you", "you", True)

@@ -24,9 +24,9 @@ from nio import (
     SyncResponse,
 )
 
-from bot.app import App, open_app
+from bot.app.bootstrap import App, open_app
+from bot.app.config import BotConfig, Config, MatrixConfig
 from bot.clock import Clock
-from bot.config import BotConfig, Config, MatrixConfig
 from storage import database
 from tests.services.synapse import SynapseServer
 
@@ -122,7 +122,7 @@ class BotProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def _logoff(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "bot.cli", "--config", str(self.config), *args]
+        return [sys.executable, "-m", "bot.app.cli", "--config", str(self.config), *args]
 
     def start(self) -> None:
         subprocess.run(self._logoff("migrate"), cwd=REPO, check=True, capture_output=True)

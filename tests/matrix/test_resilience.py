@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import DeliveryError
-from bot.replies import Reply, Visibility
+from bot.messages.replies import Reply, Visibility
 from storage import groups as group_queries
 from tests.matrix.harness import (
     WAIT,

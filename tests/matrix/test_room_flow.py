@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.actions import Action
-from bot.app import App
-from bot.replies import Button, MentionRef, Reply, Visibility
-from bot.tracking import current_period
+from bot.app.bootstrap import App
+from bot.commands.actions import Action
+from bot.messages.replies import Button, MentionRef, Reply, Visibility
+from bot.rules.pledge_periods import current_period
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
 from tests.matrix.harness import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from adapters.matrix import render
 from adapters.matrix.rooms import RoomCreation, creation_from, inviter_allowed, is_admin
-from bot.actions import Action
-from bot.replies import Button, MentionRef, Reply
+from bot.commands.actions import Action
+from bot.messages.replies import Button, MentionRef, Reply
 
 BOT = "@logoff:example.org"
 

@@ -12,7 +12,7 @@ from bot.clock import VirtualClock
 from tests.matrix.harness import Member, in_reply_to, new_bot_account, running_bot, sent_by
 from tests.services.synapse import SynapseServer
 
-scheduler = pytest.importorskip("bot.scheduler")
+scheduler = pytest.importorskip("bot.scheduling.scheduler")
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)

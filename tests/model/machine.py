@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from bot.actions import Action, decode
-from bot.app import App, build_engine
+from bot.app.bootstrap import App, build_engine
+from bot.app.config import BotConfig, Config
+from bot.app.serve import advance, attach_scheduler
 from bot.clock import VirtualClock
-from bot.config import BotConfig, Config
-from bot.context import Actor, Place
-from bot.engine import Engine
-from bot.replies import Reply
-from bot.runner import advance, attach_scheduler
+from bot.commands.actions import Action, decode
+from bot.engine.context import Actor, Place
+from bot.engine.engine import Engine
+from bot.messages.replies import Reply
 from storage import database
 from storage import groups as group_queries
 from storage import jobs as job_queries

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.actions import Action
-from bot.context import Actor, Place
-from bot.streaks import week_units
+from bot.commands.actions import Action
+from bot.engine.context import Actor, Place
+from bot.rules.streaks import week_units
 from storage import models as m
 from tests.support.session import ConsoleSession
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.actions import Action
 from bot.commands import build_registry
-from bot.context import Actor, Place
-from bot.replies import Reply
+from bot.commands.actions import Action
+from bot.engine.context import Actor, Place
+from bot.messages.replies import Reply
 from storage import models as m
 from tests.conftest import START
 from tests.support.session import ConsoleSession, open_session

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app import App, build_engine
+from bot.app.bootstrap import App, build_engine
+from bot.app.config import BotConfig, Config
+from bot.app.serve import attach_scheduler
 from bot.clock import VirtualClock
-from bot.config import BotConfig, Config
-from bot.context import Actor, Place
+from bot.engine.context import Actor, Place
 from bot.errors import DeliveryError
-from bot.replies import Reply
-from bot.runner import attach_scheduler
-from bot.scheduler import Scheduler
+from bot.messages.replies import Reply
+from bot.scheduling.scheduler import Scheduler
 from storage import database
 from storage import groups as group_queries
 from storage.records import GroupRec, MemberRec

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import Config
-from bot.localtime import WEEKDAYS, resolve_local
-from bot.simulation import simulate
+from bot.app.config import Config
+from bot.app.simulation import simulate
+from bot.rules.localtime import WEEKDAYS, resolve_local
 from tests.scheduler.support import config, rig
 
 ZONES = ("Europe/Berlin", "America/New_York", "Australia/Sydney", "America/Santiago")

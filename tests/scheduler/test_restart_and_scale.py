@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import SystemClock, VirtualClock
-from bot.scheduler import LEASE, Scheduler
+from bot.scheduling.scheduler import LEASE, Scheduler
 from storage import database
 from storage import groups as group_queries
 from storage import jobs as job_queries
@@ -95,8 +95,8 @@ async def test_two_schedulers_on_one_postgresql_database_send_every_job_exactly_
             for i in range(3000)
         ]
         await job_queries.plan(jobs, now)
-        from bot.app import build_engine
-        from bot.config import Config
+        from bot.app.bootstrap import build_engine
+        from bot.app.config import Config
 
         outbox = CountingOutbox()
         clock = SystemClock()

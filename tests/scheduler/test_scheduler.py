@@ -6,10 +6,10 @@ import asyncio
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.actions import Action
 from bot.clock import VirtualClock
-from bot.notices import reply_to_json
-from bot.replies import public
+from bot.commands.actions import Action
+from bot.messages.notices import reply_to_json
+from bot.messages.replies import public
 from storage import jobs as job_queries
 from storage.records import NewJob
 from tests.scheduler.support import RecordingOutbox, retryable, rig

@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from adapters.console.outbox_file import read_lines
-from bot.app import build_engine
+from bot.app.bootstrap import build_engine
+from bot.app.config import load_config
 from bot.clock import SystemClock
-from bot.config import load_config
-from bot.context import Actor, Place
-from bot.notices import reply_to_json
-from bot.replies import Reply, Visibility
+from bot.engine.context import Actor, Place
+from bot.messages.notices import reply_to_json
+from bot.messages.replies import Reply, Visibility
 from storage import database
 from storage import jobs as job_queries
 from storage import models as m
@@ -193,7 +193,7 @@ class BotProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         env.pop("LOGOFF_CONFIG", None)
         env.pop("LOGOFF_DATABASE_URL", None)
-        command = [sys.executable, "-m", "bot.cli", "--config", str(self.soak.config), "run"]
+        command = [sys.executable, "-m", "bot.app.cli", "--config", str(self.soak.config), "run"]
         command += ["--no-input", "--outbox-file", str(self.soak.outbox), "--user", "operator"]
         try:
             self.proc = subprocess.Popen(

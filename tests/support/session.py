@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from adapters.console import ConsoleAdapter
-from bot.app import build_engine
+from bot.app.bootstrap import build_engine
+from bot.app.config import BotConfig, Config
+from bot.app.serve import advance, attach_scheduler
 from bot.clock import VirtualClock
-from bot.config import BotConfig, Config
-from bot.engine import Engine
-from bot.localtime import parse_timezone
-from bot.runner import advance, attach_scheduler
+from bot.engine.engine import Engine
+from bot.rules.localtime import parse_timezone
 from storage import database
 
 
@@ -54,7 +54,7 @@ class ConsoleSession:
 async def open_session(
     url: str, start: datetime, tz: str, user: str = "you"
 ) -> AsyncIterator[ConsoleSession]:
-    from bot.app import App
+    from bot.app.bootstrap import App
 
     zone = parse_timezone(tz)
     config = Config(bot=BotConfig(timezone=zone.key))

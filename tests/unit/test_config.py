@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config, parse_config
+from bot.app.config import load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

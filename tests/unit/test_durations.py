@@ -1,4 +1,4 @@
-"""Tests for bot.durations: reading and writing durations such as 3d, 2h30m and 1w."""
+"""Tests for bot.rules.durations: reading and writing durations such as 3d, 2h30m and 1w."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.durations import format_duration, parse_duration
 from bot.errors import UserError
+from bot.rules.durations import format_duration, parse_duration
 
 USAGE = "Write a duration like 3d, 2h30m or 1w (units: w, d, h, m)."
 

@@ -1,4 +1,4 @@
-"""Tests for bot.localtime: parsing zones, times, weekdays and dates, and DST-safe resolution."""
+"""Tests for bot.rules.localtime: zones, times, weekdays and dates, and DST-safe resolution."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
-from bot.localtime import (
+from bot.rules.localtime import (
     WEEKDAYS,
     local_date,
     parse_date,

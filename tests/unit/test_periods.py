@@ -1,4 +1,4 @@
-"""Tests for bot.periods: period boundaries, keys and steps in a group's local calendar."""
+"""Tests for bot.rules.periods: period boundaries, keys and steps in a group's local calendar."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.periods import (
+from bot.rules.periods import (
     CADENCES,
     Cadence,
     describe,

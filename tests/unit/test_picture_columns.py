@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.picture_data import streak_columns, week_columns
+from bot.messages.picture_data import streak_columns, week_columns
 from storage.records import GroupWeekRec
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -1,4 +1,4 @@
-"""Tests for bot.quiet: quiet-hours windows and when they end, across midnight and DST."""
+"""Tests for bot.rules.quiet: quiet-hours windows and when they end, across midnight and DST."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
-from bot.localtime import to_local
-from bot.quiet import QuietHours, format_quiet_hours, parse_quiet_hours, quiet_end
+from bot.rules.localtime import to_local
+from bot.rules.quiet import QuietHours, format_quiet_hours, parse_quiet_hours, quiet_end
 from tests.unit._zones import instants, zone_names
 
 BERLIN = ZoneInfo("Europe/Berlin")

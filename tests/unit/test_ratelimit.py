@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.ratelimit import RateLimiter
+from bot.engine.ratelimit import RateLimiter
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 

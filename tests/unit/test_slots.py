@@ -1,4 +1,4 @@
-"""Tests for bot.slots: parsing slots and firing them at local wall-clock times across DST."""
+"""Tests for bot.rules.slots: parsing slots and firing them at local wall-clock times across DST."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
-from bot.localtime import local_date, to_local
-from bot.periods import CADENCES, Cadence, period_at, period_from_key
-from bot.slots import Slot, format_slot, next_occurrence, occurrence_in_period, parse_slot
+from bot.rules.localtime import local_date, to_local
+from bot.rules.periods import CADENCES, Cadence, period_at, period_from_key
+from bot.rules.slots import Slot, format_slot, next_occurrence, occurrence_in_period, parse_slot
 from tests.unit._zones import instants, zone_names
 
 BERLIN = ZoneInfo("Europe/Berlin")

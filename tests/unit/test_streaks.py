@@ -1,4 +1,4 @@
-"""Tests for bot.streaks: outcomes, streaks, freezes, habit strength and group streaks."""
+"""Tests for bot.rules.streaks: outcomes, streaks, freezes, habit strength and group streaks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
-from bot.streaks import (
+from bot.rules.streaks import (
     Outcome,
     StreakState,
     apply_outcome,

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 import pytest
 from PIL import Image
 
-from bot import picture_canvas as pc
-from bot import summary_picture as sp
-from bot.summary_picture import (
+from bot.messages import picture_canvas as pc
+from bot.messages import summary_picture as sp
+from bot.messages.summary_picture import (
     GroupWeeks,
     Mark,
     MemberPledgeWeeks,
@@ -295,7 +295,8 @@ def test_without_dejavu_pillows_own_font_still_draws_the_picture(fallback_font: 
 
 def test_pillow_is_imported_only_when_a_picture_is_drawn():
     code = (
-        "import sys, bot.summary_picture, bot.picture_data, bot.app, bot.weekly_summary;"
+        "import sys, bot.messages.summary_picture, bot.messages.picture_data;"
+        "import bot.app.bootstrap, bot.messages.weekly_summary;"
         "print('PIL' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,0 +1,1 @@
+"""Composition root and process shell: config, CLI, serving, sandbox and simulation."""

@@ -1,0 +1,355 @@
+"""The `logoff` command line: run, sandbox, simulate, migrate, check-config, backup, restore."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.app.config import Config, load_config
+from bot.errors import LogoffError, UserError
+from storage.errors import SchemaNotMigrated, StorageError
+
+DEFAULT_CONFIG = "config.toml"
+
+
+def _config_path(arg: str | None) -> Path | None:
+    if arg:
+        return Path(arg)
+    env = os.environ.get("LOGOFF_CONFIG")
+    if env:
+        return Path(env)
+    default = Path(DEFAULT_CONFIG)
+    return default if default.exists() else None
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config, problems = load_config(_config_path(args.config))
+    if problems:
+        _print_problems(problems)
+        raise SystemExit(2)
+    return config
+
+
+def _print_problems(problems: list[tuple[str, str]]) -> None:
+    print(f"The configuration has {len(problems)} problem(s):", file=sys.stderr)
+    for key, message in problems:
+        print(f"  {key}: {message}", file=sys.stderr)
+
+
+def _logging(config: Config) -> None:
+    from bot.app import redaction
+
+    logging.basicConfig(
+        level=config.bot.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    redaction.install(config.secrets())
+    if config.bot.log_level != "debug":
+        # Library chatter (e.g. "Tortoise-ORM shutdown") is noise for the person at the console.
+        logging.getLogger("tortoise").setLevel(logging.WARNING)
+    _warn_if_readable(config)
+
+
+def _warn_if_readable(config: Config) -> None:
+    """A config file holding secrets should not be readable by other users of the machine."""
+    path = config.source
+    if path is None or not config.secrets():
+        return
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        logging.getLogger("logoff").warning(
+            "%s holds secrets and is readable by other users; run: chmod 600 %s", path, path
+        )
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    path = _config_path(args.config)
+    config, problems = load_config(path)
+    if problems:
+        _print_problems(problems)
+        return 2
+    where = str(path) if path else "built-in defaults (no config.toml found)"
+    adapters = [
+        n
+        for n, on in (("discord", config.discord.enabled), ("matrix", config.matrix.enabled))
+        if on
+    ] or ["console"]
+    if path is not None and config.secrets() and path.stat().st_mode & 0o077:
+        print(f"Warning: {path} holds secrets and is readable by others; run: chmod 600 {path}")
+    print(f"Configuration OK ({where}).")
+    print(f"  database: {_redact(config.db_url)}")
+    print(f"  adapters: {', '.join(adapters)}")
+    print(f"  default time zone: {config.bot.timezone}")
+    return 0
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+async def _migrate(config: Config) -> int:
+    from storage import database
+
+    if config.db_url.startswith("sqlite://"):
+        config.bot.data_dir.mkdir(parents=True, exist_ok=True)
+    applied = await database.migrate(config.db_url)
+    if applied:
+        print(f"Applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        print("The database is up to date.")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    config = _load(args)
+    try:
+        return asyncio.run(_migrate(config))
+    except (StorageError, OSError) as exc:
+        print(f"Could not migrate {_redact(config.db_url)}: {exc}", file=sys.stderr)
+        return 4
+
+
+async def _run(config: Config, args: argparse.Namespace) -> int:
+    from bot.app.bootstrap import open_app
+    from bot.app.serve import run_platforms
+
+    async with open_app(config) as app:
+        if args.outbox_file or args.no_input:
+            from adapters.console import serve_console
+
+            return await serve_console(
+                app, args.user, outbox_file=args.outbox_file, read_input=not args.no_input
+            )
+        return await run_platforms(app, user=args.user)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _load(args)
+    _logging(config)
+    try:
+        return asyncio.run(_run(config, args))
+    except SchemaNotMigrated as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    except StorageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 4
+    except KeyboardInterrupt:
+        return 0
+
+
+def _parse_start(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC).replace(second=0, microsecond=0)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(
+            f"--start {text!r} is not an ISO date-time; e.g. --start 2026-11-30T09:00"
+        ) from None
+    return value
+
+
+async def _sandbox(config: Config, args: argparse.Namespace) -> int:
+    from bot.app.bootstrap import open_app
+    from bot.app.serve import run_sandbox
+    from bot.clock import VirtualClock
+    from bot.rules.localtime import parse_timezone
+
+    tz = parse_timezone(args.tz or config.bot.timezone)
+    start = _parse_start(args.start)
+    if start.tzinfo is None:
+        from bot.rules.localtime import resolve_local
+
+        start = resolve_local(start.date(), start.time(), tz)
+    cfg = Config(bot=dataclasses.replace(config.bot, timezone=tz.key), schedule=config.schedule)
+    clock = VirtualClock(start)
+    async with open_app(cfg, clock, in_memory=True) as app:
+        return await run_sandbox(app, clock, user=args.user, tz=tz)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    config = _load(args)
+    logging.basicConfig(level="WARNING", stream=sys.stderr)
+    try:
+        return asyncio.run(_sandbox(config, args))
+    except UserError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from bot.app.serve import simulate_main
+
+    config = _load(args)
+    return simulate_main(config, args)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, backup
+
+    config = _load(args)
+    try:
+        made = asyncio.run(backup(config.db_url, Path(args.path)))
+    except BackupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (StorageError, OSError) as exc:
+        print(f"Could not back up {_redact(config.db_url)}: {exc}", file=sys.stderr)
+        return 4
+    print(
+        f"Backed up {_redact(config.db_url)} to {made.path}: {made.tables} tables, "
+        f"{made.rows} rows, schema {made.version}.\n"
+        f"Restore it with `logoff restore {made.path}` (stop the bot first)."
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, restore
+
+    config = _load(args)
+    try:
+        done = asyncio.run(
+            restore(config.db_url, Path(args.path), work_dir=config.bot.data_dir, force=args.force)
+        )
+    except BackupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (StorageError, OSError) as exc:
+        print(f"Could not restore into {_redact(config.db_url)}: {exc}", file=sys.stderr)
+        return 4
+    then = f"; then applied {', '.join(done.migrated)}" if done.migrated else ""
+    print(
+        f"Restored {done.rows} rows in {done.tables} tables from {args.path} into "
+        f"{_redact(config.db_url)} (the backup was at schema {done.version}{then})."
+    )
+    if done.saved is not None:
+        print(f"The database it replaced was saved to {done.saved}.")
+    print("Start the bot again.")
+    return 0
+
+
+def cmd_discord_sync(args: argparse.Namespace) -> int:
+    from bot.app.serve import discord_sync_main
+
+    config = _load(args)
+    return discord_sync_main(config, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="logoff",
+        description="Logoff: small offline pledges, kept together. "
+        "Log on only to the degree that it helps you log off.",
+    )
+    parser.add_argument(
+        "--config",
+        "-c",
+        help="path to config.toml (default: ./config.toml, "
+        "or $LOGOFF_CONFIG; without one, built-in defaults)",
+    )
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    run = sub.add_parser("run", help="run the bot (console when no platform is enabled)")
+    run.add_argument(
+        "--user",
+        default=os.environ.get("USER") or "you",
+        help="who is typing in the console (default: $USER)",
+    )
+    run.add_argument(
+        "--outbox-file",
+        type=Path,
+        help="console: append every message the bot sends to this JSON-lines file "
+        "(deduplicated by idempotency key, fsynced)",
+    )
+    run.add_argument(
+        "--no-input",
+        action="store_true",
+        help="console: do not read commands from stdin; serve the scheduler until SIGTERM/SIGINT",
+    )
+    run.set_defaults(func=cmd_run)
+    sandbox = sub.add_parser(
+        "sandbox", help="try everything on a throwaway database with virtual time"
+    )
+    sandbox.add_argument("--start", help="virtual start, ISO date-time (default: now)")
+    sandbox.add_argument("--tz", help="the group's time zone, e.g. Europe/Berlin")
+    sandbox.add_argument("--user", default=os.environ.get("USER") or "you", help="who is typing")
+    sandbox.set_defaults(func=cmd_sandbox)
+    simulate = sub.add_parser(
+        "simulate", help="simulate a group for weeks and print attention figures"
+    )
+    simulate.add_argument("--members", type=int, default=12)
+    simulate.add_argument("--pledges", type=int, default=2)
+    simulate.add_argument("--weeks", type=int, default=8)
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument(
+        "--daily", type=int, default=0, help="daily pledges beside the weekly ones (mixed cadences)"
+    )
+    simulate.add_argument(
+        "--second-zone",
+        help="with --daily: the zone every second member lives in (default America/New_York)",
+    )
+    simulate.add_argument("--start", help="ISO date-time to start at")
+    simulate.add_argument("--tz", help="time zone of the group")
+    simulate.add_argument("--transcript", action="store_true", help="print every message")
+    simulate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    simulate.set_defaults(func=cmd_simulate)
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.set_defaults(func=cmd_migrate)
+    check = sub.add_parser("check-config", help="validate the configuration, listing every problem")
+    check.set_defaults(func=cmd_check_config)
+    backup = sub.add_parser(
+        "backup",
+        help="write a consistent backup of the live database (SQLite or PostgreSQL) to a file",
+    )
+    backup.add_argument("path", help="the backup file to write (a SQLite file, mode 600)")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser(
+        "restore", help="replace the database with a backup made by `logoff backup`"
+    )
+    restore.add_argument("path", help="the backup file")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a database that already holds data (it is saved to data_dir first)",
+    )
+    restore.set_defaults(func=cmd_restore)
+    dsync = sub.add_parser("discord-sync", help="push the slash commands to Discord now")
+    dsync.set_defaults(func=cmd_discord_sync)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        result: Any = args.func(args)
+    except LogoffError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

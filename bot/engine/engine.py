@@ -1,0 +1,394 @@
+"""The engine: turns a platform event (a command, a tap, a reaction) into a Reply, safely."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.commands import checkins as answer_commands
+from bot.commands import privacy as privacy_commands
+from bot.commands.actions import REACTION_ANSWERS, Action, decode
+from bot.commands.converters import convert, match_pledges, pledge_span
+from bot.commands.invocation import Invocation
+from bot.commands.registry import Command, Registry, Role, bind, tokenize
+from bot.engine.context import Actor, Place
+from bot.engine.ratelimit import RateLimiter
+from bot.errors import PermissionDenied, UserError
+from bot.messages.markup import clean_text, inert
+from bot.messages.replies import Button, Reply, error, private
+from bot.progress import answering as answers
+from bot.progress import closing
+from bot.rules import pledge_periods as tracking
+from bot.rules.periods import describe
+from storage import checkins as checkin_queries
+from storage import groups as group_queries
+from storage import pledges as pledge_queries
+from storage import sent as sent_queries
+from storage.records import GroupDefaults, GroupRec, MemberRec, PledgeRec
+
+log = logging.getLogger("logoff.engine")
+
+MAX_COMMAND_LENGTH = 2000
+SnoozeHook = Callable[[MemberRec, PledgeRec, GroupRec, str, str, datetime], Awaitable[datetime]]
+ChangeHook = Callable[[int], Awaitable[None]]
+
+
+class Engine:
+    """One per process; adapters call `handle_text`, `handle_action`, `handle_reaction`."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        defaults: GroupDefaults,
+        registry: Registry,
+        prefix: str = "!",
+        commands_per_minute: int = 60,
+    ) -> None:
+        self.clock = clock
+        self.limiter = RateLimiter(commands_per_minute)
+        # Tokens and passwords of this deployment (set by the app from the config).
+        self.secrets: tuple[str, ...] = ()
+        self.defaults = defaults
+        self.registry = registry
+        self.prefix = prefix
+        self.snooze_hook: SnoozeHook | None = None
+        # Called with a group's id after a command changed it, so the scheduler re-plans.
+        self.change_hook: ChangeHook | None = None
+        # One writer at a time inside a process: a tap and a typed command never interleave.
+        self._lock = asyncio.Lock()
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def is_command(self, text: str) -> bool:
+        return text.lstrip().startswith(self.prefix)
+
+    async def handle_text(
+        self, actor: Actor, place: Place, text: str, event_id: str
+    ) -> Reply | None:
+        """A typed line; None when it is not addressed to the bot (no prefix)."""
+        if not self.is_command(text):
+            return None
+        body = text.lstrip()[len(self.prefix) :]
+        verdict = self._limit(actor)
+        if verdict == "quiet":
+            return None
+        if verdict == "notify":
+            return self._slow_down()
+        return await self._guard(
+            actor, place, event_id, lambda: self._run_text(actor, place, body, event_id)
+        )
+
+    async def handle_command(
+        self, actor: Actor, place: Place, path: tuple[str, ...], raw: dict[str, str], event_id: str
+    ) -> Reply:
+        """A structured call (Discord slash command): raw option strings by argument name."""
+        if self._limit(actor) != "allow":
+            # A slash command must be answered; the answer is private and changes nothing.
+            return self._slow_down()
+
+        async def run() -> Reply:
+            command = self.registry.commands.get(path)
+            if command is None:
+                raise UserError(f"I don't know the command `{' '.join(path)}`.")
+            return await self._invoke(actor, place, command, raw, event_id)
+
+        return await self._guard(actor, place, event_id, run)
+
+    async def handle_action(
+        self, actor: Actor, place: Place, action_text: str, event_id: str
+    ) -> Reply:
+        """A tap on a button (its encoded action)."""
+        return await self._guard(
+            actor, place, event_id, lambda: self._run_action(actor, place, action_text, event_id)
+        )
+
+    async def handle_reaction(
+        self, actor: Actor, place: Place, message_id: str, key: str, event_id: str
+    ) -> Reply | None:
+        """An emoji reaction on one of the bot's prompts; None when it is not an answer."""
+        verb = REACTION_ANSWERS.get(key.strip())
+        if verb is None:
+            return None
+        sent = await sent_queries.find_sent(actor.platform, message_id)
+        if sent is None or sent.pledge_id is None or sent.period_key is None:
+            return None
+        action = Action(verb, sent.pledge_id, sent.period_key).encode()
+        return await self.handle_action(actor, place, action, event_id)
+
+    async def handle_unreaction(
+        self, actor: Actor, place: Place, reaction_event_id: str
+    ) -> Reply | None:
+        """A reaction taken back (Matrix redaction): undo exactly what it recorded."""
+
+        async def run() -> Reply:
+            member = await self._member(actor)
+            now = self.clock.now()
+            undone = await checkin_queries.undo_by_event(
+                member.id, self._event_key(actor, reaction_event_id), now
+            )
+            if undone is None:
+                return private("")
+            return private("Took that back.")
+
+        reply = await self._guard(actor, place, reaction_event_id + ":undo", run)
+        return reply if reply.text else None
+
+    async def pledge_choices(self, place: Place, typed: str) -> list[tuple[str, str]]:
+        """(label, value) pairs of this place's pledges matching what was typed (autocomplete)."""
+        pledges = await self._pledges_for(place)
+        text = typed.strip()
+        found = match_pledges(pledges, text) if text else pledges
+        if text and not found:
+            found = [p for p in pledges if text.lower() in p.title.lower()]
+        return [(f"{p.number} · {p.title}", str(p.number)) for p in found]
+
+    async def archive_group(self, place: Place) -> None:
+        """The bot was removed from a group's room or channel: keep its data, archived."""
+        group = await group_queries.find_group(place.platform, place.external_id)
+        if group is not None and not group.archived:
+            await group_queries.update_group(group.id, archived=True)
+
+    async def record_sent(
+        self,
+        platform: str,
+        message_id: str,
+        kind: str,
+        group_id: int | None,
+        pledge_id: int | None,
+        period_key: str | None,
+    ) -> None:
+        await sent_queries.record_sent(
+            platform,
+            message_id,
+            kind,
+            self.clock.now(),
+            group_id=group_id,
+            pledge_id=pledge_id,
+            period_key=period_key,
+        )
+
+    async def close_due(self, group_id: int | None = None) -> closing.CloseReport:
+        async with self._lock:
+            return await closing.close_due(self.clock.now(), group_id)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _scrub(self, reply: Reply) -> Reply:
+        """No reply ever carries a secret of the deployment, even one a member typed back."""
+        text = reply.text
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return reply if text == reply.text else dataclasses.replace(reply, text=text)
+
+    def _limit(self, actor: Actor) -> str:
+        return self.limiter.check(f"{actor.platform}:{actor.external_id}", self.clock.now())
+
+    def _slow_down(self) -> Reply:
+        per = self.limiter.per_minute
+        return error(
+            f"That is more than {per} commands a minute, so I'll pause for you for a minute.",
+            "Nothing was changed. Try again shortly — or take it as a sign to log off for a bit.",
+        )
+
+    async def _guard(
+        self, actor: Actor, place: Place, event_id: str, run: Callable[[], Awaitable[Reply]]
+    ) -> Reply:
+        try:
+            async with self._lock:
+                return self._scrub(await run())
+        except UserError as exc:
+            return self._scrub(error(exc.message, exc.usage))
+        except Exception:
+            ref = secrets.token_hex(3)
+            log.exception(
+                "unexpected error ref=%s platform=%s place=%s actor=%s event=%s",
+                ref,
+                place.platform,
+                place.external_id,
+                actor.external_id,
+                event_id,
+            )
+            return error(
+                f"Sorry, something went wrong on my side (reference `{ref}`). "
+                "Please try again; if it keeps happening, tell whoever runs this bot."
+            )
+
+    @staticmethod
+    def _event_key(actor: Actor, event_id: str) -> str:
+        return f"{actor.platform}:{event_id}"[:255]
+
+    async def _member(self, actor: Actor) -> MemberRec:
+        name = clean_text(actor.display_name)[:100] or actor.external_id
+        return await group_queries.ensure_member(
+            actor.platform, actor.external_id, name, self.clock.now()
+        )
+
+    async def _group(self, place: Place) -> GroupRec | None:
+        if place.is_direct:
+            return None
+        name = clean_text(place.name)[:100]
+        return await group_queries.ensure_group(
+            place.platform, place.external_id, name, self.defaults, self.clock.now()
+        )
+
+    async def _run_text(self, actor: Actor, place: Place, body: str, event_id: str) -> Reply:
+        if len(body) > MAX_COMMAND_LENGTH:
+            raise UserError(
+                f"That message is {len(body)} characters long; commands stay under "
+                f"{MAX_COMMAND_LENGTH}.",
+                "Shorten the title or note.",
+            )
+        tokens = tokenize(body)
+        command, used = self.registry.lookup([t.text for t in tokens[:2]], self.prefix)
+        args_tokens = tokens[used:]
+        group = await self._group(place)
+        pledges = (
+            await pledge_queries.group_pledges(group.id, ("active", "paused"))
+            if group is not None and any(a.kind == "pledge" for a in command.args)
+            else []
+        )
+        raw = bind(command, args_tokens, self.prefix, lambda words: pledge_span(pledges, words))
+        return await self._invoke(actor, place, command, raw, event_id, pledges, group)
+
+    async def _pledges_for(self, place: Place) -> list[PledgeRec]:
+        if place.is_direct:
+            return []
+        group = await group_queries.find_group(place.platform, place.external_id)
+        if group is None:
+            return []
+        return await pledge_queries.group_pledges(group.id, ("active", "paused"))
+
+    async def _invoke(
+        self,
+        actor: Actor,
+        place: Place,
+        command: Command,
+        raw: dict[str, str],
+        event_id: str,
+        pledges: list[PledgeRec] | None = None,
+        known_group: GroupRec | None = None,
+    ) -> Reply:
+        if command.needs_group and place.is_direct:
+            raise UserError(
+                f"`{self.prefix}{command.name}` works in a group channel or room, not here.",
+                "Run it in the channel where your group's pledges live.",
+            )
+        if command.who is Role.ADMIN and not actor.is_admin:
+            raise PermissionDenied(
+                f"Only group admins can use `{self.prefix}{command.name}`.",
+                "Admins: Manage Server on Discord, power level 50 or room creator on Matrix.",
+            )
+        member = await self._member(actor)
+        group = known_group if known_group is not None else await self._group(place)
+        now = self.clock.now()
+        if group is not None:
+            report = await closing.close_due(now, group.id, group)
+            if report.weeks or report.outcomes:
+                # A week just closed: the group streak in hand is stale.
+                group = await group_queries.get_group(group.id) or group
+        if pledges is None:
+            pledges = (
+                await pledge_queries.group_pledges(group.id, ("active", "paused")) if group else []
+            )
+        inv = Invocation(
+            engine=self,
+            command=command,
+            actor=actor,
+            place=place,
+            member=member,
+            group=group,
+            now=now,
+            event_key=self._event_key(actor, event_id),
+        )
+        for arg in command.args:
+            value = raw.get(arg.name)
+            if value is None or (value == "" and not arg.required):
+                if arg.required:
+                    raise UserError(
+                        f"Missing {arg.placeholder or arg.name}: {arg.help}.", inv.usage()
+                    )
+                continue
+            inv.args[arg.name] = await convert(inv, arg, value, pledges)
+        reply = await command.handler(inv)
+        if command.replans and group is not None and self.change_hook is not None:
+            try:
+                await self.change_hook(group.id)
+            except Exception:
+                log.exception("re-planning group %s failed", group.id)
+        return reply
+
+    async def _run_action(
+        self, actor: Actor, place: Place, action_text: str, event_id: str
+    ) -> Reply:
+        action = decode(action_text)
+        if action is None:
+            raise UserError("I don't recognise that button any more; use the command instead.")
+        member = await self._member(actor)
+        now = self.clock.now()
+        if action.verb == "forget-yes":
+            return await privacy_commands.confirm_forget(member, now, self.prefix)
+        if action.verb == "forget-no":
+            return await privacy_commands.cancel_forget(member)
+        pledge = await pledge_queries.get_pledge(action.pledge_id)
+        group = await group_queries.get_group(pledge.group_id) if pledge else None
+        if pledge is None or group is None:
+            raise UserError("That pledge no longer exists.")
+        if place.platform != group.platform:
+            raise PermissionDenied("This one is not yours.")
+        part = await pledge_queries.participation_of(pledge.id, member.id)
+        if part is None or not part.active:
+            raise PermissionDenied(
+                f"This one is not yours: you are not taking part in “{inert(pledge.title)}”.",
+                f"Join it with `{self.prefix}pledge join {pledge.number}` if you like.",
+            )
+        await closing.close_due(now, group.id)
+        key = self._event_key(actor, event_id)
+        if action.verb in ("done", "not", "skip"):
+            note = "(one tap)" if action.verb == "skip" else ""
+            return await answer_commands.answer(
+                pledge, group, member, action.verb, note, key, now, period_key=action.period_key
+            )
+        if not answers.is_open(
+            part, pledge, group, tracking.period_by_key(pledge, group, action.period_key), now
+        ):
+            period = tracking.period_by_key(pledge, group, action.period_key)
+            return private(
+                f"That question was about the {describe(period)}, which "
+                f"{answers.close_text(period, group, now)}: there is nothing to snooze."
+            )
+        return await self._snooze(member, pledge, group, action, key, now)
+
+    async def _snooze(
+        self,
+        member: MemberRec,
+        pledge: PledgeRec,
+        group: GroupRec,
+        action: Action,
+        key: str,
+        now: datetime,
+    ) -> Reply:
+        if action.verb == "snooze":
+            return private(
+                "Snooze until when?",
+                buttons=tuple(
+                    Button(label, Action(verb, pledge.id, action.period_key).encode())
+                    for label, verb in (
+                        ("1 hour", "snooze1h"),
+                        ("Tonight", "snoozetonight"),
+                        ("Tomorrow", "snoozetomorrow"),
+                    )
+                ),
+            )
+        if self.snooze_hook is None:
+            raise UserError("Snoozing needs the scheduler, which is not running here.")
+        period = tracking.period_by_key(pledge, group, action.period_key)
+        until = await self.snooze_hook(member, pledge, group, action.verb, action.period_key, now)
+        return private(
+            f"💤 I'll ask you again about **{inert(pledge.title)}** ({describe(period)}) "
+            f"at {until.astimezone(tracking.group_tz(group)):%a %H:%M}."
+        )

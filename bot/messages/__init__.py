@@ -1,0 +1,1 @@
+"""What members read: replies, markup, notices, boards, the weekly summary and picture."""

@@ -1,0 +1,60 @@
+"""Platform-neutral replies: text, one-tap buttons, an optional image, and who may see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Visibility(Enum):
+    PRIVATE = "private"  # only the caller (Discord ephemeral; Matrix/console: a reply anyway)
+    PUBLIC = "public"
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str  # an encoded action (bot.commands.actions); adapters treat it as opaque
+    emoji: str = ""
+    style: str = "secondary"  # primary | secondary | danger | success
+
+
+@dataclass(frozen=True)
+class MentionRef:
+    """A member to ping: `{@N}` in the text stands for member N."""
+
+    member_id: int
+    platform: str
+    external_id: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a command or a scheduled job says; `text` is light Markdown (bot.messages.markup)."""
+
+    text: str
+    visibility: Visibility = Visibility.PRIVATE
+    buttons: tuple[Button, ...] = ()
+    mentions: tuple[MentionRef, ...] = ()
+    image: bytes | None = None
+    image_name: str = ""
+    error: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def private(self) -> bool:
+        return self.visibility is Visibility.PRIVATE
+
+
+def private(text: str, **kw: object) -> Reply:
+    return Reply(text=text, visibility=Visibility.PRIVATE, **kw)  # type: ignore[arg-type]
+
+
+def public(text: str, **kw: object) -> Reply:
+    return Reply(text=text, visibility=Visibility.PUBLIC, **kw)  # type: ignore[arg-type]
+
+
+def error(message: str, usage: str | None = None) -> Reply:
+    text = message if usage is None else f"{message}\n{usage}"
+    return Reply(text=text, visibility=Visibility.PRIVATE, error=True)

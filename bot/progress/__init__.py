@@ -1,0 +1,1 @@
+"""What an answer does to a member's progress, and how a period closes."""

@@ -1,0 +1,1 @@
+"""What the bot sends by itself: planning, attention rules, the scheduler loop."""

@@ -1,0 +1,273 @@
+"""Which jobs exist: reminders, prompts, one follow-up, period closes and weekly summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messages.notices import FOLLOWUP, PROMPT, REMIND, SNOOZE
+from bot.rules import pledge_periods as tracking
+from bot.rules.localtime import parse_timezone, resolve_local
+from bot.rules.periods import Period, period_at
+from bot.rules.quiet import parse_quiet_hours, quiet_end
+from bot.rules.slots import Slot, next_occurrence, occurrence_in_period, parse_slot
+from storage import groups as group_queries
+from storage import jobs as job_queries
+from storage import pledges as pledge_queries
+from storage.records import GroupRec, MemberRec, NewJob, ParticipationRec, PledgeRec
+
+CLOSE = "close"
+SUMMARY = "summary"
+PLANNED_KINDS = (REMIND, PROMPT, FOLLOWUP, CLOSE, SUMMARY)
+# The follow-up comes this far into the grace window (08:00 after a midnight end with 12 h),
+# early enough to be answered before the close and late enough to follow a night's sleep.
+FOLLOWUP_SHARE = 2 / 3
+_TICK = timedelta(microseconds=1)
+
+
+def member_tz(member: MemberRec, group: GroupRec) -> ZoneInfo:
+    """A member's own zone for personal reminders and DMs, else the group's."""
+    if member.timezone:
+        try:
+            return parse_timezone(member.timezone)
+        except Exception:
+            return tracking.group_tz(group)
+    return tracking.group_tz(group)
+
+
+def after_quiet(instant: datetime, group: GroupRec, tz: ZoneInfo | None = None) -> datetime:
+    """`instant`, or the end of the quiet window it falls in (the group's window, local to tz)."""
+    window = parse_quiet_hours(group.quiet_hours) if group.quiet_hours else None
+    end = quiet_end(instant, window, tz or tracking.group_tz(group))
+    return end or instant
+
+
+def slot_in_period(slot: Slot, period: Period, tz: ZoneInfo) -> datetime | None:
+    """The first firing of a slot on `tz`'s clock inside the period's instants."""
+    at = next_occurrence(slot, period.start - _TICK, tz)
+    return at if at < period.end else None
+
+
+def prompt_time(pledge: PledgeRec, period: Period, group: GroupRec) -> datetime | None:
+    """The end-of-period question: the prompt slot in a week, else its time on the last day."""
+    slot = parse_slot(group.prompt_slot)
+    tz = tracking.group_tz(group)
+    if period.cadence == "week" and slot.weekday is not None:
+        found = occurrence_in_period(slot, period, tz)
+        if found is not None:
+            return found
+    last_day = period.first_day + timedelta(days=period.days - 1)
+    at = resolve_local(last_day, slot.at, tz)
+    return at if period.start <= at < period.end else None
+
+
+def followup_time(period: Period, group: GroupRec) -> datetime | None:
+    """At most one follow-up, inside the grace window and out of quiet hours, or none."""
+    close = tracking.close_time(period, group)
+    at = after_quiet(period.end + (close - period.end) * FOLLOWUP_SHARE, group)
+    return at if period.end <= at < close else None
+
+
+def summary_time(week: Period, group: GroupRec) -> datetime:
+    """The summary slot's first firing at or after the week's close, so it reports a closed week."""
+    close = tracking.close_time(week, group)
+    slot = parse_slot(group.summary_slot)
+    return after_quiet(next_occurrence(slot, close - _TICK, tracking.group_tz(group)), group)
+
+
+def _key(kind: str, group: GroupRec, pledge: PledgeRec, period: Period) -> str:
+    return f"{kind}:g{group.id}:p{pledge.id}:{period.key}"
+
+
+def _notice(
+    kind: str, key: str, due: datetime, at: datetime, group: GroupRec, pledge: PledgeRec, p: Period
+) -> NewJob:
+    payload: dict[str, Any] = {
+        "pledge_id": pledge.id,
+        "period_key": p.key,
+        "at": at.isoformat(),
+        "cadence": pledge.cadence,
+    }
+    if kind == FOLLOWUP or (kind == PROMPT and pledge.remind_slot):
+        # Only for who the reminder did not reach: the weekly cap keeps no place for it.
+        payload["fallback"] = True
+    return NewJob(dedupe_key=key, kind=kind, due_at=due, group_id=group.id, payload=payload)
+
+
+def _close(group: GroupRec, at: datetime) -> NewJob:
+    key = f"close:g{group.id}:{at.isoformat(timespec='minutes')}"
+    return NewJob(dedupe_key=key, kind=CLOSE, due_at=at, group_id=group.id)
+
+
+def _pledge_periods(pledge: PledgeRec, group: GroupRec, now: datetime) -> list[Period]:
+    current = tracking.current_period(pledge, group, now)
+    periods = [tracking.preceding(current, group), current, tracking.following(current, group)]
+    return [
+        p
+        for p in periods
+        if not tracking.before_start(pledge, p) and not tracking.after_end(pledge, p)
+    ]
+
+
+def _personal(
+    group: GroupRec,
+    pledge: PledgeRec,
+    period: Period,
+    parts: list[tuple[ParticipationRec, MemberRec]],
+    now: datetime,
+) -> list[NewJob]:
+    out = []
+    for part, member in parts:
+        if part.remind_off or not part.remind_slot:
+            continue
+        tz = member_tz(member, group)
+        at = slot_in_period(parse_slot(part.remind_slot), period, tz)
+        if at is None:
+            continue
+        due = after_quiet(at, group, tz if part.delivery == "dm" else None)
+        if now < due < period.end:
+            key = f"{REMIND}:g{group.id}:p{pledge.id}:m{member.id}:{period.key}"
+            job = _notice(REMIND, key, due, at, group, pledge, period)
+            job.payload["member_id"] = member.id
+            out.append(job)
+    return out
+
+
+def _for_pledge(
+    group: GroupRec,
+    pledge: PledgeRec,
+    parts: list[tuple[ParticipationRec, MemberRec]],
+    now: datetime,
+) -> list[NewJob]:
+    jobs: list[NewJob] = []
+    for period in _pledge_periods(pledge, group, now):
+        close = tracking.close_time(period, group)
+        if close > now:
+            jobs.append(_close(group, close))
+        if pledge.status != "active":
+            continue  # paused: no reminders and no questions; its periods are excused
+        if pledge.remind_slot:
+            at = occurrence_in_period(
+                parse_slot(pledge.remind_slot), period, tracking.group_tz(group)
+            )
+            due = after_quiet(at, group) if at else None
+            if at is not None and due is not None and now < due < period.end:
+                jobs.append(
+                    _notice(
+                        REMIND, _key(REMIND, group, pledge, period), due, at, group, pledge, period
+                    )
+                )
+        jobs.extend(_personal(group, pledge, period, parts, now))
+        # A daily pledge asks at most once a day, by its reminder; without one, at the
+        # question's time of day. Either reaches only who left the day before unanswered.
+        at = (
+            None
+            if period.cadence == "day" and pledge.remind_slot
+            else prompt_time(pledge, period, group)
+        )
+        due = after_quiet(at, group) if at else None
+        if at is not None and due is not None and now < due < close:
+            jobs.append(
+                _notice(PROMPT, _key(PROMPT, group, pledge, period), due, at, group, pledge, period)
+            )
+        # A daily pledge asks again tomorrow anyway: a "last call" each morning would double
+        # its messages for nothing.
+        follow = followup_time(period, group) if period.cadence != "day" else None
+        if follow is not None and follow > now:
+            jobs.append(
+                _notice(
+                    FOLLOWUP,
+                    _key(FOLLOWUP, group, pledge, period),
+                    follow,
+                    follow,
+                    group,
+                    pledge,
+                    period,
+                )
+            )
+    return jobs
+
+
+def _for_weeks(group: GroupRec, now: datetime) -> list[NewJob]:
+    tz = tracking.group_tz(group)
+    current = period_at(now, "week", tz, group.week_start)
+    jobs = []
+    for week in (tracking.preceding(current, group), current):
+        close = tracking.close_time(week, group)
+        if close > now:
+            jobs.append(_close(group, close))
+        due = summary_time(week, group)
+        if due > now:
+            payload = {"week_key": week.key}
+            key = f"{SUMMARY}:g{group.id}:{week.key}"
+            jobs.append(NewJob(key, SUMMARY, due, group.id, payload))
+    return jobs
+
+
+def plan_for_group(
+    group: GroupRec,
+    pledges: list[PledgeRec],
+    parts: list[tuple[ParticipationRec, MemberRec]],
+    now: datetime,
+) -> list[NewJob]:
+    """Every job the group needs from now to the end of its next period (pure)."""
+    if group.archived or not pledges:
+        return []
+    by_pledge: dict[int, list[tuple[ParticipationRec, MemberRec]]] = {}
+    for part, member in parts:
+        by_pledge.setdefault(part.pledge_id, []).append((part, member))
+    jobs: list[NewJob] = []
+    for pledge in pledges:
+        jobs.extend(_for_pledge(group, pledge, by_pledge.get(pledge.id, []), now))
+    if parts:
+        jobs.extend(_for_weeks(group, now))
+    return list({j.dedupe_key: j for j in jobs}.values())
+
+
+async def plan_group(group_id: int, now: datetime) -> int:
+    """Bring a group's planned jobs in line with its pledges and settings; returns new jobs."""
+    group = await group_queries.get_group(group_id)
+    if group is None:
+        return 0
+    pledges = await pledge_queries.group_pledges(group.id, ("active", "paused"))
+    parts = await pledge_queries.participations([p.id for p in pledges])
+    jobs = plan_for_group(group, pledges, parts, now)
+    added = await job_queries.plan(jobs, now)
+    await job_queries.cancel_unplanned(group.id, PLANNED_KINDS, {j.dedupe_key for j in jobs}, now)
+    return added
+
+
+async def plan_all(now: datetime) -> int:
+    added = 0
+    for group in await group_queries.active_groups():
+        added += await plan_group(group.id, now)
+    return added
+
+
+def snooze_until(verb: str, now: datetime, tz: ZoneInfo) -> datetime:
+    """1 hour, tonight (20:00, or an hour if it is later) or tomorrow at 09:00, local to tz."""
+    if verb == "snooze1h":
+        return now + timedelta(hours=1)
+    local = now.astimezone(tz)
+    if verb == "snoozetonight":
+        tonight = resolve_local(local.date(), time(20, 0), tz)
+        return tonight if tonight > now + timedelta(minutes=30) else now + timedelta(hours=1)
+    tomorrow = local.date() + timedelta(days=1)
+    return resolve_local(tomorrow, time(9, 0), tz)
+
+
+def snooze_job(
+    member: MemberRec, pledge: PledgeRec, group: GroupRec, period_key: str, until: datetime
+) -> NewJob:
+    """A one-off reminder for one member: the group's schedule does not move."""
+    key = f"{SNOOZE}:g{group.id}:p{pledge.id}:m{member.id}:{period_key}:{until.isoformat()}"
+    payload = {
+        "pledge_id": pledge.id,
+        "period_key": period_key,
+        "member_id": member.id,
+        "at": until.isoformat(),
+    }
+    return NewJob(
+        dedupe_key=key[:255], kind=SNOOZE, due_at=until, group_id=group.id, payload=payload
+    )

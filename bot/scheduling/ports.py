@@ -1,0 +1,22 @@
+"""The protocol adapters implement for messages the bot starts (reminders, prompts, summaries)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.messages.replies import Reply
+from storage.records import GroupRec, MemberRec
+
+
+class Outbox(Protocol):
+    """Send a message; return the platform's message id once the platform accepted it.
+
+    Raise `bot.errors.DeliveryError` when it did not (retryable or not); the scheduler retries.
+    A `Reply` with buttons is a question: its buttons carry encoded actions (bot.commands.actions).
+    """
+
+    async def send_to_group(self, group: GroupRec, reply: Reply) -> str: ...
+
+    async def send_to_member(
+        self, member: MemberRec, reply: Reply, fallback: GroupRec | None
+    ) -> str: ...
