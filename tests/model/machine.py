@@ -592,7 +592,9 @@ class EngineModel(RuleBasedStateMachine):
             due = ref.reminder_due(part, span)
             if due is None or not start <= due < end or in_quiet(due, ref.zone):
                 continue
-            if part.joined_at > due or part.pledge.paused or ref.member(who).muted(due):
+            # A slot at the very second of joining is not owed: the member is on the screen
+            # right then, and the bot plans slots strictly after the pledge's creation.
+            if part.joined_at >= due or part.pledge.paused or ref.member(who).muted(due):
                 continue
             first = span_of_key(part.first_key, ref.zone)
             if first.start > span.start or part.answered(span.key, due):
