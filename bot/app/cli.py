@@ -126,17 +126,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 async def _run(config: Config, args: argparse.Namespace) -> int:
-    from bot.app.bootstrap import open_app
-    from bot.app.serve import run_platforms
+    from bot.app.bootstrap import run_bot
 
-    async with open_app(config) as app:
-        if args.outbox_file or args.no_input:
-            from adapters.console import serve_console
-
-            return await serve_console(
-                app, args.user, outbox_file=args.outbox_file, read_input=not args.no_input
-            )
-        return await run_platforms(app, user=args.user)
+    return await run_bot(
+        config, args.user, outbox_file=args.outbox_file, read_input=not args.no_input
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -167,8 +161,7 @@ def _parse_start(text: str | None) -> datetime:
 
 
 async def _sandbox(config: Config, args: argparse.Namespace) -> int:
-    from bot.app.bootstrap import open_app
-    from bot.app.serve import run_sandbox
+    from bot.app.bootstrap import run_sandbox
     from bot.clock import VirtualClock
     from bot.rules.localtime import parse_timezone
 
@@ -179,9 +172,7 @@ async def _sandbox(config: Config, args: argparse.Namespace) -> int:
 
         start = resolve_local(start.date(), start.time(), tz)
     cfg = Config(bot=dataclasses.replace(config.bot, timezone=tz.key), schedule=config.schedule)
-    clock = VirtualClock(start)
-    async with open_app(cfg, clock, in_memory=True) as app:
-        return await run_sandbox(app, clock, user=args.user, tz=tz)
+    return await run_sandbox(cfg, VirtualClock(start), user=args.user, tz=tz)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -197,10 +188,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from bot.app.serve import simulate_main
+    from bot.app.simulation import simulate_cli
 
     config = _load(args)
-    return simulate_main(config, args)
+    return simulate_cli(config, args)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -249,10 +240,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_discord_sync(args: argparse.Namespace) -> int:
-    from bot.app.serve import discord_sync_main
+    from bot.app.bootstrap import sync_discord_commands
 
     config = _load(args)
-    return discord_sync_main(config, args)
+    if not config.discord.token:
+        print("discord-sync needs discord.token (or LOGOFF_DISCORD_TOKEN).", file=sys.stderr)
+        return 2
+    scopes = asyncio.run(sync_discord_commands(config))
+    print(f"Synced the slash commands: {', '.join(scopes) or 'nothing to sync'}.")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.commands.actions import Action
+from bot.messages.actions import Action
 from bot.messages.replies import Button, MentionRef, Reply, Visibility
 from bot.rules import pledge_periods as tracking
 from tests.discord.harness import RunningBot, start_bot
@@ -17,7 +17,7 @@ async def _prompt(bot: RunningBot, peer: DiscordPeer) -> StoredMessage:
     group = await bot.group()
     member = await bot.member(peer.member)
     (pledge,) = await bot.pledges()
-    period = tracking.current_period(pledge, group, bot.app.bootstrap.clock.now())
+    period = tracking.current_period(pledge, group, bot.app.clock.now())
     buttons = tuple(
         Button(label, Action(verb, pledge.id, period.key).encode(), style=style)
         for label, verb, style in (
