@@ -74,7 +74,7 @@ async def supervise(service: Service, stopping: asyncio.Event) -> None:
             delay = restart_delay(failures)
             # The traceback once per run of failures; the repeats in one line each.
             log.error(
-                "%s failed (%s: %s); restarting it in %.0f s (failure %d in a row)",
+                "%s failed (%s: %s); restarting it in %.3g s (failure %d in a row)",
                 service.name,
                 type(exc).__name__,
                 exc,
@@ -87,7 +87,7 @@ async def supervise(service: Service, stopping: asyncio.Event) -> None:
                 return
             failures += 1
             delay = restart_delay(failures)
-            log.warning("%s ended by itself; starting it again in %.0f s", service.name, delay)
+            log.warning("%s ended by itself; starting it again in %.3g s", service.name, delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), delay)
 
