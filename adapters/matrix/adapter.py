@@ -43,8 +43,8 @@ from adapters.matrix.rooms import (
     is_admin,
 )
 from adapters.matrix.state import HANDLED_KEPT, MatrixState, StateFile
+from bot.actors import Actor, Place
 from bot.app.config import MatrixConfig
-from bot.engine.context import Actor, Place
 from bot.engine.engine import Engine
 from bot.errors import DeliveryError
 from bot.messages.replies import Reply

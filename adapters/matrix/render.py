@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from bot.commands.actions import REACTION_ANSWERS, decode
+from bot.messages.actions import REACTION_ANSWERS, decode
 from bot.messages.markup import to_html, to_plain, unescape_plain
 from bot.messages.replies import Button, Reply
 

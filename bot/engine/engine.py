@@ -9,16 +9,17 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.actors import Actor, Place
 from bot.clock import Clock
 from bot.commands import checkins as answer_commands
 from bot.commands import privacy as privacy_commands
-from bot.commands.actions import REACTION_ANSWERS, Action, decode
 from bot.commands.converters import convert, match_pledges, pledge_span
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Command, Registry, Role, bind, tokenize
-from bot.engine.context import Actor, Place
+from bot.engine.hooks import SchedulingHooks
 from bot.engine.ratelimit import RateLimiter
 from bot.errors import PermissionDenied, UserError
+from bot.messages.actions import REACTION_ANSWERS, Action, decode
 from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Button, Reply, error, private
 from bot.progress import answering as answers
@@ -34,8 +35,6 @@ from storage.records import GroupDefaults, GroupRec, MemberRec, PledgeRec
 log = logging.getLogger("logoff.engine")
 
 MAX_COMMAND_LENGTH = 2000
-SnoozeHook = Callable[[MemberRec, PledgeRec, GroupRec, str, str, datetime], Awaitable[datetime]]
-ChangeHook = Callable[[int], Awaitable[None]]
 
 
 class Engine:
@@ -48,17 +47,19 @@ class Engine:
         registry: Registry,
         prefix: str = "!",
         commands_per_minute: int = 60,
+        *,
+        hooks: SchedulingHooks | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.clock = clock
         self.limiter = RateLimiter(commands_per_minute)
-        # Tokens and passwords of this deployment (set by the app from the config).
-        self.secrets: tuple[str, ...] = ()
+        # Tokens and passwords of this deployment, never echoed back in a reply.
+        self.secrets = secrets
         self.defaults = defaults
         self.registry = registry
         self.prefix = prefix
-        self.snooze_hook: SnoozeHook | None = None
-        # Called with a group's id after a command changed it, so the scheduler re-plans.
-        self.change_hook: ChangeHook | None = None
+        # Re-planning after a change and snoozing; None where no scheduler runs.
+        self.hooks = hooks
         # One writer at a time inside a process: a tap and a typed command never interleave.
         self._lock = asyncio.Lock()
 
@@ -315,9 +316,9 @@ class Engine:
                 continue
             inv.args[arg.name] = await convert(inv, arg, value, pledges)
         reply = await command.handler(inv)
-        if command.replans and group is not None and self.change_hook is not None:
+        if command.replans and group is not None and self.hooks is not None:
             try:
-                await self.change_hook(group.id)
+                await self.hooks.replan(group.id)
             except Exception:
                 log.exception("re-planning group %s failed", group.id)
         return reply
@@ -384,10 +385,10 @@ class Engine:
                     )
                 ),
             )
-        if self.snooze_hook is None:
+        if self.hooks is None:
             raise UserError("Snoozing needs the scheduler, which is not running here.")
         period = tracking.period_by_key(pledge, group, action.period_key)
-        until = await self.snooze_hook(member, pledge, group, action.verb, action.period_key, now)
+        until = await self.hooks.snooze(member, pledge, group, action.verb, action.period_key, now)
         return private(
             f"💤 I'll ask you again about **{inert(pledge.title)}** ({describe(period)}) "
             f"at {until.astimezone(tracking.group_tz(group)):%a %H:%M}."

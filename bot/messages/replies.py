@@ -14,7 +14,7 @@ class Visibility(Enum):
 @dataclass(frozen=True)
 class Button:
     label: str
-    action: str  # an encoded action (bot.commands.actions); adapters treat it as opaque
+    action: str  # an encoded action (bot.messages.actions); adapters treat it as opaque
     emoji: str = ""
     style: str = "secondary"  # primary | secondary | danger | success
 

@@ -20,7 +20,7 @@ from bot.scheduling.ports import Outbox
 from storage import groups as group_queries
 from storage import jobs as job_queries
 from storage import scheduling as round_queries
-from storage.records import GroupRec, JobRec, MemberRec, NewJob, PledgeRec
+from storage.records import GroupRec, JobRec, MemberRec, NewJob
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -32,6 +32,7 @@ BATCH = 500
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 IDLE_SLEEP = 300.0  # re-check now and then even without a wake-up: other processes add jobs
+RETRY_SLEEP = 5.0  # after a failed round (the database away)
 MAX_ROUNDS = 10_000
 SEND_KINDS = (attention.CHANNEL_SEND, attention.DM_SEND)
 # Accepted messages are recorded and marked sent in batches of this many: a crash before the
@@ -68,6 +69,7 @@ class Scheduler:
         catch_up: timedelta = timedelta(hours=24),
         lease: timedelta = LEASE,
         batch: int = BATCH,
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.engine = engine
         self.outbox = outbox
@@ -75,36 +77,9 @@ class Scheduler:
         self.catch_up = catch_up
         self.lease = lease
         self.batch = batch
-        self._wake = asyncio.Event()
+        # Shared with the engine's Replanner: a command that adds an earlier job sets it.
+        self._wake = wake or asyncio.Event()
         self._stopping = False
-
-    # -- hooks the engine calls -------------------------------------------------------------
-
-    def attach(self) -> None:
-        """Let the engine tell us about changed groups and snoozes."""
-        self.engine.snooze_hook = self.snooze
-        self.engine.change_hook = self.replan
-
-    async def replan(self, group_id: int) -> None:
-        await planning.plan_group(group_id, self.clock.now())
-        self.wake()
-
-    async def snooze(
-        self,
-        member: MemberRec,
-        pledge: PledgeRec,
-        group: GroupRec,
-        verb: str,
-        period_key: str,
-        now: datetime,
-    ) -> datetime:
-        """Ask one member again later; the group's own reminders stay where they are."""
-        tz = planning.member_tz(member, group)
-        until = planning.snooze_until(verb, now, tz)
-        job = planning.snooze_job(member, pledge, group, period_key, until)
-        await job_queries.plan([job], now)
-        self.wake()
-        return until
 
     # -- the task ---------------------------------------------------------------------------
 
@@ -117,16 +92,33 @@ class Scheduler:
         self._wake.set()
 
     async def run(self) -> None:
-        """Serve due jobs until cancelled or stopped."""
-        await planning.plan_all(self.clock.now())
+        """Serve due jobs until stopped; a database that fails (even at start) is retried.
+
+        The start-up planning sits inside the loop: if the database is down when the bot
+        starts, commands may already work, and reminders must follow as soon as it is back.
+        """
+        planned = False
+        failing = False
         while not self._stopping:
             # Clear before looking: a wake-up that lands while we compute is not lost.
             self._wake.clear()
             try:
+                if not planned:
+                    await planning.plan_all(self.clock.now())
+                    planned = True
                 await self.run_due()
-            except Exception:
-                log.exception("scheduler round failed; retrying shortly")
-            delay = await self._sleep_for()
+            except Exception as exc:
+                # Logged once per outage with its traceback, not every few seconds.
+                if not failing:
+                    log.exception("scheduler round failed; retrying every few seconds")
+                else:
+                    log.debug("scheduler round failed again: %r", exc)
+                failing = True
+            else:
+                if failing:
+                    log.warning("the scheduler works again")
+                failing = False
+            delay = RETRY_SLEEP if failing else await self._sleep_for()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
@@ -135,7 +127,7 @@ class Scheduler:
             nxt = await job_queries.next_due_at()
         except Exception:
             log.exception("could not read the next due time")
-            return 5.0
+            return RETRY_SLEEP
         if nxt is None:
             return IDLE_SLEEP
         return max(0.0, min(IDLE_SLEEP, (nxt - self.clock.now()).total_seconds()))

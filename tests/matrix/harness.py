@@ -24,7 +24,7 @@ from nio import (
     SyncResponse,
 )
 
-from bot.app.bootstrap import App, open_app
+from bot.app.bootstrap import App, matrix_service, open_app
 from bot.app.config import BotConfig, Config, MatrixConfig
 from bot.clock import Clock
 from storage import database
@@ -91,13 +91,11 @@ async def running_bot(
     clock: Clock | None = None,
 ) -> AsyncIterator[App]:
     """The bot in this process, as `logoff migrate` + `logoff run` would start it."""
-    from adapters.matrix import run_matrix
-
     config = account.config(server, encryption=encryption)
     account.data_dir.mkdir(parents=True, exist_ok=True)
     await database.migrate(config.db_url)
     async with open_app(config, clock) as app:
-        task = asyncio.create_task(run_matrix(app))
+        task = asyncio.create_task(matrix_service(app).run())
         try:
             deadline = time.monotonic() + WAIT
             while "matrix" not in app.outboxes or not app.outboxes["matrix"].ready.is_set():  # type: ignore[attr-defined]

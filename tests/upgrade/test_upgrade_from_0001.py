@@ -9,10 +9,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import BotConfig, Config
 from bot.clock import VirtualClock
-from bot.engine.context import Actor, Place
 from storage import database
 from tests.fixtures import make_schema_0001 as gen
 from tests.integration.test_cli import logoff
