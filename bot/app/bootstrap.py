@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.app.config import Config
+from bot.app.http_listener import serve_http
+from bot.app.metrics import build_meter
 from bot.clock import Clock, SystemClock
 from bot.commands import build_registry
 from bot.engine.engine import Engine
@@ -75,6 +77,7 @@ def build_engine(config: Config, clock: Clock) -> Engine:
         build_registry(),
         prefix=config.bot.command_prefix,
         commands_per_minute=config.bot.commands_per_minute,
+        meter=build_meter() if config.http.address else None,
     )
     engine.secrets = tuple(s for s in config.secrets() if len(s) >= 4)
     return engine
@@ -93,6 +96,8 @@ async def open_app(
             config.bot.data_dir.mkdir(parents=True, exist_ok=True)
         await database.open_database(config.db_url)
     try:
-        yield App(config=config, clock=clock, engine=build_engine(config, clock))
+        app = App(config=config, clock=clock, engine=build_engine(config, clock))
+        async with serve_http(app):  # /health, /ready, /metrics when [http] address is set
+            yield app
     finally:
         await database.close_database()

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from bot.engine.ratelimit import RateLimiter
 from bot.errors import PermissionDenied, UserError
 from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Button, Reply, error, private
+from bot.meter import Meter, NoMeter
 from bot.progress import answering as answers
 from bot.progress import closing
 from bot.rules import pledge_periods as tracking
@@ -36,6 +38,8 @@ log = logging.getLogger("logoff.engine")
 MAX_COMMAND_LENGTH = 2000
 SnoozeHook = Callable[[MemberRec, PledgeRec, GroupRec, str, str, datetime], Awaitable[datetime]]
 ChangeHook = Callable[[int], Awaitable[None]]
+# Typed commands that answer a period, counted like the taps that do the same.
+ANSWER_COMMANDS = ("done", "skip")
 
 
 class Engine:
@@ -48,8 +52,11 @@ class Engine:
         registry: Registry,
         prefix: str = "!",
         commands_per_minute: int = 60,
+        meter: Meter | None = None,
     ) -> None:
         self.clock = clock
+        # What the core counts (bot.meter); the scheduler reports to the same one.
+        self.meter: Meter = meter or NoMeter()
         self.limiter = RateLimiter(commands_per_minute)
         # Tokens and passwords of this deployment (set by the app from the config).
         self.secrets: tuple[str, ...] = ()
@@ -80,7 +87,7 @@ class Engine:
         if verdict == "notify":
             return self._slow_down()
         return await self._guard(
-            actor, place, event_id, lambda: self._run_text(actor, place, body, event_id)
+            actor, place, event_id, lambda: self._run_text(actor, place, body, event_id), "text"
         )
 
     async def handle_command(
@@ -97,14 +104,18 @@ class Engine:
                 raise UserError(f"I don't know the command `{' '.join(path)}`.")
             return await self._invoke(actor, place, command, raw, event_id)
 
-        return await self._guard(actor, place, event_id, run)
+        return await self._guard(actor, place, event_id, run, "slash")
 
     async def handle_action(
         self, actor: Actor, place: Place, action_text: str, event_id: str
     ) -> Reply:
         """A tap on a button (its encoded action)."""
         return await self._guard(
-            actor, place, event_id, lambda: self._run_action(actor, place, action_text, event_id)
+            actor,
+            place,
+            event_id,
+            lambda: self._run_action(actor, place, action_text, event_id),
+            "tap",
         )
 
     async def handle_reaction(
@@ -135,7 +146,7 @@ class Engine:
                 return private("")
             return private("Took that back.")
 
-        reply = await self._guard(actor, place, reaction_event_id + ":undo", run)
+        reply = await self._guard(actor, place, reaction_event_id + ":undo", run, "undo")
         return reply if reply.text else None
 
     async def pledge_choices(self, place: Place, typed: str) -> list[tuple[str, str]]:
@@ -196,14 +207,26 @@ class Engine:
         )
 
     async def _guard(
-        self, actor: Actor, place: Place, event_id: str, run: Callable[[], Awaitable[Reply]]
+        self,
+        actor: Actor,
+        place: Place,
+        event_id: str,
+        run: Callable[[], Awaitable[Reply]],
+        via: str,
     ) -> Reply:
+        # Monotonic time: a duration for the latency histogram, not a moment of the calendar.
+        started = time.monotonic()
+        outcome = "error"
         try:
             async with self._lock:
-                return self._scrub(await run())
+                reply = self._scrub(await run())
+            outcome = "ok"
+            return reply
         except UserError as exc:
+            outcome = "refused"
             return self._scrub(error(exc.message, exc.usage))
         except Exception:
+            self.meter.error("engine")
             ref = secrets.token_hex(3)
             log.exception(
                 "unexpected error ref=%s platform=%s place=%s actor=%s event=%s",
@@ -217,6 +240,8 @@ class Engine:
                 f"Sorry, something went wrong on my side (reference `{ref}`). "
                 "Please try again; if it keeps happening, tell whoever runs this bot."
             )
+        finally:
+            self.meter.command(via, time.monotonic() - started, outcome)
 
     @staticmethod
     def _event_key(actor: Actor, event_id: str) -> str:
@@ -315,6 +340,8 @@ class Engine:
                 continue
             inv.args[arg.name] = await convert(inv, arg, value, pledges)
         reply = await command.handler(inv)
+        if command.name in ANSWER_COMMANDS:
+            self.meter.answered(command.name)
         if command.replans and group is not None and self.change_hook is not None:
             try:
                 await self.change_hook(group.id)
@@ -350,9 +377,11 @@ class Engine:
         key = self._event_key(actor, event_id)
         if action.verb in ("done", "not", "skip"):
             note = "(one tap)" if action.verb == "skip" else ""
-            return await answer_commands.answer(
+            reply = await answer_commands.answer(
                 pledge, group, member, action.verb, note, key, now, period_key=action.period_key
             )
+            self.meter.answered(action.verb)
+            return reply
         if not answers.is_open(
             part, pledge, group, tracking.period_by_key(pledge, group, action.period_key), now
         ):
@@ -361,7 +390,9 @@ class Engine:
                 f"That question was about the {describe(period)}, which "
                 f"{answers.close_text(period, group, now)}: there is nothing to snooze."
             )
-        return await self._snooze(member, pledge, group, action, key, now)
+        reply = await self._snooze(member, pledge, group, action, key, now)
+        self.meter.answered("snooze")
+        return reply
 
     async def _snooze(
         self,
