@@ -8,7 +8,6 @@ platforms, reasons and outcomes, never a member or a group.
 
 from __future__ import annotations
 
-import importlib.util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,7 +20,12 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 def available() -> bool:
-    return importlib.util.find_spec("prometheus_client") is not None
+    """Whether the `metrics` extra (prometheus-client) is installed and importable."""
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class PrometheusMeter:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot import log_context
 from bot.clock import Clock
 from bot.commands import checkins as answer_commands
 from bot.commands import privacy as privacy_commands
@@ -217,6 +218,7 @@ class Engine:
         # Monotonic time: a duration for the latency histogram, not a moment of the calendar.
         started = time.monotonic()
         outcome = "error"
+        about = log_context.enter(place.platform, None if place.is_direct else place.external_id)
         try:
             async with self._lock:
                 reply = self._scrub(await run())
@@ -241,6 +243,7 @@ class Engine:
                 "Please try again; if it keeps happening, tell whoever runs this bot."
             )
         finally:
+            log_context.leave(about)
             self.meter.command(via, time.monotonic() - started, outcome)
 
     @staticmethod

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
+from bot import log_context
 from bot.clock import Clock, VirtualClock
 from bot.errors import DeliveryError
 from bot.messages.notices import NOTICE_KINDS, reply_from_json, reply_to_json
@@ -362,6 +363,7 @@ class Scheduler:
     ) -> round_queries.SentRecord | None:
         """Give one message to the platform; the record to store if it was accepted."""
         reply = reply_from_json(job.payload["reply"])
+        about = log_context.enter(group.platform, group.external_id)
         try:
             if member is None:
                 message_id = await self.outbox.send_to_group(group, reply)
@@ -379,6 +381,8 @@ class Scheduler:
             log.exception("handing over %s failed", job.dedupe_key)
             await self._retry([job], token, now, repr(exc), None)
             return None
+        finally:
+            log_context.leave(about)
         record = job.payload.get("record", {})
         pledge_id = record.get("pledge_id")
         self.meter.sent(

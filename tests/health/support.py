@@ -3,14 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from adapters.console import serve_console
+from bot.app.bootstrap import App, open_app
+from bot.app.config import BotConfig, Config, HttpConfig
+from bot.clock import VirtualClock
+from storage import database
+from tests.services.postgres import free_port
+
 WAIT = 30.0
+MAX_LAG = 60
+REPO = Path(__file__).resolve().parents[2]
+LOGOFF = (sys.executable, "-m", "bot.app.cli")
+
+
+def start_bot(
+    config: Path, log: Path, launcher: tuple[str, ...] = LOGOFF
+) -> subprocess.Popen[bytes]:
+    """`logoff migrate`, then `logoff run --no-input` (the console adapter, no stdin) in the
+    background, its output in `log`; `launcher` is how `logoff` is started."""
+    command = [*launcher, "--config", str(config)]
+    subprocess.run([*command, "migrate"], cwd=REPO, check=True, capture_output=True)
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [*command, "run", "--no-input"], cwd=REPO, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 async def get(port: int, path: str) -> tuple[int, Any]:
@@ -46,3 +73,22 @@ async def wait_for(
 
 def problems(body: Any) -> str:
     return " | ".join(body.get("problems", [])) if isinstance(body, dict) else str(body)
+
+
+@contextlib.asynccontextmanager
+async def console_bot(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[tuple[App, int]]:
+    """The console bot as `logoff run --no-input` serves it, with the listener on a free port."""
+    port = free_port()
+    config = Config(
+        bot=BotConfig(data_dir=tmp_path / "data", timezone="Europe/Berlin"),
+        http=HttpConfig(address=f"127.0.0.1:{port}", ready_max_lag_seconds=MAX_LAG),
+    )
+    await database.migrate(config.db_url)
+    async with open_app(config, clock) as app:
+        serving = asyncio.create_task(serve_console(app, "you", read_input=False))
+        try:
+            yield app, port
+        finally:
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving

@@ -7,26 +7,22 @@ import contextlib
 import dataclasses
 import signal
 import subprocess
-import sys
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-from adapters.console import serve_console
-from bot.app.bootstrap import App, open_app
+from bot.app.bootstrap import open_app
 from bot.app.config import BotConfig, Config, HttpConfig
 from bot.app.serve import run_platforms
 from bot.clock import VirtualClock
 from storage import database
 from storage import jobs as job_queries
 from tests.conftest import START
-from tests.health.support import get, problems, wait_for
+from tests.health.support import MAX_LAG, console_bot, get, problems, start_bot, wait_for
 from tests.matrix.harness import new_bot_account
 from tests.services.postgres import PostgresServer, free_port
 from tests.services.synapse import SynapseServer
 
 REPO = Path(__file__).resolve().parents[2]
-MAX_LAG = 60
 
 
 def ready(status: int, body: object) -> bool:
@@ -35,25 +31,6 @@ def ready(status: int, body: object) -> bool:
 
 def not_ready(status: int, body: object) -> bool:
     return status == 503
-
-
-@contextlib.asynccontextmanager
-async def console_bot(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[tuple[App, int]]:
-    """The console bot as `logoff run --no-input` serves it, with the listener on a free port."""
-    port = free_port()
-    config = Config(
-        bot=BotConfig(data_dir=tmp_path / "data", timezone="Europe/Berlin"),
-        http=HttpConfig(address=f"127.0.0.1:{port}", ready_max_lag_seconds=MAX_LAG),
-    )
-    await database.migrate(config.db_url)
-    async with open_app(config, clock) as app:
-        serving = asyncio.create_task(serve_console(app, "you", read_input=False))
-        try:
-            yield app, port
-        finally:
-            serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
 
 
 async def test_a_stalled_scheduler_fails_ready_with_its_lag_and_passes_again_once_it_turns(
@@ -95,19 +72,6 @@ async def test_a_scheduler_that_stopped_is_reported_not_running(tmp_path: Path):
         app.scheduler.stop()  # its task ends, as when it crashed for good
         _, body = await wait_for(port, "/ready", not_ready)
         assert body["checks"]["scheduler"] == {"ok": False, "problem": "not running"}
-
-
-def _logoff(config: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "bot.app.cli", "--config", str(config), *args]
-
-
-def start_bot(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    """`logoff migrate`, then `logoff run --no-input` (the console adapter, no stdin)."""
-    subprocess.run(_logoff(config, "migrate"), cwd=REPO, check=True, capture_output=True)
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            _logoff(config, "run", "--no-input"), cwd=REPO, stdout=out, stderr=subprocess.STDOUT
-        )
 
 
 async def test_a_stopped_postgresql_fails_ready_and_it_passes_again_when_it_is_back(
