@@ -14,6 +14,7 @@ from bot.messages.replies import Reply
 from storage.records import GroupRec, MemberRec
 
 from .files import ClosedDms
+from .gateway_state import gateway_problem
 from .render import render
 
 log = logging.getLogger("logoff.discord")
@@ -27,6 +28,10 @@ class DiscordOutbox:
     def __init__(self, client: discord.Client, closed_dms: ClosedDms) -> None:
         self.client = client
         self.closed_dms = closed_dms
+
+    def connection_problem(self) -> str | None:
+        """For /ready (bot.app.health): None while the gateway connection (every shard) is up."""
+        return gateway_problem(self.client)
 
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
         channel = self.client.get_partial_messageable(_snowflake(group.external_id))

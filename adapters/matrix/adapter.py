@@ -115,6 +115,12 @@ class MatrixAdapter:
     def user_id(self) -> str:
         return self.state.user_id or self.config.user_id
 
+    def connection_problem(self) -> str | None:
+        """For /ready (bot.app.health): None while the last sync with the homeserver worked."""
+        if self.ready.is_set():
+            return None
+        return "not synced with the homeserver (starting, or the last sync failed)"
+
     async def run(self) -> None:
         started = time.monotonic()
         quiet_nio()

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.app.config import Config
+from bot.app.http_listener import serve_http
+from bot.app.metrics import build_meter
 from bot.app.serve import Service, logs_to_file, serve
 from bot.clock import Clock, SystemClock, VirtualClock
 from bot.commands import build_registry
@@ -93,6 +95,7 @@ def build_engine(config: Config, clock: Clock, hooks: SchedulingHooks | None = N
         commands_per_minute=config.bot.commands_per_minute,
         hooks=hooks,
         secrets=tuple(s for s in config.secrets() if len(s) >= 4),
+        meter=build_meter() if config.http.address else None,
     )
 
 
@@ -124,7 +127,9 @@ async def open_app(
             config.bot.data_dir.mkdir(parents=True, exist_ok=True)
         await database.open_database(config.db_url)
     try:
-        yield build_app(config, clock)
+        app = build_app(config, clock)
+        async with serve_http(app):  # /health, /ready, /metrics when [http] address is set
+            yield app
     finally:
         await database.close_database()
 

@@ -44,7 +44,7 @@ def _print_problems(problems: list[tuple[str, str]]) -> None:
 
 
 def _logging(config: Config) -> None:
-    from bot.app import redaction
+    from bot.app import log_format, redaction
 
     logging.basicConfig(
         level=config.bot.log_level.upper(),
@@ -52,6 +52,7 @@ def _logging(config: Config) -> None:
         stream=sys.stderr,
     )
     redaction.install(config.secrets())
+    log_format.install(config.bot.log_format)
     if config.bot.log_level != "debug":
         # Library chatter (e.g. "Tortoise-ORM shutdown") is noise for the person at the console.
         logging.getLogger("tortoise").setLevel(logging.WARNING)

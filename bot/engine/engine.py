@@ -6,9 +6,11 @@ import asyncio
 import dataclasses
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot import log_context
 from bot.actors import Actor, Place
 from bot.clock import Clock
 from bot.commands import checkins as answer_commands
@@ -22,6 +24,7 @@ from bot.errors import PermissionDenied, UserError
 from bot.messages.actions import REACTION_ANSWERS, Action, decode
 from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Button, Reply, error, private
+from bot.meter import Meter, NoMeter
 from bot.progress import answering as answers
 from bot.progress import closing
 from bot.rules import pledge_periods as tracking
@@ -35,6 +38,8 @@ from storage.records import GroupDefaults, GroupRec, MemberRec, PledgeRec
 log = logging.getLogger("logoff.engine")
 
 MAX_COMMAND_LENGTH = 2000
+# Typed commands that answer a period, counted like the taps that do the same.
+ANSWER_COMMANDS = ("done", "skip")
 
 
 class Engine:
@@ -50,8 +55,11 @@ class Engine:
         *,
         hooks: SchedulingHooks | None = None,
         secrets: tuple[str, ...] = (),
+        meter: Meter | None = None,
     ) -> None:
         self.clock = clock
+        # What the core counts (bot.meter); the scheduler reports to the same one.
+        self.meter: Meter = meter or NoMeter()
         self.limiter = RateLimiter(commands_per_minute)
         # Tokens and passwords of this deployment, never echoed back in a reply.
         self.secrets = secrets
@@ -81,7 +89,7 @@ class Engine:
         if verdict == "notify":
             return self._slow_down()
         return await self._guard(
-            actor, place, event_id, lambda: self._run_text(actor, place, body, event_id)
+            actor, place, event_id, lambda: self._run_text(actor, place, body, event_id), "text"
         )
 
     async def handle_command(
@@ -98,14 +106,18 @@ class Engine:
                 raise UserError(f"I don't know the command `{' '.join(path)}`.")
             return await self._invoke(actor, place, command, raw, event_id)
 
-        return await self._guard(actor, place, event_id, run)
+        return await self._guard(actor, place, event_id, run, "slash")
 
     async def handle_action(
         self, actor: Actor, place: Place, action_text: str, event_id: str
     ) -> Reply:
         """A tap on a button (its encoded action)."""
         return await self._guard(
-            actor, place, event_id, lambda: self._run_action(actor, place, action_text, event_id)
+            actor,
+            place,
+            event_id,
+            lambda: self._run_action(actor, place, action_text, event_id),
+            "tap",
         )
 
     async def handle_reaction(
@@ -136,7 +148,7 @@ class Engine:
                 return private("")
             return private("Took that back.")
 
-        reply = await self._guard(actor, place, reaction_event_id + ":undo", run)
+        reply = await self._guard(actor, place, reaction_event_id + ":undo", run, "undo")
         return reply if reply.text else None
 
     async def pledge_choices(self, place: Place, typed: str) -> list[tuple[str, str]]:
@@ -197,14 +209,27 @@ class Engine:
         )
 
     async def _guard(
-        self, actor: Actor, place: Place, event_id: str, run: Callable[[], Awaitable[Reply]]
+        self,
+        actor: Actor,
+        place: Place,
+        event_id: str,
+        run: Callable[[], Awaitable[Reply]],
+        via: str,
     ) -> Reply:
+        # Monotonic time: a duration for the latency histogram, not a moment of the calendar.
+        started = time.monotonic()
+        outcome = "error"
+        about = log_context.enter(place.platform, None if place.is_direct else place.external_id)
         try:
             async with self._lock:
-                return self._scrub(await run())
+                reply = self._scrub(await run())
+            outcome = "ok"
+            return reply
         except UserError as exc:
+            outcome = "refused"
             return self._scrub(error(exc.message, exc.usage))
         except Exception:
+            self.meter.error("engine")
             ref = secrets.token_hex(3)
             log.exception(
                 "unexpected error ref=%s platform=%s place=%s actor=%s event=%s",
@@ -218,6 +243,9 @@ class Engine:
                 f"Sorry, something went wrong on my side (reference `{ref}`). "
                 "Please try again; if it keeps happening, tell whoever runs this bot."
             )
+        finally:
+            log_context.leave(about)
+            self.meter.command(via, time.monotonic() - started, outcome)
 
     @staticmethod
     def _event_key(actor: Actor, event_id: str) -> str:
@@ -316,6 +344,8 @@ class Engine:
                 continue
             inv.args[arg.name] = await convert(inv, arg, value, pledges)
         reply = await command.handler(inv)
+        if command.name in ANSWER_COMMANDS:
+            self.meter.answered(command.name)
         if command.replans and group is not None and self.hooks is not None:
             try:
                 await self.hooks.replan(group.id)
@@ -351,9 +381,11 @@ class Engine:
         key = self._event_key(actor, event_id)
         if action.verb in ("done", "not", "skip"):
             note = "(one tap)" if action.verb == "skip" else ""
-            return await answer_commands.answer(
+            reply = await answer_commands.answer(
                 pledge, group, member, action.verb, note, key, now, period_key=action.period_key
             )
+            self.meter.answered(action.verb)
+            return reply
         if not answers.is_open(
             part, pledge, group, tracking.period_by_key(pledge, group, action.period_key), now
         ):
@@ -362,7 +394,9 @@ class Engine:
                 f"That question was about the {describe(period)}, which "
                 f"{answers.close_text(period, group, now)}: there is nothing to snooze."
             )
-        return await self._snooze(member, pledge, group, action, key, now)
+        reply = await self._snooze(member, pledge, group, action, key, now)
+        self.meter.answered("snooze")
+        return reply
 
     async def _snooze(
         self,

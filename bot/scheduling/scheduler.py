@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
+from bot import log_context
 from bot.clock import Clock, VirtualClock
 from bot.errors import DeliveryError
 from bot.messages.notices import NOTICE_KINDS, reply_from_json, reply_to_json
 from bot.messages.weekly_summary import closed_week_summary
+from bot.meter import CAP, MUTED, QUIET_HOURS
 from bot.scheduling import attention, planning
 from bot.scheduling.ports import Outbox
 from storage import groups as group_queries
@@ -72,6 +74,7 @@ class Scheduler:
         wake: asyncio.Event | None = None,
     ) -> None:
         self.engine = engine
+        self.meter = engine.meter
         self.outbox = outbox
         self.clock = clock
         self.catch_up = catch_up
@@ -108,6 +111,7 @@ class Scheduler:
                     planned = True
                 await self.run_due()
             except Exception as exc:
+                self.meter.error("scheduler")
                 # Logged once per outage with its traceback, not every few seconds.
                 if not failing:
                     log.exception("scheduler round failed; retrying every few seconds")
@@ -198,6 +202,7 @@ class Scheduler:
         try:
             await work
         except Exception as exc:
+            self.meter.error("scheduler")
             log.exception("jobs %s failed; retrying later", [j.dedupe_key for j in jobs])
             await self._retry(jobs, token, now, repr(exc), None)
 
@@ -261,6 +266,9 @@ class Scheduler:
                 await self._retry(jobs, token, now, repr(exc), None)
                 failed.extend(jobs)
         capped = await attention.within_caps([(g, outs) for g, _, outs in batched], now, facts)
+        held = sum(len(outs) for _, _, outs in batched) - sum(len(kept) for kept in capped)
+        if held:
+            self.meter.held_back(CAP, held)
         expansions = [
             ([j.id for j in jobs], [self._send_job(o, now) for o in kept])
             for (_, jobs, _), kept in zip(batched, capped, strict=True)
@@ -291,6 +299,8 @@ class Scheduler:
         reply.extra["idempotency_key"] = key
         out = attention.Outgoing(key, job.due_at, group.id, None, reply, "summary", None, None)
         sends = [self._send_job(o, now) for o in await attention.within_cap(group, [out], now)]
+        if not sends:
+            self.meter.held_back(CAP)
         await job_queries.expand([job.id], token, sends, now)
 
     async def _deliver(self, jobs: Sequence[JobRec], token: str, now: datetime) -> None:
@@ -325,6 +335,10 @@ class Scheduler:
                 await self._settle_sent(accepted, token, now)
                 accepted = []
         await self._settle_sent(accepted, token, now)
+        if skipped.get("muted"):
+            self.meter.held_back(MUTED, len(skipped["muted"]))
+        if quiet:
+            self.meter.held_back(QUIET_HOURS, len(quiet))
         for reason, ids in skipped.items():
             await job_queries.settle(ids, token, job_queries.SKIPPED, now, reason)
         await job_queries.release_many(quiet, token)
@@ -341,6 +355,7 @@ class Scheduler:
     ) -> round_queries.SentRecord | None:
         """Give one message to the platform; the record to store if it was accepted."""
         reply = reply_from_json(job.payload["reply"])
+        about = log_context.enter(group.platform, group.external_id)
         try:
             if member is None:
                 message_id = await self.outbox.send_to_group(group, reply)
@@ -354,11 +369,17 @@ class Scheduler:
             await self._retry([job], token, now, str(exc), exc.retry_after)
             return None
         except Exception as exc:
+            self.meter.error("scheduler")
             log.exception("handing over %s failed", job.dedupe_key)
             await self._retry([job], token, now, repr(exc), None)
             return None
+        finally:
+            log_context.leave(about)
         record = job.payload.get("record", {})
         pledge_id = record.get("pledge_id")
+        self.meter.sent(
+            member.platform if member else group.platform, str(record.get("kind", "message"))
+        )
         return round_queries.SentRecord(
             platform=member.platform if member else group.platform,
             message_id=message_id,
