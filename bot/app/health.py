@@ -146,7 +146,8 @@ class Health:
 
     async def _scheduler(self, database_ok: bool) -> dict[str, Any]:
         limit = self.app.config.http.ready_max_lag_seconds
-        if scheduler_task() is None or self.app.scheduler is None:
+        scheduler = self.app.scheduler
+        if scheduler_task() is None or scheduler is None or not scheduler.running:
             return {"ok": False, "problem": "not running"}
         if not database_ok:
             return {"ok": False, "problem": "cannot read its jobs (the database is unreachable)"}

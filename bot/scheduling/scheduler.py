@@ -83,12 +83,18 @@ class Scheduler:
         # Shared with the engine's Replanner: a command that adds an earlier job sets it.
         self._wake = wake or asyncio.Event()
         self._stopping = False
+        self._running = False
 
     # -- the task ---------------------------------------------------------------------------
 
     def wake(self) -> None:
         """An earlier job may exist now: recompute how long to sleep."""
         self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        """True while `run` serves jobs (readiness reads it: a task alone may be backing off)."""
+        return self._running
 
     def stop(self) -> None:
         self._stopping = True
@@ -100,6 +106,13 @@ class Scheduler:
         The start-up planning sits inside the loop: if the database is down when the bot
         starts, commands may already work, and reminders must follow as soon as it is back.
         """
+        self._running = True
+        try:
+            await self._serve()
+        finally:
+            self._running = False
+
+    async def _serve(self) -> None:
         planned = False
         failing = False
         while not self._stopping:

@@ -11,12 +11,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from adapters.console import serve_console
-from bot.app.bootstrap import App, open_app
+from bot.app.bootstrap import App, console_service, open_app
 from bot.app.config import BotConfig, Config, HttpConfig
+from bot.app.serve import serve
 from bot.clock import VirtualClock
 from storage import database
 from tests.services.postgres import free_port
@@ -85,7 +86,10 @@ async def console_bot(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[tupl
     )
     await database.migrate(config.db_url)
     async with open_app(config, clock) as app:
-        serving = asyncio.create_task(serve_console(app, "you", read_input=False))
+        service = console_service(app, "you", ZoneInfo("Europe/Berlin"), read_input=False)
+        serving = asyncio.create_task(
+            serve(app.scheduler, [service], connected=app.connected, stopping=asyncio.Event())
+        )
         try:
             yield app, port
         finally:

@@ -10,9 +10,9 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app.bootstrap import open_app
+from bot.app.bootstrap import open_app, platform_services
 from bot.app.config import BotConfig, Config, HttpConfig
-from bot.app.serve import run_platforms
+from bot.app.serve import serve
 from bot.clock import VirtualClock
 from storage import database
 from storage import jobs as job_queries
@@ -125,7 +125,9 @@ async def test_a_stopped_synapse_fails_ready_for_matrix_and_it_passes_again_when
     await database.migrate(config.db_url)
     try:
         async with open_app(config) as app:
-            serving = asyncio.create_task(run_platforms(app, "you"))
+            serving = asyncio.create_task(
+                serve(app.scheduler, platform_services(app), connected=app.connected)
+            )
             try:
                 _, body = await wait_for(port, "/ready", ready)
                 assert body["checks"]["platform:matrix"] == {"ok": True}
