@@ -9,7 +9,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientError
 from nio import (
@@ -49,6 +49,9 @@ from bot.engine.engine import Engine
 from bot.errors import DeliveryError
 from bot.messages.replies import Reply
 from storage.records import GroupRec, MemberRec
+
+if TYPE_CHECKING:
+    from adapters.matrix.device_trust import DeviceTrust
 
 log = logging.getLogger("logoff.matrix")
 
@@ -108,6 +111,12 @@ class MatrixAdapter:
         self._direct_lock = asyncio.Lock()
         self._dirty = False  # something to persist besides a newer sync token
         self._saved_at = 0.0
+        self.trust: DeviceTrust | None = None
+        if config.encryption:
+            # Only with encryption: cross-signing needs the crypto libraries of the e2e extra.
+            from adapters.matrix.device_trust import DeviceTrust
+
+            self.trust = DeviceTrust(self.files.directory, config.password, config.recovery_key)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -178,9 +187,14 @@ class MatrixAdapter:
                 raise RuntimeError(f"Matrix login failed for {self.config.user_id}: {resp}")
             fresh.user_id, fresh.device_id = resp.user_id, resp.device_id
             fresh.access_token = resp.access_token
+        # The sync token belongs to the account, not the device: a re-login after a revoked
+        # token goes on from where the old session stopped instead of skipping the gap.
+        fresh.sync_token = self.state.sync_token
         fresh.direct_rooms = self.state.direct_rooms
         fresh.direct_room_ids = self.state.direct_room_ids
         self.state = fresh
+        if self.trust is not None:
+            self.trust.new_login()  # a new device: sign it (with the same keys)
         client.restore_login(fresh.user_id, fresh.device_id, fresh.access_token)
         self._save()
         log.info("logged in to %s as %s (device %s)", homeserver, fresh.user_id, fresh.device_id)
@@ -235,7 +249,13 @@ class MatrixAdapter:
                     log.warning("access token no longer valid; logging in again")
                     self.state.access_token = ""
                     self._save()
+                    stale = client
                     await self._login()
+                    # The new login is a new client (a new device, its own crypto store).
+                    client = self.client
+                    assert client is not None
+                    await stale.close()
+                    first = True
                     continue
                 log.warning("sync error %s; retrying in %.1fs", resp, delay)
                 await asyncio.sleep(delay)
@@ -254,6 +274,8 @@ class MatrixAdapter:
                 self.ready.set()
                 log.info("matrix sync resumed")
             await self._crypto_chores()
+            if self.trust is not None and self.client is not None:
+                await self.trust.after_sync(self.client)
 
     async def _crypto_chores(self) -> None:
         """What `sync_forever` does after each sync: keys and to-device messages when due."""
