@@ -34,7 +34,7 @@ from nio import (
 )
 from nio.api import MessageDirection
 
-from adapters.matrix import render
+from adapters.matrix import direct, render
 from adapters.matrix.rooms import (
     RoomCreation,
     creation_from,
@@ -359,7 +359,7 @@ class MatrixAdapter:
     async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
         client = self.client
         assert client is not None
-        inviter, direct = invite_details(invite_state, self.user_id)
+        inviter, is_direct = invite_details(invite_state, self.user_id)
         if not inviter_allowed(inviter, self.config.allowed_inviters, self.user_id):
             log.info("declining invite to %s from %s (not an allowed inviter)", room_id, inviter)
             await client.room_leave(room_id)
@@ -368,11 +368,22 @@ class MatrixAdapter:
         if isinstance(resp, JoinError):
             log.warning("could not join %s: %s", room_id, resp)
             return
-        if direct and room_id not in self.state.direct_room_ids:
-            self.state.direct_room_ids.append(room_id)
-            self.state.direct_rooms.setdefault(inviter, room_id)
+        if is_direct:
+            await self._adopt_direct(inviter, room_id)
         self._greet.add(room_id)  # once the room's state has arrived (encryption, name)
         log.info("joined %s on invite from %s", room_id, inviter)
+
+    async def _adopt_direct(self, user_id: str, room_id: str) -> None:
+        """A DM the member opened (an `is_direct` invite): the one the bot uses from now on."""
+        client = self.client
+        assert client is not None
+        async with self._direct_lock:
+            if room_id not in self.state.direct_room_ids:
+                self.state.direct_room_ids.append(room_id)
+            self.state.direct_rooms[user_id] = room_id
+            self._dirty = True
+            with contextlib.suppress(*NETWORK_ERRORS):
+                await direct.mark_direct(client, user_id, room_id)
 
     async def _hello(self, room_id: str) -> None:
         p = self.engine.prefix
@@ -389,8 +400,7 @@ class MatrixAdapter:
         """Kicked, banned or left: keep the group's data (archived), keep nothing on Matrix."""
         client = self.client
         assert client is not None
-        direct = room_id in self.state.direct_room_ids
-        if direct:
+        if room_id in self.state.direct_room_ids:
             self.state.direct_room_ids.remove(room_id)
             self.state.direct_rooms = {
                 u: r for u, r in self.state.direct_rooms.items() if r != room_id
@@ -406,8 +416,8 @@ class MatrixAdapter:
     # -- events -----------------------------------------------------------------------------
 
     def _place(self, room: MatrixRoom) -> Place:
-        direct = room.room_id in self.state.direct_room_ids
-        return Place(PLATFORM, room.room_id, room.display_name or "", is_direct=direct)
+        one_to_one = room.room_id in self.state.direct_room_ids
+        return Place(PLATFORM, room.room_id, room.display_name or "", is_direct=one_to_one)
 
     def _actor(self, room: MatrixRoom, user_id: str) -> Actor:
         level = room.power_levels.get_user_level(user_id)
@@ -603,9 +613,14 @@ class MatrixAdapter:
             room = client.rooms.get(room_id) if room_id else None
             if room is not None and room.joined_count + room.invited_count >= 2:
                 return room.room_id
+            # Encrypted from its first event when the bot can encrypt (what Element does too).
+            initial = [direct.encryption_state()] if self.config.encryption else []
             try:
                 resp = await client.room_create(
-                    is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
+                    is_direct=True,
+                    invite=[user_id],
+                    preset=RoomPreset.trusted_private_chat,
+                    initial_state=initial,
                 )
             except NETWORK_ERRORS as exc:
                 raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
@@ -616,6 +631,8 @@ class MatrixAdapter:
             self.state.direct_rooms[user_id] = room_id
             self.state.direct_room_ids.append(room_id)
             self._save()
+            with contextlib.suppress(*NETWORK_ERRORS):
+                await direct.mark_direct(client, user_id, room_id)
             if self.config.encryption:
                 # nio encrypts only for rooms it has synced; wait for the room to show up.
                 try:
