@@ -43,11 +43,14 @@ from adapters.matrix.rooms import (
     is_admin,
 )
 from adapters.matrix.state import HANDLED_KEPT, MatrixState, StateFile
+from adapters.matrix.threads import thread_root
 from bot.actors import Actor, Place
 from bot.app.config import MatrixConfig
+from bot.engine.choices import OfferedChoices
 from bot.engine.engine import Engine
 from bot.errors import DeliveryError
 from bot.messages.replies import Reply
+from storage.choices import OfferedChoiceRec
 from storage.records import GroupRec, MemberRec
 
 if TYPE_CHECKING:
@@ -105,8 +108,10 @@ class MatrixAdapter:
         self._greet: set[str] = set()
         self._room_seen: dict[str, asyncio.Event] = {}
         self._handled: dict[str, None] = {}  # insertion-ordered set
-        # Replies offering numbered choices: event id -> (who may answer, encoded actions).
-        self._choices: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
+        # Replies offering numbered choices, kept in the database (an answer after a restart
+        # works) with the recent ones here too (the answer right away costs no query).
+        self.choices = OfferedChoices(engine.clock)
+        self._choices: OrderedDict[str, OfferedChoiceRec] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
         self._direct_lock = asyncio.Lock()
         self._dirty = False  # something to persist besides a newer sync token
@@ -444,7 +449,8 @@ class MatrixAdapter:
                 self._actor(room, sender), self._place(room), text, event_id
             )
             if reply is not None:
-                await self._answer(room_id, reply, event_id, owner=sender)
+                thread = thread_root(event.source)  # answered where it was asked
+                await self._answer(room_id, reply, event_id, owner=sender, thread=thread)
         elif isinstance(event, ReactionEvent):
             await self._on_reaction(room, event)
         elif isinstance(event, RedactionEvent):
@@ -465,10 +471,11 @@ class MatrixAdapter:
         self._mark(event.event_id)
         _remember(self._reactions, event.event_id, event.reacts_to, CHOICES_KEPT)
         actor, place = self._actor(room, event.sender), self._place(room)
-        choice = self._choices.get(event.reacts_to)
+        index = _choice_index(event.key)
+        choice = await self._offered(event.reacts_to) if index is not None else None
+        thread = None
         if choice is not None:
-            who, actions = choice
-            index = _choice_index(event.key)
+            who, actions, thread = choice.owner, choice.actions, choice.thread
             if (who and who != event.sender) or index is None or index >= len(actions):
                 return
             reply: Reply | None = await self.engine.handle_action(
@@ -480,7 +487,16 @@ class MatrixAdapter:
             )
         # A reaction by someone the prompt does not concern changes nothing and says nothing.
         if reply is not None and not reply.error:
-            await self._answer(room.room_id, reply, event.reacts_to, owner=event.sender)
+            await self._answer(
+                room.room_id, reply, event.reacts_to, owner=event.sender, thread=thread
+            )
+
+    async def _offered(self, event_id: str) -> OfferedChoiceRec | None:
+        """The numbered choices a message of ours offered: recent ones here, all in the database."""
+        choice = self._choices.get(event_id)
+        if choice is None:
+            choice = await self.choices.find(PLATFORM, event_id)
+        return choice
 
     def _mark(self, event_id: str) -> None:
         self._handled[event_id] = None
@@ -491,11 +507,16 @@ class MatrixAdapter:
     # -- sending ----------------------------------------------------------------------------
 
     async def _answer(
-        self, room_id: str, reply: Reply, in_reply_to: str | None, owner: str = ""
+        self,
+        room_id: str,
+        reply: Reply,
+        in_reply_to: str | None,
+        owner: str = "",
+        thread: str | None = None,
     ) -> str | None:
         """A reply to something a member did: a quiet m.notice (prompts excepted)."""
         try:
-            return await self._post(room_id, reply, in_reply_to, owner=owner)
+            return await self._post(room_id, reply, in_reply_to, owner=owner, thread=thread)
         except DeliveryError as exc:
             log.warning("reply to %s in %s not delivered: %s", in_reply_to, room_id, exc)
             return None
@@ -508,13 +529,16 @@ class MatrixAdapter:
         *,
         owner: str = "",
         group_id: int | None = None,
+        thread: str | None = None,
     ) -> str:
         prompt = render.is_prompt(reply)
         # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
         # goes out as m.text; replies to members and summaries stay quiet notices.
         loud = reply.buttons and in_reply_to is None
         msgtype = "m.text" if loud else "m.notice"
-        message = render.content(reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt)
+        message = render.content(
+            reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt, thread=thread
+        )
         event_id = await self._send(room_id, message)
         if prompt:
             target = render.prompt_target(reply)
@@ -525,13 +549,24 @@ class MatrixAdapter:
             await self._seed(room_id, event_id, render.prompt_keys(reply))
         elif reply.buttons:
             # Numbered choices: for the member a reply answers, or (scheduled messages) anyone
-            # the engine finds concerned; kept in memory, the typed command always works too.
+            # the engine finds concerned; the typed command always works too.
             actions = tuple(b.action for b in reply.buttons)[: len(render.CHOICE_KEYS)]
-            _remember(self._choices, event_id, (owner, actions), CHOICES_KEPT)
+            await self._offer(OfferedChoiceRec(PLATFORM, event_id, owner, actions, thread))
             await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)])
         if reply.image is not None:
             await self._send_file(room_id, reply)
         return event_id
+
+    async def _offer(self, choice: OfferedChoiceRec) -> None:
+        _remember(self._choices, choice.message_id, choice, CHOICES_KEPT)
+        try:
+            await self.choices.offer(
+                PLATFORM, choice.message_id, choice.owner, choice.actions, choice.thread
+            )
+        except Exception:
+            # The message is out; failing now would make the scheduler send it again. Until a
+            # restart the choice still works from memory.
+            log.exception("could not keep the choices of %s in the database", choice.message_id)
 
     async def _seed(self, room_id: str, event_id: str, keys: Iterable[str]) -> None:
         results = await asyncio.gather(

@@ -39,8 +39,7 @@ async def test_a_dm_the_bot_opens_is_encrypted_and_marked_direct(
     bob = await Member.register(synapse_server, "Bob", store=tmp_path / "bob-store")
     try:
         async with running_bot(synapse_server, account, encryption=True) as app:
-            room = await bob.create_room(invite=(account.user_id,))
-            await bob.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
+            room = await bob.room_with_bot(account.user_id)
             await bob.reply_to(await bob.send(room, "!help"))
             member = await group_queries.find_member("matrix", bob.user_id)
             assert member is not None
