@@ -34,7 +34,7 @@ from nio import (
 )
 from nio.api import MessageDirection
 
-from adapters.matrix import direct, render
+from adapters.matrix import direct, render, room_life
 from adapters.matrix.rooms import (
     RoomCreation,
     creation_from,
@@ -48,6 +48,7 @@ from bot.actors import Actor, Place
 from bot.app.config import MatrixConfig
 from bot.engine.choices import OfferedChoices
 from bot.engine.engine import Engine
+from bot.engine.places import GroupPlaces
 from bot.errors import DeliveryError
 from bot.messages.replies import Reply
 from storage.choices import OfferedChoiceRec
@@ -111,6 +112,8 @@ class MatrixAdapter:
         # Replies offering numbered choices, kept in the database (an answer after a restart
         # works) with the recent ones here too (the answer right away costs no query).
         self.choices = OfferedChoices(engine.clock)
+        self.places = GroupPlaces(engine)
+        self._upgrades: dict[str, str] = {}  # replacement room -> the room it replaces
         self._choices: OrderedDict[str, OfferedChoiceRec] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
         self._direct_lock = asyncio.Lock()
@@ -309,6 +312,9 @@ class MatrixAdapter:
             await self._safely(self._on_left(room_id), room_id)
         for room_id, info in resp.rooms.join.items():
             self._learn(room_id, [*info.state, *info.timeline.events])
+            replacement = room_life.replacement_of([*info.state, *info.timeline.events])
+            if replacement is not None:
+                await self._safely(self._follow_upgrade(room_id, replacement), room_id)
             seen = self._room_seen.pop(room_id, None)
             if seen is not None:
                 seen.set()
@@ -375,8 +381,43 @@ class MatrixAdapter:
             return
         if is_direct:
             await self._adopt_direct(inviter, room_id)
+        elif room_id in self._upgrades:
+            await self._move_group(self._upgrades.pop(room_id), room_id)
+        else:
+            # Invited back after a kick: the archived group carries on with its history.
+            await self.places.restore(Place(PLATFORM, room_id))
         self._greet.add(room_id)  # once the room's state has arrived (encryption, name)
         log.info("joined %s on invite from %s", room_id, inviter)
+
+    async def _follow_upgrade(self, old_room: str, new_room: str) -> None:
+        """The room was upgraded (tombstone): join its replacement and move the group there."""
+        client = self.client
+        assert client is not None
+        if new_room not in client.rooms:
+            resp = await client.join(new_room)
+            if isinstance(resp, JoinError):
+                # An invite-only replacement: wait for the invite, then move (see _on_invite).
+                log.warning("could not join %s, the upgrade of %s: %s", new_room, old_room, resp)
+                self._upgrades[new_room] = old_room
+                return
+        await self._move_group(old_room, new_room)
+
+    async def _move_group(self, old_room: str, new_room: str) -> None:
+        client = self.client
+        assert client is not None
+        self._greet.discard(new_room)  # the group carries on there: no second hello
+        if old_room in self.state.direct_room_ids:
+            user_ids = [u for u, r in self.state.direct_rooms.items() if r == old_room]
+            for user_id in user_ids:
+                await self._adopt_direct(user_id, new_room)
+        else:
+            moved = await self.places.move(Place(PLATFORM, old_room), new_room)
+            if moved is not None:
+                log.info("group %s moved from %s to its upgrade %s", moved.id, old_room, new_room)
+        # The old room is closed for good: leaving it keeps a stray command there from
+        # starting a second group. Our leave arrives in a later sync and is handled there.
+        with contextlib.suppress(*NETWORK_ERRORS):
+            await client.room_leave(old_room)
 
     async def _adopt_direct(self, user_id: str, room_id: str) -> None:
         """A DM the member opened (an `is_direct` invite): the one the bot uses from now on."""
@@ -411,7 +452,7 @@ class MatrixAdapter:
                 u: r for u, r in self.state.direct_rooms.items() if r != room_id
             }
         else:
-            await self.engine.archive_group(Place(PLATFORM, room_id))
+            await self.places.archive(Place(PLATFORM, room_id))
         self._creations.pop(room_id, None)
         self._greet.discard(room_id)
         with contextlib.suppress(*NETWORK_ERRORS):  # tidiness, not correctness
