@@ -35,6 +35,7 @@ from nio import (
 from nio.api import MessageDirection
 
 from adapters.matrix import direct, render, room_life
+from adapters.matrix.command_list import CommandList
 from adapters.matrix.rooms import (
     RoomCreation,
     creation_from,
@@ -113,6 +114,7 @@ class MatrixAdapter:
         # works) with the recent ones here too (the answer right away costs no query).
         self.choices = OfferedChoices(engine.clock)
         self.places = GroupPlaces(engine)
+        self.command_list: CommandList | None = None  # made once the bot's user id is known
         self._upgrades: dict[str, str] = {}  # replacement room -> the room it replaces
         self._choices: OrderedDict[str, OfferedChoiceRec] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
@@ -315,6 +317,7 @@ class MatrixAdapter:
             replacement = room_life.replacement_of([*info.state, *info.timeline.events])
             if replacement is not None:
                 await self._safely(self._follow_upgrade(room_id, replacement), room_id)
+            await self._safely(self._publish_commands(room_id, info), room_id)
             seen = self._room_seen.pop(room_id, None)
             if seen is not None:
                 seen.set()
@@ -389,6 +392,17 @@ class MatrixAdapter:
         self._greet.add(room_id)  # once the room's state has arrived (encryption, name)
         log.info("joined %s on invite from %s", room_id, inviter)
 
+    async def _publish_commands(self, room_id: str, info: Any) -> None:
+        """The MSC4332 command list, once per room where the bot's power level allows."""
+        client = self.client
+        assert client is not None
+        if self.command_list is None:
+            self.command_list = CommandList(self.engine.registry, self.engine.prefix, self.user_id)
+        self.command_list.observe(room_id, [*info.state, *info.timeline.events])
+        room = client.rooms.get(room_id)
+        if room is not None:
+            await self.command_list.publish(client, room, self._creations.get(room_id))
+
     async def _follow_upgrade(self, old_room: str, new_room: str) -> None:
         """The room was upgraded (tombstone): join its replacement and move the group there."""
         client = self.client
@@ -455,6 +469,8 @@ class MatrixAdapter:
             await self.places.archive(Place(PLATFORM, room_id))
         self._creations.pop(room_id, None)
         self._greet.discard(room_id)
+        if self.command_list is not None:
+            self.command_list.forget(room_id)
         with contextlib.suppress(*NETWORK_ERRORS):  # tidiness, not correctness
             await client.room_forget(room_id)
         log.info("left %s", room_id)
