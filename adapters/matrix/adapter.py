@@ -719,19 +719,33 @@ class MatrixAdapter:
             if isinstance(resp, RoomCreateError):
                 raise DeliveryError(f"cannot open a DM with {user_id}: {resp}", retryable=False)
             room_id = resp.room_id
-            seen = self._room_seen.setdefault(room_id, asyncio.Event())
+            self._room_seen.setdefault(room_id, asyncio.Event())
             self.state.direct_rooms[user_id] = room_id
             self.state.direct_room_ids.append(room_id)
             self._save()
             with contextlib.suppress(*NETWORK_ERRORS):
                 await direct.mark_direct(client, user_id, room_id)
             if self.config.encryption:
-                # nio encrypts only for rooms it has synced; wait for the room to show up.
                 try:
-                    await asyncio.wait_for(seen.wait(), timeout=10)
+                    await asyncio.wait_for(self._synced_with(room_id, user_id), timeout=10)
                 except TimeoutError as exc:
                     raise DeliveryError("new DM room not synced yet", retryable=True) from exc
             return room_id
+
+    async def _synced_with(self, room_id: str, user_id: str) -> None:
+        """Until a sync showed the new room as encrypted with the member in it.
+
+        nio encrypts only for rooms it has synced, and shares the room key with the members it
+        knows: a sync can show the room half-made (our join, not yet the invite), and a message
+        sent then is one the member can never decrypt.
+        """
+        client = self.client
+        assert client is not None
+        while True:
+            room = client.rooms.get(room_id)
+            if room is not None and room.encrypted and user_id in room.users:
+                return
+            await self._room_seen.setdefault(room_id, asyncio.Event()).wait()
 
 
 def _choice_index(key: str) -> int | None:

@@ -273,7 +273,9 @@ class Member:
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        resp = await self.nio.room_send(room_id, "m.reaction", content)
+        resp = await self.nio.room_send(
+            room_id, "m.reaction", content, ignore_unverified_devices=True
+        )
         assert isinstance(resp, RoomSendResponse), resp
         return str(resp.event_id)
 

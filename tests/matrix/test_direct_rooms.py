@@ -11,9 +11,10 @@ from nio import RoomCreateResponse, RoomPreset
 from adapters.matrix.direct import encryption_state
 from bot.messages.replies import Reply
 from storage import groups as group_queries
-from tests.matrix.harness import Member, new_bot_account, running_bot, sent_by
+from tests.matrix.harness import Member, in_reply_to, new_bot_account, running_bot, sent_by
 from tests.matrix.test_cross_signing import http
 from tests.matrix.test_direct_and_membership import _invited_room
+from tests.matrix.test_room_flow import prompt_for
 from tests.services.synapse import SynapseServer
 
 pytest.importorskip("vodozemac", reason="encrypted DMs need the e2e extra")
@@ -40,19 +41,30 @@ async def test_a_dm_the_bot_opens_is_encrypted_and_marked_direct(
     try:
         async with running_bot(synapse_server, account, encryption=True) as app:
             room = await bob.room_with_bot(account.user_id)
-            await bob.reply_to(await bob.send(room, "!help"))
+            await bob.reply_to(await bob.send(room, '!pledge new "Knock on 10 doors" per week'))
             member = await group_queries.find_member("matrix", bob.user_id)
             assert member is not None
 
-            sent = await app.outbox.send_to_member(member, Reply("Time to knock on doors"), None)
+            group, prompt = await prompt_for(app, room, [(member.id, bob)], ("done", "snooze"))
+            sent = await app.outbox.send_to_member(member, prompt, group)
             dm = await _invited_room(bob)
+            assert dm != room
             await bob.join(dm)
             seen = await bob.wait_for(lambda s: s.event_id == sent)
             assert seen.room_id == dm
             assert seen.event.decrypted  # the room was encrypted before the first message
             assert bob.nio.rooms[dm].encrypted
-            assert "Time to knock on doors" in seen.content["body"]
+            assert "Knock on 10 doors" in seen.content["body"]
             assert (await bot_direct(synapse_server, app.outboxes["matrix"]))[bob.user_id] == [dm]
+
+            # One tap in the encrypted DM answers the prompt.
+            await bob.react(dm, sent, "✅")
+            answer = await bob.wait_for(
+                lambda s: sent_by(account.user_id)(s) and in_reply_to(s) == sent
+            )
+            assert answer.room_id == dm
+            assert answer.event.decrypted
+            assert "1/1" in answer.content["body"]
     finally:
         await bob.close()
 
