@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app.serve import attach_scheduler
 from storage import groups as group_queries
 from tests.matrix.harness import (
     BotProcess,
@@ -48,12 +47,14 @@ async def test_a_forget_confirmation_asked_before_a_sigkill_is_answered_after_th
         await alice.close()
 
 
-async def test_a_snooze_length_asked_before_a_restart_is_answered_after_it(
+async def test_a_snooze_length_asked_before_a_sigkill_is_answered_after_the_restart(
     synapse_server: SynapseServer, tmp_path: Path
 ) -> None:
     account = new_bot_account(synapse_server, tmp_path)
     alice = await Member.register(synapse_server, "Alice")
+    bot = BotProcess(synapse_server, account)
     try:
+        # The prompt is posted as the scheduler posts it, by the bot in this process ...
         async with running_bot(synapse_server, account) as app:
             room = await alice.room_with_bot(account.user_id)
             await alice.reply_to(await alice.send(room, '!pledge new "Call a neighbour" per week'))
@@ -62,23 +63,28 @@ async def test_a_snooze_length_asked_before_a_restart_is_answered_after_it(
             group, reply = await prompt_for(app, room, [(member.id, alice)], ("done", "snooze"))
             prompt_id = await app.outbox.send_to_group(group, reply)
             await alice.wait_for(lambda s: s.event_id == prompt_id)
-            await alice.react(room, prompt_id, "💤")
-            lengths = await alice.wait_for(
-                lambda s: (
-                    sent_by(account.user_id)(s)
-                    and in_reply_to(s) == prompt_id
-                    and choices_line(s.content["body"])
-                )
-            )
-            assert "1️⃣" in lengths.content["body"]
 
-        # A new adapter and engine on the same data directory: the offer is in the database.
-        async with running_bot(synapse_server, account) as app:
-            attach_scheduler(app)  # the snooze is a job for the scheduler (not run here)
-            await alice.react(room, lengths.event_id, "1️⃣")
-            answer = await alice.wait_for(
-                lambda s: sent_by(account.user_id)(s) and in_reply_to(s) == lengths.event_id
+        # ... then `logoff run` (with its scheduler) on the same data directory takes over.
+        bot.start()
+        await bot.wait_ready(1)
+        await alice.react(room, prompt_id, "💤")
+        lengths = await alice.wait_for(
+            lambda s: (
+                sent_by(account.user_id)(s)
+                and in_reply_to(s) == prompt_id
+                and choices_line(s.content["body"])
             )
-            assert "I'll ask you again about" in answer.content["body"]
+        )
+        assert "1️⃣ 1 hour" in lengths.content["body"]
+
+        bot.kill()
+        bot.start()
+        await bot.wait_ready(2)
+        await alice.react(room, lengths.event_id, "1️⃣")
+        answer = await alice.wait_for(
+            lambda s: sent_by(account.user_id)(s) and in_reply_to(s) == lengths.event_id
+        )
+        assert "I'll ask you again about" in answer.content["body"]
     finally:
+        bot.stop()
         await alice.close()
