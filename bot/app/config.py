@@ -72,6 +72,7 @@ class MatrixConfig:
     device_name: str = "Logoff"
     allowed_inviters: tuple[str, ...] = ()
     encryption: bool = False
+    recovery_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,9 @@ class Config:
     def secrets(self) -> list[str]:
         """Every secret value, so logs and replies can be checked never to contain them."""
         values = [self.discord.token, self.matrix.password, self.matrix.access_token]
+        recovery = self.matrix.recovery_key.strip()
+        # As written (groups of four) and as pasted without the spaces.
+        values += [recovery, "".join(recovery.split())]
         if "@" in self.database_url and ":" in self.database_url.split("@")[0]:
             values.append(self.database_url.split("@")[0].rsplit(":", 1)[-1])
         return [v for v in values if v]
@@ -311,6 +315,7 @@ def parse_config(
         device_name=mx.get("device_name", str, "Logoff", '"Logoff"'),
         allowed_inviters=tuple(str(i) for i in inviters),
         encryption=mx.get("encryption", bool, False, "false"),
+        recovery_key=mx.get("recovery_key", str, "", '"EsT..." (or LOGOFF_MATRIX_RECOVERY_KEY)'),
     )
     for inviter in matrix.allowed_inviters:
         if not (inviter.startswith("@") or inviter.startswith("*:")) or ":" not in inviter:

@@ -138,6 +138,13 @@ class BotProcess:
                 raise TimeoutError(f"logoff run not ready:\n{self.log.read_text()}")
             await asyncio.sleep(0.05)
 
+    def kill(self) -> None:
+        """SIGKILL: no clean-up at all, as when the machine or the OOM killer stops it."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=WAIT)
+
     def stop(self) -> None:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
@@ -248,6 +255,12 @@ class Member:
         assert isinstance(resp, RoomCreateResponse), resp
         return str(resp.room_id)
 
+    async def room_with_bot(self, bot_id: str, *, encrypted: bool = False) -> str:
+        """A new room the bot was invited to, once the bot has said hello there."""
+        room = await self.create_room(encrypted=encrypted, invite=(bot_id,))
+        await self.wait_for(lambda s: sent_by(bot_id)(s) and s.room_id == room)
+        return room
+
     async def send(self, room_id: str, text: str) -> str:
         resp = await self.nio.room_send(
             room_id,
@@ -260,7 +273,9 @@ class Member:
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        resp = await self.nio.room_send(room_id, "m.reaction", content)
+        resp = await self.nio.room_send(
+            room_id, "m.reaction", content, ignore_unverified_devices=True
+        )
         assert isinstance(resp, RoomSendResponse), resp
         return str(resp.event_id)
 
