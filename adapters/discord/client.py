@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -67,12 +68,15 @@ class LogoffClient(discord.Client):
         *,
         on_ready: Callable[[str, Outbox], None] | None = None,
         force_sync: bool = False,
+        **options: Any,
     ) -> None:
+        # `options` go to discord.py as they are (the sharded client's shard_count, shard_ids).
         super().__init__(
             intents=gateway_intents(),
             guild_ready_timeout=GUILD_READY_TIMEOUT,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             allowed_mentions=discord.AllowedMentions.none(),
+            **options,
         )
         self.engine = engine
         self.on_ready = on_ready

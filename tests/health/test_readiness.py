@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import signal
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from tests.health.support import MAX_LAG, console_bot, get, problems, start_bot,
 from tests.matrix.harness import new_bot_account
 from tests.services.postgres import PostgresServer, free_port
 from tests.services.synapse import SynapseServer
+from tests.support.processes import interrupt
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,12 +102,7 @@ async def test_a_stopped_postgresql_fails_ready_and_it_passes_again_when_it_is_b
         assert body["status"] == "ready"
         assert bot.poll() is None, log.read_text()
     finally:
-        bot.send_signal(signal.SIGINT)
-        try:
-            bot.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            bot.wait()
+        interrupt(bot)
     assert bot.returncode == 0, log.read_text()
     assert "listening on http://127.0.0.1" in log.read_text()
 
