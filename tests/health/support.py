@@ -14,10 +14,11 @@ from typing import Any
 
 import aiohttp
 
-from adapters.console import serve_console
-from bot.app.bootstrap import App, open_app
+from bot.app.bootstrap import App, console_service, open_app
 from bot.app.config import BotConfig, Config, HttpConfig
+from bot.app.serve import Service, serve
 from bot.clock import VirtualClock
+from bot.rules.localtime import parse_timezone
 from storage import database
 from tests.services.postgres import free_port
 
@@ -84,11 +85,23 @@ async def console_bot(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[tupl
         http=HttpConfig(address=f"127.0.0.1:{port}", ready_max_lag_seconds=MAX_LAG),
     )
     await database.migrate(config.db_url)
-    async with open_app(config, clock) as app:
-        serving = asyncio.create_task(serve_console(app, "you", read_input=False))
-        try:
-            yield app, port
-        finally:
-            serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
+    zone = parse_timezone(config.bot.timezone)
+    async with (
+        open_app(config, clock) as app,
+        serving(app, [console_service(app, "you", zone, read_input=False)]),
+    ):
+        yield app, port
+
+
+@contextlib.asynccontextmanager
+async def serving(app: App, services: list[Service]) -> AsyncIterator[None]:
+    """The scheduler and `services` under the one serve path, stopped as a signal stops them."""
+    stopping = asyncio.Event()
+    task = asyncio.create_task(
+        serve(app.scheduler, services, connected=app.connected, stopping=stopping)
+    )
+    try:
+        yield
+    finally:
+        stopping.set()
+        assert await task == 0
