@@ -40,6 +40,13 @@ def is_sqlite(url: str) -> bool:
 
 
 PRIVATE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def create_private_dir(path: Path) -> None:
+    """Make `path` (and missing parents) if absent; the folder itself is created mode 700: the
+    data directory holds the database, tokens and keys. An existing folder keeps its mode."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
 
 
 def create_private_file(path: Path) -> None:
@@ -58,7 +65,7 @@ def _ensure_sqlite_dir(url: str) -> None:
     if not url.startswith("sqlite://") or ":memory:" in url:
         return
     path = Path(url.removeprefix("sqlite://").split("?", 1)[0])
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_dir(path.parent)
     if not path.exists():
         create_private_file(path)
 

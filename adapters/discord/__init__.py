@@ -40,10 +40,10 @@ class DiscordConnection:
 
         from bot.errors import ConfigError
 
-        from .client import LogoffClient
         from .identity import PLATFORM
+        from .shards import discord_client
 
-        client = self.client = LogoffClient(self.engine, self.config, on_ready=self.attach)
+        client = self.client = discord_client(self.engine, self.config, on_ready=self.attach)
         try:
             await client.start(self.config.discord.token)
         except discord.LoginFailure as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -67,15 +68,20 @@ class LogoffClient(discord.Client):
         *,
         on_ready: Callable[[str, Outbox], None] | None = None,
         force_sync: bool = False,
+        **options: Any,
     ) -> None:
+        # `options` go to discord.py as they are (the sharded client's shard_count, shard_ids).
         super().__init__(
             intents=gateway_intents(),
             guild_ready_timeout=GUILD_READY_TIMEOUT,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             allowed_mentions=discord.AllowedMentions.none(),
+            **options,
         )
         self.engine = engine
-        self.on_ready = on_ready
+        # Not `self.on_ready`: discord.py would call that as its READY event handler, without
+        # arguments.
+        self._attach = on_ready
         self.guild_ids = config.discord.guilds
         self.force_sync = force_sync
         folder = discord_dir(config.bot.data_dir)
@@ -100,8 +106,8 @@ class LogoffClient(discord.Client):
             if self.force_sync:
                 raise  # `logoff discord-sync` must not report success
             log.exception("syncing slash commands failed; the last synced set stays in use")
-        if self.on_ready is not None:
-            self.on_ready(identity.PLATFORM, self.outbox)
+        if self._attach is not None:
+            self._attach(identity.PLATFORM, self.outbox)
 
     async def sync_commands(self, *, force: bool = False) -> list[str]:
         """Upload the command set where it changed (or everywhere when forced); returns scopes."""

@@ -124,7 +124,7 @@ async def open_app(
         await database.migrate("sqlite://:memory:", keep_open=True)
     else:
         if config.db_url.startswith("sqlite://"):
-            config.bot.data_dir.mkdir(parents=True, exist_ok=True)
+            database.create_private_dir(config.bot.data_dir)
         await database.open_database(config.db_url)
     try:
         app = build_app(config, clock)

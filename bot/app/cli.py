@@ -108,7 +108,7 @@ async def _migrate(config: Config) -> int:
     from storage import database
 
     if config.db_url.startswith("sqlite://"):
-        config.bot.data_dir.mkdir(parents=True, exist_ok=True)
+        database.create_private_dir(config.bot.data_dir)
     applied = await database.migrate(config.db_url)
     if applied:
         print(f"Applied {len(applied)} migration(s): {', '.join(applied)}")

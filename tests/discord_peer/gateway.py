@@ -40,6 +40,12 @@ class Dispatch:
         return json.dumps({"op": OP_DISPATCH, "s": self.seq, "t": self.event, "d": self.data})
 
 
+async def hello(ws: web.WebSocketResponse, heartbeat_interval_ms: int) -> None:
+    await ws.send_str(
+        json.dumps({"op": OP_HELLO, "d": {"heartbeat_interval": heartbeat_interval_ms}})
+    )
+
+
 class Gateway:
     """Serves one bot session over (re)connecting websockets."""
 
@@ -48,6 +54,7 @@ class Gateway:
         ready_payload: Callable[[str], dict[str, Any]],
         guild_payloads: Callable[[], list[dict[str, Any]]],
         heartbeat_interval_ms: int = 45_000,
+        changed: Notifier | None = None,
     ) -> None:
         self._ready_payload = ready_payload
         self._guild_payloads = guild_payloads
@@ -60,7 +67,7 @@ class Gateway:
         self.heartbeats = 0
         self.connections = 0
         self.received: list[dict[str, Any]] = []
-        self.changed = Notifier()
+        self.changed = changed or Notifier()
         self._ws: web.WebSocketResponse | None = None
         self._transport: asyncio.BaseTransport | None = None
         self._live = False
@@ -78,15 +85,26 @@ class Gateway:
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
+        await hello(ws, self.heartbeat_interval_ms)
+        await self.serve(ws, request.transport)
+        return ws
+
+    async def serve(
+        self,
+        ws: web.WebSocketResponse,
+        transport: asyncio.BaseTransport | None,
+        first: dict[str, Any] | None = None,
+    ) -> None:
+        """Serve a connection that was sent HELLO; `first` is a frame already read from it (the
+        IDENTIFY or RESUME a sharded gateway read to pick this session)."""
         self._ws = ws
-        self._transport = request.transport
+        self._transport = transport
         self._live = False
         self.connections += 1
         self.changed.notify()
         try:
-            await self._send(
-                ws, {"op": OP_HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}
-            )
+            if first is not None:
+                await self._on_frame(ws, first)
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     await self._on_frame(ws, json.loads(msg.data))
@@ -95,7 +113,6 @@ class Gateway:
                 self._ws = None
                 self._live = False
             self.changed.notify()
-        return ws
 
     async def _send(self, ws: web.WebSocketResponse, payload: dict[str, Any]) -> None:
         async with self._send_lock:

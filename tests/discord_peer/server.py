@@ -24,6 +24,7 @@ from .interactions import (
     nest_options,
 )
 from .rest import API_PREFIX, RateLimitRule, RecordedRequest, RestApi
+from .shards import ShardedGateway, on_shard
 from .state import (
     DEFAULT_PERMISSIONS,
     DM_CHANNEL,
@@ -101,7 +102,9 @@ class DiscordPeer:
     `peer.member`, and `peer.closed_dm_user` whose DMs are closed (sends answer 403/50007).
     """
 
-    def __init__(self, *, patch: bool = True, bot_name: str = "LogoffBot") -> None:
+    def __init__(
+        self, *, patch: bool = True, bot_name: str = "LogoffBot", shard_count: int = 0
+    ) -> None:
         self.snowflake = SnowflakeFactory()
         self.patch = patch
         self.port = 0
@@ -119,7 +122,13 @@ class DiscordPeer:
         self.changed = Notifier()
         self.bot = self.add_user(bot_name, bot=True)
         self.application_id = self.bot.id
-        self.gateway = Gateway(self._ready_payload, self._guild_payloads)
+        # shard_count > 0: a sharded bot (one session per shard, guilds routed by their id).
+        self.shard_count = shard_count
+        self.gateway: Gateway | ShardedGateway = (
+            ShardedGateway(shard_count, self._ready_payload, self._guild_payloads)
+            if shard_count
+            else Gateway(self._ready_payload, self._guild_payloads)
+        )
         self.rest = RestApi(self)
         self._runner: web.AppRunner | None = None
         self._patch_cm: contextlib.AbstractContextManager[None] | None = None
@@ -182,8 +191,12 @@ class DiscordPeer:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, owner: PeerUser) -> PeerGuild:
-        guild = PeerGuild(self.snowflake(), name, owner.id)
+    def add_guild(self, name: str, owner: PeerUser, shard: int | None = None) -> PeerGuild:
+        """A guild; with `shard`, one whose events go to that shard of a sharded bot."""
+        guild_id = self.snowflake()
+        if shard is not None:
+            guild_id = on_shard(guild_id, shard, self.shard_count)
+        guild = PeerGuild(guild_id, name, owner.id)
         guild.roles.append(PeerRole(guild.id, "@everyone", DEFAULT_PERMISSIONS))
         self.guilds[guild.id] = guild
         self.add_member(guild, owner)

@@ -11,14 +11,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from bot.app.bootstrap import App, console_service, open_app
 from bot.app.config import BotConfig, Config, HttpConfig
-from bot.app.serve import serve
+from bot.app.serve import Service, serve
 from bot.clock import VirtualClock
+from bot.rules.localtime import parse_timezone
 from storage import database
 from tests.services.postgres import free_port
 
@@ -85,14 +85,23 @@ async def console_bot(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[tupl
         http=HttpConfig(address=f"127.0.0.1:{port}", ready_max_lag_seconds=MAX_LAG),
     )
     await database.migrate(config.db_url)
-    async with open_app(config, clock) as app:
-        service = console_service(app, "you", ZoneInfo("Europe/Berlin"), read_input=False)
-        serving = asyncio.create_task(
-            serve(app.scheduler, [service], connected=app.connected, stopping=asyncio.Event())
-        )
-        try:
-            yield app, port
-        finally:
-            serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
+    zone = parse_timezone(config.bot.timezone)
+    async with (
+        open_app(config, clock) as app,
+        serving(app, [console_service(app, "you", zone, read_input=False)]),
+    ):
+        yield app, port
+
+
+@contextlib.asynccontextmanager
+async def serving(app: App, services: list[Service]) -> AsyncIterator[None]:
+    """The scheduler and `services` under the one serve path, stopped as a signal stops them."""
+    stopping = asyncio.Event()
+    task = asyncio.create_task(
+        serve(app.scheduler, services, connected=app.connected, stopping=stopping)
+    )
+    try:
+        yield
+    finally:
+        stopping.set()
+        assert await task == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from storage import jobs as job_queries
 from tests.conftest import START
 from tests.health.support import console_bot, get, start_bot, wait_for
 from tests.services.postgres import free_port
+from tests.support.processes import interrupt
 
 parser = pytest.importorskip("prometheus_client.parser")  # the dev install has the extra
 REPO = Path(__file__).resolve().parents[2]
@@ -118,8 +118,7 @@ async def test_without_the_metrics_extra_the_bot_runs_the_same_and_metrics_says_
         assert "pip install 'logoff[metrics]'" in body["error"]
         assert (await get(port, "/health"))[0] == 200
     finally:
-        bot.send_signal(signal.SIGINT)
-        bot.wait(timeout=30)
+        interrupt(bot)
     assert bot.returncode == 0, log.read_text()
     assert "Traceback" not in log.read_text()
     assert "metrics: off, install the metrics extra" in log.read_text()

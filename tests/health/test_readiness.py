@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import signal
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
 from bot.app.bootstrap import open_app, platform_services
 from bot.app.config import BotConfig, Config, HttpConfig
-from bot.app.serve import serve
+from bot.app.health import SCHEDULER_TASK
 from bot.clock import VirtualClock
 from storage import database
 from storage import jobs as job_queries
 from tests.conftest import START
-from tests.health.support import MAX_LAG, console_bot, get, problems, start_bot, wait_for
+from tests.health.support import (
+    MAX_LAG,
+    console_bot,
+    get,
+    problems,
+    serving,
+    start_bot,
+    wait_for,
+)
 from tests.matrix.harness import new_bot_account
 from tests.services.postgres import PostgresServer, free_port
 from tests.services.synapse import SynapseServer
+from tests.support.processes import interrupt
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,7 +75,8 @@ async def test_a_scheduler_that_stopped_is_reported_not_running(tmp_path: Path):
     async with console_bot(tmp_path, VirtualClock(START)) as (app, port):
         await wait_for(port, "/ready", ready)
         assert app.scheduler is not None
-        app.scheduler.stop()  # its task ends, as when it crashed for good
+        (task,) = [t for t in asyncio.all_tasks() if t.get_name() == SCHEDULER_TASK]
+        task.cancel()  # the scheduler's supervisor is gone, as if it had crashed for good
         _, body = await wait_for(port, "/ready", not_ready)
         assert body["checks"]["scheduler"] == {"ok": False, "problem": "not running"}
 
@@ -103,12 +110,7 @@ async def test_a_stopped_postgresql_fails_ready_and_it_passes_again_when_it_is_b
         assert body["status"] == "ready"
         assert bot.poll() is None, log.read_text()
     finally:
-        bot.send_signal(signal.SIGINT)
-        try:
-            bot.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            bot.wait()
+        interrupt(bot)
     assert bot.returncode == 0, log.read_text()
     assert "listening on http://127.0.0.1" in log.read_text()
 
@@ -124,28 +126,20 @@ async def test_a_stopped_synapse_fails_ready_for_matrix_and_it_passes_again_when
     account.data_dir.mkdir(parents=True, exist_ok=True)
     await database.migrate(config.db_url)
     try:
-        async with open_app(config) as app:
-            serving = asyncio.create_task(
-                serve(app.scheduler, platform_services(app), connected=app.connected)
-            )
-            try:
-                _, body = await wait_for(port, "/ready", ready)
-                assert body["checks"]["platform:matrix"] == {"ok": True}
+        async with open_app(config) as app, serving(app, platform_services(app)):
+            _, body = await wait_for(port, "/ready", ready)
+            assert body["checks"]["platform:matrix"] == {"ok": True}
 
-                synapse_server.stop()
-                _, body = await wait_for(port, "/ready", not_ready)
-                matrix = body["checks"]["platform:matrix"]
-                assert matrix["ok"] is False
-                assert "not synced with the homeserver" in matrix["problem"]
-                assert body["checks"]["database"] == {"ok": True}
+            synapse_server.stop()
+            _, body = await wait_for(port, "/ready", not_ready)
+            matrix = body["checks"]["platform:matrix"]
+            assert matrix["ok"] is False
+            assert "not synced with the homeserver" in matrix["problem"]
+            assert body["checks"]["database"] == {"ok": True}
 
-                synapse_server.start()
-                _, body = await wait_for(port, "/ready", ready, seconds=60)
-                assert body["checks"]["platform:matrix"] == {"ok": True}
-            finally:
-                serving.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await serving
+            synapse_server.start()
+            _, body = await wait_for(port, "/ready", ready, seconds=60)
+            assert body["checks"]["platform:matrix"] == {"ok": True}
     finally:
         if not synapse_server.running:
             synapse_server.start()
