@@ -278,7 +278,10 @@ async def fill_jobs(db_url: str, count: int, first: int = 0) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
+    from benchmarks.common import compile_sources
     from tests.services.synapse import SynapseServer
+
+    compile_sources()
 
     work = Path(tempfile.mkdtemp(prefix="logoff-bench-"))
     server = SynapseServer(work / "synapse")

@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
-from benchmarks.common import machine, percentile
+from benchmarks.common import compile_sources, machine, percentile
 from benchmarks.matrix_roundtrip import ECHO_READY, FILTER, Proc, add_reminders, fill_jobs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -574,6 +574,7 @@ def main() -> None:
     parser.add_argument("--restarts", type=int, default=3)
     parser.add_argument("--encryption", action="store_true", help="Logoff with encryption on")
     args = parser.parse_args()
+    compile_sources()
     print(machine())
     print(f"start {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()}")
     out = asyncio.run(run(args))
