@@ -23,6 +23,7 @@ from storage import groups as group_queries
 
 COMMANDS = ("!done 1", "!streak", "!pledge list", "!summary")
 LAST_WEEK = "week:2026-11-23"
+STATEMENT_SAMPLES = 20
 
 
 async def _commands(samples: int) -> dict[str, str]:
@@ -48,9 +49,23 @@ async def _commands(samples: int) -> dict[str, str]:
                 raise RuntimeError(f"{text!r} got no reply")
             if n >= 10:  # the first few warm Tortoise's caches and the connection
                 times.append(elapsed * 1000)
+        counts = []
+        for _ in range(STATEMENT_SAMPLES):  # counted apart: the counter's wrapper costs time
+            g = rnd.choice(ordinary)
+            member = rnd.choice(lay.members_of(g))
+            event += 1
+            with StatementCounter() as sql:
+                await engine.handle_text(
+                    Actor("bench", f"u{member}", f"user{member}"),
+                    Place("bench", f"room{g}", f"Group {g}"),
+                    text,
+                    f"ev{event}",
+                )
+            counts.append(sql.count)
         figures[text] = (
             f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms "
-            f"(n={len(times)})"
+            f"(n={len(times)}); {statistics.median(counts):.0f} SQL statements "
+            f"(min {min(counts)}, max {max(counts)} of {STATEMENT_SAMPLES} calls)"
         )
     return figures
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from benchmarks import deployment as dep
-from benchmarks.common import machine, postgres
+from benchmarks.common import compile_sources, machine, postgres
 
 JOBS = 100_000
 BANNER = "Logoff console"
@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds idle before RSS")
     args = parser.parse_args()
+    compile_sources()
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

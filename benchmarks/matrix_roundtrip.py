@@ -53,8 +53,14 @@ def summary(values: list[float]) -> str:
 # -- the bare echo bot (its own process) ------------------------------------------------------
 
 
-async def echo_bot(url: str, user_id: str, password: str) -> None:
-    """The smallest useful nio bot: join on invite, answer each `!` line with a threaded notice."""
+async def echo_bot(url: str, user_id: str, password: str, timers: str = "") -> None:
+    """The smallest useful nio bot: join on invite, answer each `!` line with a threaded notice.
+
+    `timers`: a JSON file of `[room_id, epoch seconds, text]` to send at those instants (read at
+    start: the floor for a timed message, a sleep until the due instant and one send).
+    """
+    import json
+
     from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageText
 
     client = AsyncClient(url, user_id)
@@ -80,8 +86,18 @@ async def echo_bot(url: str, user_id: str, password: str) -> None:
     await client.sync(timeout=0, full_state=True)  # skip history
     client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]
     client.add_event_callback(on_text, RoomMessageText)  # type: ignore[arg-type]
+
+    async def send_at(room_id: str, due: float, text: str) -> None:
+        await asyncio.sleep(max(0.0, due - time.time()))
+        await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": text})
+
+    pending = [
+        asyncio.create_task(send_at(*timer))
+        for timer in (json.loads(Path(timers).read_text()) if timers else [])  # noqa: ASYNC240
+    ]
     print(ECHO_READY, flush=True)
     await client.sync_forever(timeout=30_000, sync_filter=FILTER)
+    del pending
 
 
 # -- processes ----------------------------------------------------------------------------------
@@ -207,9 +223,10 @@ class Member:
 
 
 async def add_reminders(
-    db_url: str, member_id: str, rooms: list[str], first: datetime
-) -> list[datetime]:
-    """One snooze reminder (the job a 💤 tap makes, sent by DM) per group, 0.5 s apart."""
+    db_url: str, member_id: str, rooms: list[str], dues: list[datetime]
+) -> None:
+    """One snooze reminder (the job a 💤 tap makes, sent by DM) per group, due at `dues`."""
+    import bot.commands  # noqa: F401 - first: `bot.scheduling.planning` alone is an import cycle
     from bot.rules import pledge_periods as tracking
     from bot.scheduling import planning
     from storage import database
@@ -221,22 +238,19 @@ async def add_reminders(
     try:
         member = await group_queries.find_member("matrix", member_id)
         assert member is not None
-        jobs, dues = [], []
-        for n, room_id in enumerate(rooms):
+        jobs = []
+        for room_id, due in zip(rooms, dues, strict=True):
             group = await group_queries.find_group("matrix", room_id)
             assert group is not None
             pledge = (await pledge_queries.group_pledges(group.id, ("active",)))[0]
-            due = first + timedelta(seconds=0.5 * n)
             period = tracking.current_period(pledge, group, due)
             jobs.append(planning.snooze_job(member, pledge, group, period.key, due))
-            dues.append(due)
         await job_queries.plan(jobs, datetime.now(UTC))
-        return dues
     finally:
         await database.close_database()
 
 
-async def fill_jobs(db_url: str, count: int) -> None:
+async def fill_jobs(db_url: str, count: int, first: int = 0) -> None:
     """`count` pending reminders a day or more ahead, as `benchmarks.startup` makes them."""
     from storage import database
     from storage import jobs as job_queries
@@ -253,7 +267,7 @@ async def fill_jobs(db_url: str, count: int) -> None:
                 1_000_000 + i % 1000,  # no real group: planning must not cancel them
                 {"pledge_id": i, "period_key": "week:2099-01-05"},
             )
-            for i in range(count)
+            for i in range(first, first + count)
         ]
         await job_queries.plan(jobs, now)
     finally:
@@ -264,7 +278,10 @@ async def fill_jobs(db_url: str, count: int) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
+    from benchmarks.common import compile_sources
     from tests.services.synapse import SynapseServer
+
+    compile_sources()
 
     work = Path(tempfile.mkdtemp(prefix="logoff-bench-"))
     server = SynapseServer(work / "synapse")
@@ -334,7 +351,8 @@ async def run(args: argparse.Namespace) -> None:
         logoff.stop()
         # The first reminder opens the DM room (the member joins it); it is not counted.
         first = datetime.now(UTC) + timedelta(seconds=2.5)
-        dues = await add_reminders(db_url, member_id, rooms, first)
+        dues = [first + timedelta(seconds=0.5 * n) for n in range(len(rooms))]
+        await add_reminders(db_url, member_id, rooms, dues)
         await member.sync(0)
         member.pushes.clear()
         ready = [logoff.launch()]
@@ -392,7 +410,7 @@ def main() -> None:
     parser.add_argument("--reminders", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--restarts", type=int, default=3)
-    parser.add_argument("--echo-bot", nargs=3, metavar=("URL", "USER", "PASSWORD"))
+    parser.add_argument("--echo-bot", nargs="+", metavar="URL USER PASSWORD [TIMERS]")
     args = parser.parse_args()
     if args.echo_bot:
         asyncio.run(echo_bot(*args.echo_bot))

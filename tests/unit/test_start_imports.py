@@ -1,0 +1,45 @@
+"""The Matrix start path imports nothing it does not use: no discord.py, Pillow, other backends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# What `logoff run` imports with Matrix on, Discord off and a SQLite database, in its order:
+# the CLI, the serve path, nio without its crypto layer, the adapter, Tortoise's SQLite client.
+START_PATH = """
+import asyncio, sys
+import bot.app.cli, bot.app.serve, bot.app.bootstrap
+from adapters.matrix import import_nio
+import_nio(False)
+import adapters.matrix.adapter
+from storage import database
+
+async def connect():
+    await database.open_database("sqlite://:memory:", require_migrated=False)
+    await database.close_database()
+
+asyncio.run(connect())
+roots = {name.split(".")[0] for name in sys.modules}
+print(" ".join(sorted(n for n in sys.modules if n.startswith("tortoise.backends."))))
+print(" ".join(sorted(roots & {ROOTS})))
+"""
+
+
+def start_path_modules(roots: set[str]) -> tuple[set[str], set[str]]:
+    code = START_PATH.replace("{ROOTS}", repr(roots))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    backends, found = [*out.stdout.splitlines(), "", ""][:2]
+    return set(backends.split()), set(found.split())
+
+
+def test_the_matrix_start_path_imports_neither_discord_nor_pillow():
+    _, found = start_path_modules({"discord", "PIL", "aiohttp", "nio"})
+    assert found == {"aiohttp", "nio"}  # the check sees what is imported; these two must be
+
+
+def test_the_matrix_start_path_imports_only_tortoises_sqlite_backend():
+    backends, found = start_path_modules({"asyncpg", "psycopg", "asyncmy", "aiosqlite"})
+    assert found == {"aiosqlite"}
+    assert "tortoise.backends.sqlite" in backends
+    assert not {b for b in backends if b.split(".")[2] not in ("base", "sqlite")}
