@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.migrations import applied_line
+
 LOGOFF = [sys.executable, "-m", "bot.app.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,7 +78,7 @@ def test_run_after_migrate_serves_the_console_on_sqlite(tmp_path: Path):
     (tmp_path / "config.toml").write_text('[bot]\ndata_dir = "d"\n')
     migrated = logoff("migrate", cwd=tmp_path)
     assert migrated.returncode == 0, migrated.stderr
-    assert "Applied 1 migration" in migrated.stdout
+    assert applied_line() in migrated.stdout
     result = logoff(
         "run",
         "--user",

@@ -21,6 +21,18 @@ def choices_line(body: str) -> bool:
     return "react to choose" in body
 
 
+async def seeded(member: Member, bot_id: str, event_id: str) -> None:
+    """Until the bot's own 1️⃣ is on the message: it adds the keys after keeping the offer."""
+    await member.wait_for(
+        lambda s: (
+            s.source.get("type") == "m.reaction"
+            and s.source.get("sender") == bot_id
+            and s.content["m.relates_to"]["event_id"] == event_id
+            and s.content["m.relates_to"]["key"] == "1️⃣"
+        )
+    )
+
+
 async def test_a_forget_confirmation_asked_before_a_sigkill_is_answered_after_the_restart(
     synapse_server: SynapseServer, tmp_path: Path
 ) -> None:
@@ -33,6 +45,7 @@ async def test_a_forget_confirmation_asked_before_a_sigkill_is_answered_after_th
         room = await alice.room_with_bot(account.user_id)
         asked = await alice.reply_to(await alice.send(room, "!forget"))
         assert "1️⃣ Yes, delete · 2️⃣ Cancel" in asked.content["body"]
+        await seeded(alice, account.user_id, asked.event_id)
 
         bot.kill()  # nothing in memory survives, nothing is flushed
         bot.start()
@@ -76,6 +89,7 @@ async def test_a_snooze_length_asked_before_a_sigkill_is_answered_after_the_rest
             )
         )
         assert "1️⃣ 1 hour" in lengths.content["body"]
+        await seeded(alice, account.user_id, lengths.event_id)
 
         bot.kill()
         bot.start()
