@@ -34,6 +34,9 @@ class NullOutbox:
     ) -> str:
         return await self.send_to_group(fallback, reply)  # type: ignore[arg-type]
 
+    async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
+        return None
+
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -7,11 +7,11 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from storage import convert
 from storage import models as m
 from storage.records import CheckInRec, PeriodTally, VouchRec
+from storage.transaction import atomic
 
 
 async def add_checkin(
@@ -39,7 +39,7 @@ async def add_checkin(
     }
     try:
         if spend_freeze:
-            async with in_transaction():
+            async with atomic():
                 spent = await m.Participation.filter(id=participation_id, freezes__gt=0).update(
                     freezes=F("freezes") - 1
                 )
@@ -85,7 +85,7 @@ async def last_checkin(participation_id: int, period_keys: list[str]) -> CheckIn
 
 async def undo_checkin(checkin_id: int, now: datetime, *, refund_freeze: bool) -> bool:
     """Mark a check-in undone (refunding a skip's freeze); False if it was already undone."""
-    async with in_transaction():
+    async with atomic():
         changed = await m.CheckIn.filter(id=checkin_id, undone_at=None).update(undone_at=now)
         if changed and refund_freeze:
             row = await m.CheckIn.get(id=checkin_id)

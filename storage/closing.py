@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from tortoise.functions import Count
-from tortoise.transactions import in_transaction
 
 from storage import convert
 from storage import models as m
@@ -17,6 +16,7 @@ from storage.records import (
     PledgeRec,
     StreakUpdate,
 )
+from storage.transaction import atomic
 
 
 async def due_participations(
@@ -37,7 +37,7 @@ async def record_closes(
     outcomes: list[OutcomeRec], updates: list[StreakUpdate], now: datetime
 ) -> None:
     """Store outcomes and new streak states in one transaction (idempotent on period keys)."""
-    async with in_transaction():
+    async with atomic():
         keys = {(o.participation_id, o.period_key) for o in outcomes}
         existing: set[tuple[int, str]] = set()
         if keys:
@@ -119,7 +119,7 @@ async def outcomes_between(
 
 async def record_group_week(week: GroupWeekRec, closed_through: datetime, now: datetime) -> bool:
     """Store a closed week and the group streak after it; False if it was already stored."""
-    async with in_transaction():
+    async with atomic():
         exists = await m.GroupWeek.exists(group_id=week.group_id, week_key=week.week_key)
         if not exists:
             await m.GroupWeek.create(
@@ -207,7 +207,7 @@ async def switch_week_start(
     their new week keys and set the group's week start; False if another process did it."""
     from storage import deferred
 
-    async with in_transaction():
+    async with atomic():
         if not await deferred.applied(change_id, now):
             return False
         for key in set(checkin_keys.values()):

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from storage import models as m
+from storage.transaction import atomic
 
 KIND = "setting"
 WAITING = "deferred"
@@ -50,7 +49,7 @@ async def defer(
 ) -> None:
     """Set `field` to `value` at `at`, replacing a change of the same field still waiting;
     `extra` is kept with it (e.g. the week it waits for)."""
-    async with in_transaction():
+    async with atomic():
         await cancel(group_id, field)
         await m.Job.create(
             dedupe_key=f"{KIND}:g{group_id}:{field}:{uuid.uuid4().hex}",

@@ -10,10 +10,10 @@ from typing import Any
 from tortoise.connection import connections
 from tortoise.expressions import Q
 from tortoise.functions import Min
-from tortoise.transactions import in_transaction
 
 from storage import models as m
 from storage.records import JobRec, NewJob
+from storage.transaction import atomic, durable
 
 PENDING = "pending"
 CLAIMED = "claimed"
@@ -37,7 +37,7 @@ WHERE id IN (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING id, dedupe_key, kind, due_at, group_id_ref, payload, status, attempts,
-          last_error, lease_until, claim_token, sent_at
+          last_error, lease_until, claim_token, sent_at, handed_over_at
 """
 
 
@@ -55,6 +55,7 @@ def _rec(row: m.Job) -> JobRec:
         lease_until=row.lease_until,
         claim_token=row.claim_token,
         sent_at=row.sent_at,
+        handed_over_at=row.handed_over_at,
     )
 
 
@@ -75,6 +76,7 @@ def _rec_from_dict(row: dict[str, Any]) -> JobRec:
         lease_until=row["lease_until"],
         claim_token=row["claim_token"],
         sent_at=row["sent_at"],
+        handed_over_at=row.get("handed_over_at"),
     )
 
 
@@ -174,6 +176,24 @@ async def settle(
     return changed
 
 
+async def mark_handed_over(ids: Sequence[int], token: str, now: datetime) -> set[int]:
+    """Note that these claimed jobs are about to be handed to the platform; returns the ones
+    still ours. Done before the platform call: whoever claims such a job later (after a crash,
+    a database outage or a lease that ran out) looks for the message before sending it again.
+    A job marked earlier keeps its first mark, so it is looked for however often it is tried."""
+    held: set[int] = set()
+    for chunk in _chunks(list(ids)):
+        async with durable():
+            await m.Job.filter(
+                id__in=list(chunk), claim_token=token, status=CLAIMED, handed_over_at=None
+            ).update(handed_over_at=now)
+        rows = await m.Job.filter(
+            id__in=list(chunk), claim_token=token, status=CLAIMED
+        ).values_list("id")
+        held.update(int(r[0]) for r in rows)
+    return held
+
+
 async def retry_later(ids: Sequence[int], token: str, due_at: datetime, error: str) -> None:
     """Give claimed jobs back with a later due time and one more attempt counted."""
     for job_id in ids:
@@ -217,7 +237,7 @@ async def expand_many(
     ids = sorted({i for sources, _ in units for i in sources})
     if not ids:
         return []
-    async with in_transaction():
+    async with atomic():
         for chunk in _chunks(ids):
             await m.Job.filter(id__in=list(chunk), claim_token=token, status=CLAIMED).update(
                 status=DONE, lease_until=None, sent_at=now

@@ -201,6 +201,9 @@ class Job(Model):
     claim_token = fields.CharField(max_length=32, null=True)
     sent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
+    # issue 10: set right before a message is handed to the platform; a job claimed again
+    # with it set may have been accepted already, so it is looked for before any resend.
+    handed_over_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "jobs"
@@ -241,3 +244,23 @@ class OfferedChoice(Model):
     class Meta:
         table = "offered_choices"
         unique_together = (("platform", "message_id"),)
+
+
+# -- issue 10: exactly-once handling of incoming events ------------------------------------
+
+
+class IncomingEvent(Model):
+    """A platform event (command, tap, reaction) claimed by one process, so it is answered once."""
+
+    id = fields.BigIntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    event_id = fields.CharField(max_length=255)
+    owner = fields.CharField(max_length=64)
+    status = fields.CharField(max_length=10, default="claimed")
+    lease_until = fields.DatetimeField()
+    reply: dict[str, Any] | None = fields.JSONField(null=True)
+    claimed_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "incoming_events"
+        unique_together = (("platform", "event_id"),)

@@ -7,11 +7,11 @@ from datetime import date, datetime
 from typing import Any
 
 from tortoise.functions import Max
-from tortoise.transactions import in_transaction
 
 from storage import convert
 from storage import models as m
 from storage.records import MemberRec, ParticipantRow, ParticipationRec, PledgeRec
+from storage.transaction import atomic
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class NewParticipation:
 
 async def create_pledge(new: NewPledge, join: NewParticipation | None, now: datetime) -> PledgeRec:
     """Create a pledge numbered after the group's last, and join its creator, atomically."""
-    async with in_transaction():
+    async with atomic():
         top = await m.Pledge.filter(group_id=new.group_id).annotate(top=Max("number")).values("top")
         number = (top[0]["top"] or 0) + 1 if top else 1
         row = await m.Pledge.create(
@@ -165,7 +165,7 @@ async def _upsert_participation(new: NewParticipation) -> tuple[m.Participation,
 
 async def join(new: NewParticipation) -> tuple[ParticipationRec, bool]:
     """Join a pledge; returns the participation and whether anything changed."""
-    async with in_transaction():
+    async with atomic():
         row, changed = await _upsert_participation(new)
     return convert.participation(row), changed
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from storage import models as m
+from storage.transaction import atomic
 
 
 def _iso(value: Any) -> Any:
@@ -85,6 +84,6 @@ async def export_member(member_id: int) -> dict[str, Any]:
 
 async def forget_member(member_id: int) -> None:
     """Delete a member and everything personal; closed group weeks keep their counts."""
-    async with in_transaction():
+    async with atomic():
         await m.Pledge.filter(creator_id=member_id).update(creator_id=None)
         await m.Member.filter(id=member_id).delete()

@@ -197,6 +197,8 @@ class JobRec:
     lease_until: datetime | None
     claim_token: str | None
     sent_at: datetime | None
+    # Set once a hand-over to the platform began: the message may be out already (issue 10).
+    handed_over_at: datetime | None = None
 
 
 @dataclass(frozen=True)

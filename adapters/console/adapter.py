@@ -63,6 +63,12 @@ class ConsoleAdapter:
         target = f"DM @{member.external_id}"
         return self._send(target, reply, self._zone(zone), audience=member.external_id)
 
+    async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
+        """The outbox file is the console's platform: a key written there was delivered."""
+        if self.outbox_file is None or not key or key not in self.outbox_file:
+            return None
+        return self.outbox_file.message_id(key)
+
     def _zone(self, name: str | None) -> ZoneInfo:
         try:
             return parse_timezone(name) if name else self.tz

@@ -70,6 +70,9 @@ class OutboxFile:
     def __contains__(self, key: str) -> bool:
         return key in self._ids
 
+    def message_id(self, key: str) -> str | None:
+        return self._ids.get(key)
+
     def append(self, key: str, target: str, local_time: str, text: str) -> str:
         """Write the message unless its key is in the file already; return its message id."""
         if key and key in self._ids:

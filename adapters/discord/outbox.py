@@ -62,6 +62,11 @@ class DiscordOutbox:
         self.closed_dms.opened(user_id)
         return message_id
 
+    async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
+        # Placeholder until the Discord reconciliation lands (issue 10, Discord side): the
+        # nonce with enforce_nonce covers a resend within Discord's nonce window.
+        return None
+
     async def _dm(self, user_id: int, reply: Reply) -> str:
         user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
         channel = user.dm_channel or await user.create_dm()

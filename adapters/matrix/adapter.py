@@ -8,8 +8,8 @@ import io
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp import ClientError
 from nio import (
@@ -36,6 +36,7 @@ from nio.api import MessageDirection
 
 from adapters.matrix import direct, render, room_life
 from adapters.matrix.command_list import CommandList
+from adapters.matrix.idempotency import LookupFailed, find_by_key, keyed, txn_id
 from adapters.matrix.rooms import (
     RoomCreation,
     creation_from,
@@ -43,15 +44,19 @@ from adapters.matrix.rooms import (
     inviter_allowed,
     is_admin,
 )
-from adapters.matrix.state import HANDLED_KEPT, MatrixState, StateFile
+from adapters.matrix.state import HANDLED_KEPT, DirectoryLock, MatrixState, StateFile
 from adapters.matrix.threads import thread_root
 from bot.actors import Actor, Place
 from bot.app.config import MatrixConfig
+from bot.engine import claims as claim_states
 from bot.engine.choices import OfferedChoices
+from bot.engine.claims import EventClaims, reply_key
 from bot.engine.engine import Engine
 from bot.engine.places import GroupPlaces
 from bot.errors import DeliveryError
 from bot.messages.replies import Reply
+from bot.scheduling import crash_points
+from bot.scheduling.ports import idempotency_key
 from storage.choices import OfferedChoiceRec
 from storage.records import GroupRec, MemberRec
 
@@ -73,6 +78,19 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 TOKEN_SAVE_EVERY = 60.0
 CHOICES_KEPT = 500
 NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
+# An event another process holds, or one whose handling the database refused, is tried again
+# this often (a held one at the latest when the holder's lease runs out).
+DEFER_RETRY = 5.0
+DEFER_GIVE_UP = 3600.0  # an event that cannot be finished for an hour is logged and dropped
+
+
+class Answer(NamedTuple):
+    """What handling an event produced: the reply to send, what it answers, for whom, where."""
+
+    reply: Reply | None
+    in_reply_to: str | None = None
+    owner: str = ""
+    thread: str | None = None
 
 
 def sync_filter(timeline_limit: int) -> dict[str, Any]:
@@ -127,6 +145,18 @@ class MatrixAdapter:
             from adapters.matrix.device_trust import DeviceTrust
 
             self.trust = DeviceTrust(self.files.directory, config.password, config.recovery_key)
+        self.lock = DirectoryLock(self.files.directory)
+        self.claims: EventClaims | None = None
+        # Events not finished yet (held elsewhere, or the database was away): event id ->
+        # (room id, event, when to try again). While there are any, the sync token saved is
+        # the one from before the first of them, so a restart sees them again.
+        self._deferred: dict[str, tuple[str, Any, float, float]] = {}  # + first deferred
+        self._held_token: str | None = None
+        self._batch_since: str | None = None  # the token the batch being handled came after
+        # Events claimed and being answered: never saved as "handled" until they are finished.
+        self._in_flight: set[str] = set()
+        self._stopping = False
+        self._runner: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -141,16 +171,36 @@ class MatrixAdapter:
         return "not synced with the homeserver (starting, or the last sync failed)"
 
     async def run(self) -> None:
+        """Serve until cancelled or `stop()`ped; the sync state is saved on the way out."""
         started = time.monotonic()
         quiet_nio()
+        self._runner = asyncio.current_task()
+        instance = self.lock.acquire()
+        self.claims = EventClaims(self.engine.clock, instance)
         try:
             await self._login()
             await self._sync_loop(started)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not self._stopping or task is None:
+                raise
+            task.uncancel()
         finally:
             self.ready.clear()
             if self.client is not None:
                 self._save()
                 await self.client.close()
+            self.lock.release()
+
+    def stop(self) -> None:
+        """Make `run()` return soon (the long poll is abandoned) after saving the sync state.
+
+        Safe to call from a signal handler's callback on the loop, and more than once."""
+        self._stopping = True
+        if self.client is not None and self.state.access_token:
+            self._save()
+        if self._runner is not None and not self._runner.done():
+            self._runner.cancel()
 
     def _client(self) -> AsyncClient:
         store = self.files.directory / "crypto"
@@ -220,8 +270,15 @@ class MatrixAdapter:
                 delay = min(delay * 2, BACKOFF_MAX)
 
     def _save(self) -> None:
-        self.state.handled = list(self._handled)
-        self.files.save(self.state)
+        unfinished = self._in_flight | set(self._deferred)
+        self.state.handled = [e for e in self._handled if e not in unfinished]
+        live = self.state.sync_token
+        if self._held_token is not None:
+            self.state.sync_token = self._held_token
+        try:
+            self.files.save(self.state)
+        finally:
+            self.state.sync_token = live
         self._dirty = False
         self._saved_at = time.monotonic()
 
@@ -245,8 +302,9 @@ class MatrixAdapter:
                         full_state=True,
                     )
                 else:
+                    wait_ms = SYNC_TIMEOUT_MS if not self._deferred else int(DEFER_RETRY * 1000)
                     resp = await client.sync(
-                        timeout=SYNC_TIMEOUT_MS, sync_filter=steady_filter, since=since
+                        timeout=wait_ms, sync_filter=steady_filter, since=since
                     )
             except NETWORK_ERRORS as exc:
                 self.ready.clear()
@@ -272,20 +330,29 @@ class MatrixAdapter:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             delay = BACKOFF_FIRST
-            await self._on_sync(resp, replay=bool(since) or not first)
+            await self._on_sync(resp, replay=bool(since) or not first, since=since)
             self.state.sync_token = resp.next_batch
+            await self._retry_deferred()
             if first or self._dirty or time.monotonic() - self._saved_at >= TOKEN_SAVE_EVERY:
                 self._save()
             if first:
                 first = False
                 self.ready.set()
                 log.info("matrix ready in %.3fs", time.monotonic() - started)
+                await self._prune_claims()
             elif not self.ready.is_set():
                 self.ready.set()
                 log.info("matrix sync resumed")
             await self._crypto_chores()
             if self.trust is not None and self.client is not None:
                 await self.trust.after_sync(self.client)
+
+    async def _prune_claims(self) -> None:
+        try:
+            assert self.claims is not None
+            await self.claims.prune()
+        except Exception as exc:  # housekeeping: the next start tries again
+            log.warning("could not prune old event claims: %s", exc)
 
     async def _crypto_chores(self) -> None:
         """What `sync_forever` does after each sync: keys and to-device messages when due."""
@@ -305,7 +372,7 @@ class MatrixAdapter:
 
     # -- sync handling ----------------------------------------------------------------------
 
-    async def _on_sync(self, resp: SyncResponse, replay: bool) -> None:
+    async def _on_sync(self, resp: SyncResponse, replay: bool, since: str | None = None) -> None:
         if resp.rooms.invite or resp.rooms.leave:
             self._dirty = True
         for room_id, invite in resp.rooms.invite.items():
@@ -329,6 +396,7 @@ class MatrixAdapter:
             events = list(info.timeline.events)
             if info.timeline.limited and info.timeline.prev_batch and self.state.sync_token:
                 events = await self._backfill(room_id, info.timeline.prev_batch) + events
+            self._batch_since = since
             for event in events:
                 await self._safely(self._on_event(room_id, event), room_id)
 
@@ -451,10 +519,24 @@ class MatrixAdapter:
             f"Hello! I'm Logoff: I help you keep small offline pledges and then get out of "
             f"your way. Type `{p}help` to see what I can do."
         )
+        # Every process on the account joins on the invite; one of them greets.
+        key = f"hello:{room_id}"
         try:
-            await self._send(room_id, render.content(reply, msgtype="m.notice"))
+            assert self.claims is not None
+            claim = await self.claims.claim(PLATFORM, key)
+        except Exception as exc:
+            log.warning("could not claim the greeting of %s (%s); greeting anyway", room_id, exc)
+            claim = None
+        if claim is not None and not claim.ours:
+            return
+        try:
+            content = keyed(render.content(reply, msgtype="m.notice"), key)
+            await self._send(room_id, content, txn=txn_id(key))
         except DeliveryError as exc:
             log.warning("could not greet %s: %s", room_id, exc)
+        with contextlib.suppress(Exception):
+            assert self.claims is not None
+            await self.claims.answered(PLATFORM, key)
 
     async def _on_left(self, room_id: str) -> None:
         """Kicked, banned or left: keep the group's data (archived), keep nothing on Matrix."""
@@ -501,22 +583,27 @@ class MatrixAdapter:
             text = render.command_text(event.source, event.body)
             if text is None or not self.engine.is_command(text):
                 return
-            self._mark(event_id)
-            reply = await self.engine.handle_text(
-                self._actor(room, sender), self._place(room), text, event_id
-            )
-            if reply is not None:
-                thread = thread_root(event.source)  # answered where it was asked
-                await self._answer(room_id, reply, event_id, owner=sender, thread=thread)
+            actor, place = self._actor(room, sender), self._place(room)
+            thread = thread_root(event.source)  # answered where it was asked
+
+            async def command() -> Answer:
+                reply = await self.engine.handle_text(actor, place, text, event_id)
+                return Answer(reply, event_id, sender, thread)
+
+            await self._once(room_id, event, command)
         elif isinstance(event, ReactionEvent):
-            await self._on_reaction(room, event)
+            _remember(self._reactions, event.event_id, event.reacts_to, CHOICES_KEPT)
+            await self._once(room_id, event, lambda: self._on_reaction(room, event))
         elif isinstance(event, RedactionEvent):
-            self._mark(event_id)
-            reply = await self.engine.handle_unreaction(
-                self._actor(room, sender), self._place(room), event.redacts
-            )
-            if reply is not None and not reply.error:
-                await self._answer(room_id, reply, self._reactions.get(event.redacts))
+            actor, place = self._actor(room, sender), self._place(room)
+
+            async def unreaction() -> Answer:
+                reply = await self.engine.handle_unreaction(actor, place, event.redacts)
+                if reply is None or reply.error:
+                    return Answer(None)
+                return Answer(reply, self._reactions.get(event.redacts))
+
+            await self._once(room_id, event, unreaction)
         elif isinstance(event, MegolmEvent):
             log.warning("cannot decrypt %s in %s; asking for the key", event_id, room_id)
             try:
@@ -524,9 +611,139 @@ class MatrixAdapter:
             except Exception:  # a key request is best effort
                 log.debug("room key request failed", exc_info=True)
 
-    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
-        self._mark(event.event_id)
-        _remember(self._reactions, event.event_id, event.reacts_to, CHOICES_KEPT)
+    async def _once(
+        self,
+        room_id: str,
+        event: Any,
+        handle: Callable[[], Awaitable[Answer]],
+    ) -> None:
+        """Handle an event and answer it exactly once, whichever process saw it, whenever.
+
+        The claim in the database comes first (another process, or this one before a restart,
+        may have it); the reply is stored before it is sent, so a process that dies after the
+        command took effect leaves the answer, not the command, to whoever takes over; the
+        answer is sent with a transaction id and content key derived from the event, and a
+        taken-over answer is looked for in the room before it is sent.
+        """
+        claims = self.claims
+        assert claims is not None
+        event_id = str(event.event_id)
+        try:
+            claim = await claims.claim(PLATFORM, event_id)
+        except Exception:
+            log.exception("could not claim %s; will try again", event_id)
+            self._defer(room_id, event, DEFER_RETRY)
+            return
+        if claim.state == claim_states.DONE:
+            self._finish(event_id)
+            return
+        if claim.state == claim_states.HELD:
+            wait = DEFER_RETRY
+            if claim.held_until is not None:
+                wait = min(wait, (claim.held_until - self.engine.clock.now()).total_seconds())
+            self._defer(room_id, event, max(0.5, wait))
+            return
+        self._mark(event_id)
+        self._in_flight.add(event_id)
+        try:
+            await self._answer_claimed(room_id, event, claim, handle)
+        finally:
+            self._in_flight.discard(event_id)
+
+    async def _answer_claimed(
+        self,
+        room_id: str,
+        event: Any,
+        claim: claim_states.Claim,
+        handle: Callable[[], Awaitable[Answer]],
+    ) -> None:
+        claims = self.claims
+        assert claims is not None
+        event_id = str(event.event_id)
+        key = reply_key(event_id)
+        try:
+            if claim.state == claim_states.REPLY:
+                answer = self._stored_answer(claim)
+                if answer.reply is not None and await self._find(room_id, key):
+                    answer = Answer(None)  # it went out before the crash
+            else:
+                answer = await handle()
+                crash_points.reached("handled")
+                target = {
+                    "in_reply_to": answer.in_reply_to or "",
+                    "owner": answer.owner,
+                    "thread": answer.thread or "",
+                }
+                if not await claims.store_reply(PLATFORM, event_id, answer.reply, target):
+                    log.warning("lost the claim on %s; another process answers it", event_id)
+                    return
+            if answer.reply is not None:
+                await self._answer(
+                    room_id,
+                    answer.reply,
+                    answer.in_reply_to,
+                    owner=answer.owner,
+                    thread=answer.thread,
+                    key=key,
+                )
+            crash_points.reached("replied")
+            await claims.answered(PLATFORM, event_id)
+        except LookupFailed as exc:
+            log.warning("cannot tell whether %s was answered (%s); will try again", event_id, exc)
+            self._defer(room_id, event, DEFER_RETRY)
+            return
+        except Exception:
+            log.exception("could not finish %s; will try again", event_id)
+            self._defer(room_id, event, DEFER_RETRY)
+            return
+        self._finish(event_id)
+
+    @staticmethod
+    def _stored_answer(claim: claim_states.Claim) -> Answer:
+        target = (claim.reply or {}).get("target") or {}
+        return Answer(
+            EventClaims.stored_reply(claim),
+            str(target.get("in_reply_to") or "") or None,
+            str(target.get("owner") or ""),
+            str(target.get("thread") or "") or None,
+        )
+
+    async def _find(self, room_id: str, key: str) -> bool:
+        client = self.client
+        if client is None:
+            raise LookupFailed("not connected to Matrix yet")
+        try:
+            return await find_by_key(client, room_id, self.user_id, key) is not None
+        except NETWORK_ERRORS as exc:
+            raise LookupFailed(f"homeserver unreachable: {exc}") from exc
+
+    def _defer(self, room_id: str, event: Any, after: float) -> None:
+        event_id = str(event.event_id)
+        self._handled.pop(event_id, None)
+        if not self._deferred and self._held_token is None:
+            self._held_token = self._batch_since or self.state.sync_token or None
+        now = time.monotonic()
+        first = self._deferred.get(event_id, (room_id, event, now, now))[3]
+        if now - first > DEFER_GIVE_UP:
+            log.error("giving up on %s in %s after %.0f s", event_id, room_id, now - first)
+            self._finish(event_id)
+            return
+        self._deferred[event_id] = (room_id, event, now + after, first)
+
+    def _finish(self, event_id: str) -> None:
+        self._mark(event_id)
+        if self._deferred.pop(event_id, None) is not None and not self._deferred:
+            self._held_token = None
+            self._dirty = True
+
+    async def _retry_deferred(self) -> None:
+        now = time.monotonic()
+        due = [(e, r, ev) for e, (r, ev, at, _) in self._deferred.items() if at <= now]
+        for event_id, room_id, event in due:
+            self._handled.pop(event_id, None)
+            await self._safely(self._on_event(room_id, event), room_id)
+
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> Answer:
         actor, place = self._actor(room, event.sender), self._place(room)
         index = _choice_index(event.key)
         choice = await self._offered(event.reacts_to) if index is not None else None
@@ -534,7 +751,7 @@ class MatrixAdapter:
         if choice is not None:
             who, actions, thread = choice.owner, choice.actions, choice.thread
             if (who and who != event.sender) or index is None or index >= len(actions):
-                return
+                return Answer(None)
             reply: Reply | None = await self.engine.handle_action(
                 actor, place, actions[index], event.event_id
             )
@@ -543,10 +760,9 @@ class MatrixAdapter:
                 actor, place, event.reacts_to, event.key, event.event_id
             )
         # A reaction by someone the prompt does not concern changes nothing and says nothing.
-        if reply is not None and not reply.error:
-            await self._answer(
-                room.room_id, reply, event.reacts_to, owner=event.sender, thread=thread
-            )
+        if reply is None or reply.error:
+            return Answer(None)
+        return Answer(reply, event.reacts_to, event.sender, thread)
 
     async def _offered(self, event_id: str) -> OfferedChoiceRec | None:
         """The numbered choices a message of ours offered: recent ones here, all in the database."""
@@ -570,11 +786,16 @@ class MatrixAdapter:
         in_reply_to: str | None,
         owner: str = "",
         thread: str | None = None,
+        key: str = "",
     ) -> str | None:
         """A reply to something a member did: a quiet m.notice (prompts excepted)."""
         try:
-            return await self._post(room_id, reply, in_reply_to, owner=owner, thread=thread)
+            return await self._post(
+                room_id, reply, in_reply_to, owner=owner, thread=thread, key=key
+            )
         except DeliveryError as exc:
+            if exc.retryable:
+                raise  # the homeserver is away: the event is tried again, the reply with it
             log.warning("reply to %s in %s not delivered: %s", in_reply_to, room_id, exc)
             return None
 
@@ -587,7 +808,9 @@ class MatrixAdapter:
         owner: str = "",
         group_id: int | None = None,
         thread: str | None = None,
+        key: str = "",
     ) -> str:
+        """Send a reply; with `key`, idempotently (txn ids and the content key from it)."""
         prompt = render.is_prompt(reply)
         # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
         # goes out as m.text; replies to members and summaries stay quiet notices.
@@ -596,22 +819,22 @@ class MatrixAdapter:
         message = render.content(
             reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt, thread=thread
         )
-        event_id = await self._send(room_id, message)
+        event_id = await self._send(room_id, keyed(message, key), txn=txn_id(key) if key else None)
         if prompt:
             target = render.prompt_target(reply)
             if target is not None:
                 await self.engine.record_sent(
                     PLATFORM, event_id, reply.extra.get("kind", "prompt"), group_id, *target
                 )
-            await self._seed(room_id, event_id, render.prompt_keys(reply))
+            await self._seed(room_id, event_id, render.prompt_keys(reply), key)
         elif reply.buttons:
             # Numbered choices: for the member a reply answers, or (scheduled messages) anyone
             # the engine finds concerned; the typed command always works too.
             actions = tuple(b.action for b in reply.buttons)[: len(render.CHOICE_KEYS)]
             await self._offer(OfferedChoiceRec(PLATFORM, event_id, owner, actions, thread))
-            await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)])
+            await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)], key)
         if reply.image is not None:
-            await self._send_file(room_id, reply)
+            await self._send_file(room_id, reply, key)
         return event_id
 
     async def _offer(self, choice: OfferedChoiceRec) -> None:
@@ -625,16 +848,24 @@ class MatrixAdapter:
             # restart the choice still works from memory.
             log.exception("could not keep the choices of %s in the database", choice.message_id)
 
-    async def _seed(self, room_id: str, event_id: str, keys: Iterable[str]) -> None:
+    async def _seed(self, room_id: str, event_id: str, keys: Iterable[str], key: str = "") -> None:
         results = await asyncio.gather(
-            *(self._send(room_id, render.reaction(event_id, k), "m.reaction") for k in keys),
+            *(
+                self._send(
+                    room_id,
+                    render.reaction(event_id, k),
+                    "m.reaction",
+                    txn=txn_id(key, f"r{n}") if key else None,
+                )
+                for n, k in enumerate(keys)
+            ),
             return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException):
                 log.warning("could not seed a reaction on %s: %s", event_id, result)
 
-    async def _send_file(self, room_id: str, reply: Reply) -> None:
+    async def _send_file(self, room_id: str, reply: Reply, key: str = "") -> None:
         client = self.client
         assert client is not None
         assert reply.image is not None
@@ -655,16 +886,23 @@ class MatrixAdapter:
                 "info": {"mimetype": mime, "size": len(reply.image)},
                 "m.mentions": {},
             },
+            txn=txn_id(key, "file") if key else None,
         )
 
     async def _send(
-        self, room_id: str, message: dict[str, Any], kind: str = "m.room.message"
+        self,
+        room_id: str,
+        message: dict[str, Any],
+        kind: str = "m.room.message",
+        txn: str | None = None,
     ) -> str:
         client = self.client
         if client is None or not client.access_token:
             raise DeliveryError("not connected to Matrix yet", retryable=True, retry_after=5)
         try:
-            resp = await client.room_send(room_id, kind, message, ignore_unverified_devices=True)
+            resp = await client.room_send(
+                room_id, kind, message, tx_id=txn, ignore_unverified_devices=True
+            )
         except NETWORK_ERRORS as exc:
             raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
         if isinstance(resp, RoomSendResponse):
@@ -679,7 +917,8 @@ class MatrixAdapter:
     # -- Outbox -----------------------------------------------------------------------------
 
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
-        return await self._post(group.external_id, reply, group_id=group.id)
+        key = idempotency_key(reply)
+        return await self._post(group.external_id, reply, group_id=group.id, key=key)
 
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None
@@ -687,13 +926,48 @@ class MatrixAdapter:
         try:
             room_id = await self._direct_room(member.external_id)
             return await self._post(
-                room_id, reply, owner=member.external_id, group_id=fallback.id if fallback else None
+                room_id,
+                reply,
+                owner=member.external_id,
+                group_id=fallback.id if fallback else None,
+                key=idempotency_key(reply),
             )
         except DeliveryError as exc:
             if fallback is None or exc.retryable:
                 raise
             log.warning("DM to %s failed (%s); using the group room", member.external_id, exc)
             return await self.send_to_group(fallback, reply)
+
+    async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
+        """Look through the bot's own recent events for `key`: the DM first, then the group
+        room a DM may have fallen back to."""
+        client = self.client
+        if client is None or not client.access_token or not key:
+            raise DeliveryError("not connected to Matrix yet", retryable=True, retry_after=5)
+        rooms = []
+        if member is not None:
+            if member.external_id in self.state.direct_rooms:
+                rooms.append(self.state.direct_rooms[member.external_id])
+            # Another process on the account may have opened its own 1:1 room with them.
+            rooms += [
+                r.room_id
+                for r in client.rooms.values()
+                if r.room_id not in rooms
+                and member.external_id in r.users
+                and len(r.users) <= 2
+                and r.room_id != group.external_id
+            ]
+        rooms.append(group.external_id)
+        try:
+            for room_id in rooms:
+                found = await find_by_key(client, room_id, self.user_id, key)
+                if found is not None:
+                    return found
+        except NETWORK_ERRORS as exc:
+            raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
+        except LookupFailed as exc:
+            raise DeliveryError(str(exc), retryable=True) from exc
+        return None
 
     async def _direct_room(self, user_id: str) -> str:
         """The member's 1:1 room with the bot: reused while they are in it, else created."""

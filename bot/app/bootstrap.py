@@ -84,6 +84,10 @@ class PlatformOutbox:
     ) -> str:
         return await self._for(member.platform).send_to_member(member, reply, fallback)
 
+    async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
+        platform = member.platform if member is not None else group.platform
+        return await self._for(platform).find_sent(key, group, member)
+
 
 def build_engine(config: Config, clock: Clock, hooks: SchedulingHooks | None = None) -> Engine:
     """The engine alone (no scheduler: snoozing is refused, nothing is re-planned)."""

@@ -7,12 +7,28 @@ from typing import Protocol
 from bot.messages.replies import Reply
 from storage.records import GroupRec, MemberRec
 
+# Where a message's idempotency key travels: `reply.extra[IDEMPOTENCY_KEY]`, the job's own
+# dedupe-derived key (`send:g7:...`), the same on every attempt, in every process.
+IDEMPOTENCY_KEY = "idempotency_key"
+
+
+def idempotency_key(reply: Reply) -> str:
+    return str(reply.extra.get(IDEMPOTENCY_KEY, ""))
+
 
 class Outbox(Protocol):
     """Send a message; return the platform's message id once the platform accepted it.
 
     Raise `bot.errors.DeliveryError` when it did not (retryable or not); the scheduler retries.
     A `Reply` with buttons is a question: its buttons carry encoded actions (bot.messages.actions).
+
+    Exactly once: every scheduled reply carries its key (`idempotency_key(reply)`). A send must
+    be idempotent on it where the platform allows (a Matrix transaction id derived from it on
+    the same device, a Discord nonce with `enforce_nonce`) and must leave the key where
+    `find_sent` can see it (Matrix: in the event content). Before the scheduler sends a job
+    again that may have been accepted already (it was handed over before a crash, a database
+    outage or a lease takeover) it calls `find_sent`; a message id found there is recorded as
+    sent and nothing is posted.
     """
 
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str: ...
@@ -20,3 +36,9 @@ class Outbox(Protocol):
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None
     ) -> str: ...
+
+    async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
+        """The id of a message sent earlier with `key` (to the member's DM, or to `group`,
+        where a DM may have fallen back to), or None when the platform shows none. Raise
+        `DeliveryError` when the platform cannot be asked now."""
+        ...

@@ -17,8 +17,8 @@ from bot.errors import DeliveryError
 from bot.messages.notices import NOTICE_KINDS, reply_from_json, reply_to_json
 from bot.messages.weekly_summary import closed_week_summary
 from bot.meter import CAP, MUTED, QUIET_HOURS
-from bot.scheduling import attention, planning
-from bot.scheduling.ports import Outbox
+from bot.scheduling import attention, crash_points, planning
+from bot.scheduling.ports import Outbox, idempotency_key
 from storage import groups as group_queries
 from storage import jobs as job_queries
 from storage import scheduling as round_queries
@@ -84,6 +84,8 @@ class Scheduler:
         self._wake = wake or asyncio.Event()
         self._stopping = False
         self._running = False
+        # Messages the platform accepted whose recording failed (the database was away).
+        self._unsettled: list[tuple[list[tuple[int, round_queries.SentRecord]], str, datetime]] = []
 
     # -- the task ---------------------------------------------------------------------------
 
@@ -151,6 +153,7 @@ class Scheduler:
 
     async def run_due(self) -> int:
         """Claim and handle everything due now, round after round; returns jobs handled."""
+        await self._settle_unsettled()
         handled = 0
         for _ in range(MAX_ROUNDS):
             now = self.clock.now()
@@ -317,13 +320,18 @@ class Scheduler:
         await job_queries.expand([job.id], token, sends, now)
 
     async def _deliver(self, jobs: Sequence[JobRec], token: str, now: datetime) -> None:
-        """Hand over the round's messages one by one; store what was accepted in batches."""
+        """Hand over the round's messages one by one; store what was accepted in batches.
+
+        Each batch is marked handed over before its first platform call: a job claimed again
+        later (after a crash, a database outage or a lease takeover) may have been accepted,
+        so it is looked for on the platform (`Outbox.find_sent`) before it is sent again.
+        """
         groups = await round_queries.groups_by_id(j.group_id or 0 for j in jobs)
         member_ids = [int(j.payload["member_id"]) for j in jobs if j.payload.get("member_id")]
         members = await round_queries.members_by_id(member_ids)
         skipped: dict[str, list[int]] = {}
         quiet: list[tuple[int, datetime]] = []
-        accepted: list[tuple[int, round_queries.SentRecord]] = []
+        ready: list[tuple[JobRec, GroupRec, MemberRec | None]] = []
         for job in jobs:
             group = groups.get(job.group_id or 0)
             if group is None or group.archived:
@@ -341,13 +349,7 @@ class Scheduler:
             if quiet_until > now:
                 quiet.append((job.id, quiet_until))
                 continue
-            record = await self._hand_over(job, group, member, token, now)
-            if record is not None:
-                accepted.append((job.id, record))
-            if len(accepted) >= SETTLE_EVERY:
-                await self._settle_sent(accepted, token, now)
-                accepted = []
-        await self._settle_sent(accepted, token, now)
+            ready.append((job, group, member))
         if skipped.get("muted"):
             self.meter.held_back(MUTED, len(skipped["muted"]))
         if quiet:
@@ -355,24 +357,60 @@ class Scheduler:
         for reason, ids in skipped.items():
             await job_queries.settle(ids, token, job_queries.SKIPPED, now, reason)
         await job_queries.release_many(quiet, token)
+        for start in range(0, len(ready), SETTLE_EVERY):
+            batch = ready[start : start + SETTLE_EVERY]
+            held = await job_queries.mark_handed_over([j.id for j, _, _ in batch], token, now)
+            accepted: list[tuple[int, round_queries.SentRecord]] = []
+            for job, group, member in batch:
+                if job.id not in held:
+                    log.warning("lost the claim on %s; another scheduler has it", job.dedupe_key)
+                    continue
+                record = await self._hand_over(job, group, member, token, now)
+                if record is not None:
+                    accepted.append((job.id, record))
+            await self._settle_sent(accepted, token, now)
 
     async def _settle_sent(
         self, accepted: Sequence[tuple[int, round_queries.SentRecord]], token: str, now: datetime
     ) -> None:
-        if accepted:
+        if not accepted:
+            return
+        crash_points.reached("accepted")
+        try:
             await round_queries.record_sent_many([r for _, r in accepted], now)
             await job_queries.settle([i for i, _ in accepted], token, job_queries.SENT, now)
+        except Exception:
+            # The platform has these messages: store them as soon as the database is back,
+            # rather than leaving them for a lease takeover to find on the platform.
+            self._unsettled.append((list(accepted), token, now))
+            raise
+
+    async def _settle_unsettled(self) -> None:
+        """Store messages accepted while the database was away (raises while it still is)."""
+        while self._unsettled:
+            accepted, token, now = self._unsettled[0]
+            await round_queries.record_sent_many([r for _, r in accepted], now)
+            await job_queries.settle([i for i, _ in accepted], token, job_queries.SENT, now)
+            self._unsettled.pop(0)
 
     async def _hand_over(
         self, job: JobRec, group: GroupRec, member: MemberRec | None, token: str, now: datetime
     ) -> round_queries.SentRecord | None:
-        """Give one message to the platform; the record to store if it was accepted."""
+        """Give one message to the platform (or find it there); the record to store."""
         reply = reply_from_json(job.payload["reply"])
         about = log_context.enter(group.platform, group.external_id)
         try:
-            if member is None:
+            message_id = None
+            if job.handed_over_at is not None:
+                message_id = await self.outbox.find_sent(idempotency_key(reply), group, member)
+                if message_id is not None:
+                    log.info(
+                        "%s was delivered before (%s); recording it", job.dedupe_key, message_id
+                    )
+            if message_id is None and member is None:
                 message_id = await self.outbox.send_to_group(group, reply)
-            else:
+            elif message_id is None:
+                assert member is not None
                 message_id = await self.outbox.send_to_member(member, reply, group)
         except DeliveryError as exc:
             if not exc.retryable:

@@ -98,6 +98,9 @@ class Outbox:
         self.got.append(Delivered(self.clock.now(), member.id, reply))
         return f"m{len(self.got)}"
 
+    async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
+        return None  # one process, no crash: nothing was handed over before
+
 
 @dataclass(frozen=True)
 class Notice:

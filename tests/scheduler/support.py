@@ -50,6 +50,8 @@ class RecordingOutbox:
     failures: list[BaseException] = field(default_factory=list)
     crash_after_post: bool = False
     posted: list[Posted] = field(default_factory=list)
+    # False: like a platform whose own dedupe window has passed (a new device, hours later).
+    dedupes: bool = True
 
     def __post_init__(self) -> None:
         if self.path is not None and self.path.exists():
@@ -65,7 +67,7 @@ class RecordingOutbox:
             raise self.failures.pop(0)
         key = reply.extra.get("idempotency_key", "")
         for i, p in enumerate(self.posted):
-            if key and p.key == key:
+            if key and p.key == key and self.dedupes:
                 return f"msg-{i}"  # the platform saw this transaction already
         self.posted.append(
             Posted(
@@ -89,6 +91,12 @@ class RecordingOutbox:
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None
     ) -> str:
         return self._post("@" + member.external_id, reply)
+
+    async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
+        for i, p in enumerate(self.posted):
+            if key and p.key == key:
+                return f"msg-{i}"
+        return None
 
 
 def retryable(after: float | None = None) -> DeliveryError:

@@ -22,7 +22,9 @@ MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 WEDNESDAY_1800 = MONDAY + timedelta(days=2, hours=9)
 
 
-async def _crash_once(path: Path, crash_after_post: bool) -> RecordingOutbox:
+async def _crash_once(
+    path: Path, crash_after_post: bool, platform_dedupes: bool = True
+) -> RecordingOutbox:
     """Run until Wednesday's reminder, die at the chosen point, restart, run on."""
     url = f"sqlite://{path / 'logoff.db'}"
     log = path / "posted.json"
@@ -37,7 +39,7 @@ async def _crash_once(path: Path, crash_after_post: bool) -> RecordingOutbox:
             await r.wait(timedelta(hours=2))
     # A new process on the same database file, time moving on past the lease.
     restart = WEDNESDAY_1800 + timedelta(minutes=1)
-    box = RecordingOutbox(VirtualClock(restart), log)
+    box = RecordingOutbox(VirtualClock(restart), log, dedupes=platform_dedupes)
     async with rig(restart, url=url, outbox=box, migrate=False) as r2:
         await r2.scheduler.advance_to(r2.clock, restart + LEASE + timedelta(days=1))
         return r2.outbox
@@ -57,6 +59,17 @@ async def test_a_crash_after_the_platform_accepted_does_not_post_twice(tmp_path)
     assert reminders[0].at == WEDNESDAY_1800
     job = (await _settled_sends(tmp_path))[0]
     assert job == "sent"
+
+
+async def test_a_message_accepted_before_a_crash_is_found_not_sent_again_when_the_platform_forgot(
+    tmp_path,
+):
+    # The platform's own dedupe no longer covers it (new login, a window that ran out): the
+    # job was marked handed over, so the next claimer looks for the message and records it.
+    outbox = await _crash_once(tmp_path, crash_after_post=True, platform_dedupes=False)
+    reminders = [p for p in outbox.posted if "nudge" in p.text]
+    assert len(reminders) == 1
+    assert (await _settled_sends(tmp_path))[0] == "sent"
 
 
 async def _settled_sends(path: Path) -> list[str]:
@@ -80,6 +93,9 @@ class CountingOutbox:
 
     async def send_to_member(self, member, reply, fallback):  # type: ignore[no-untyped-def]
         return await self.send_to_group(fallback, reply)
+
+    async def find_sent(self, key, group, member):  # type: ignore[no-untyped-def]
+        return str(self.keys.index(key) + 1) if key in self.keys else None
 
 
 async def test_two_schedulers_on_one_postgresql_database_send_every_job_exactly_once(

@@ -1,0 +1,62 @@
+"""Exactly-once handling of incoming events for adapters: claim, store the reply, mark answered.
+
+Adapters never touch storage; this is their door to `storage.incoming` (which explains the
+states). One `EventClaims` per adapter instance: `instance` names its data directory (locked
+by the adapter, so one live process per instance), and every start gets a fresh run id.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.messages.notices import reply_from_json, reply_to_json
+from bot.messages.replies import Reply
+from storage import incoming
+from storage.incoming import DONE, HELD, REPLY, RUN, Claim
+
+__all__ = ["DONE", "HELD", "REPLY", "RUN", "Claim", "EventClaims", "reply_key"]
+
+
+def reply_key(event_id: str) -> str:
+    """The idempotency key of the bot's answer to one incoming event."""
+    return f"reply:{event_id}"[:255]
+
+
+class EventClaims:
+    """Claims of one adapter instance's incoming events."""
+
+    def __init__(self, clock: Clock, instance: str) -> None:
+        self.clock = clock
+        self.owner = f"{instance}:{secrets.token_hex(4)}"
+
+    async def claim(self, platform: str, event_id: str) -> Claim:
+        return await incoming.claim(platform, event_id, self.owner, self.clock.now())
+
+    async def store_reply(
+        self,
+        platform: str,
+        event_id: str,
+        reply: Reply | None,
+        target: dict[str, str] | None = None,
+    ) -> bool:
+        """Before the reply is sent: the event's effects are done. False: the claim was lost.
+
+        `target` is what the adapter needs to send it later (what it answers, to whom)."""
+        stored = {
+            "reply": reply_to_json(reply) if reply is not None else None,
+            "target": dict(target or {}),
+        }
+        return await incoming.store_reply(platform, event_id, self.owner, stored)
+
+    @staticmethod
+    def stored_reply(claim: Claim) -> Reply | None:
+        raw = (claim.reply or {}).get("reply")
+        return reply_from_json(raw) if raw else None
+
+    async def answered(self, platform: str, event_id: str) -> None:
+        await incoming.answered(platform, event_id, self.owner)
+
+    async def prune(self, keep: timedelta = incoming.KEEP) -> int:
+        return await incoming.prune(self.clock.now() - keep)

@@ -1,0 +1,121 @@
+"""Claims of incoming platform events, so each command, tap or reaction is answered once.
+
+A claim is a row keyed by (platform, event id), inserted before the event is handled. Its
+owner is `"<instance>:<run>"`: the instance names a data directory (one live process per data
+directory, which the adapters lock), the run one start of that process. The life of a claim:
+
+- `claimed`: taken by `owner` until `lease_until`; nothing of its answer is stored yet.
+- `handled`: the event's effects are stored and so is its reply, which may not be out yet.
+- `answered`: the reply is out (or there was none).
+
+Who may take over a claim that is not answered: the same instance in a later run at once (its
+predecessor is dead: the data directory is locked), anyone else once the lease ran out. A
+taken-over `claimed` event is handled again (check-ins are idempotent on the event, reads are
+harmless); a taken-over `handled` one has its stored reply looked for on the platform and sent
+only if it is not there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from storage import models as m
+from storage.transaction import durable
+
+CLAIMED = "claimed"
+HANDLED = "handled"
+ANSWERED = "answered"
+
+# Handling a command takes milliseconds; the lease only has to outlast a slow database.
+LEASE = timedelta(minutes=2)
+# Claims are kept as long as a platform may show an event again (a sync token hours old).
+KEEP = timedelta(days=3)
+
+RUN = "run"  # handle the event (for the first time, or again after its holder died)
+REPLY = "reply"  # its effects are stored: deliver `reply` unless it is on the platform already
+HELD = "held"  # another live process has it until `held_until`: try again after that
+DONE = "done"  # answered already
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the caller must do with an event it received."""
+
+    state: str
+    reply: dict[str, Any] | None = None
+    held_until: datetime | None = None
+
+    @property
+    def ours(self) -> bool:
+        return self.state in (RUN, REPLY)
+
+
+def instance_of(owner: str) -> str:
+    return owner.split(":", 1)[0]
+
+
+async def claim(
+    platform: str, event_id: str, owner: str, now: datetime, lease: timedelta = LEASE
+) -> Claim:
+    """Take the event for `owner`, or say who has it."""
+    try:
+        async with durable():
+            await m.IncomingEvent.create(
+                platform=platform,
+                event_id=event_id,
+                owner=owner,
+                status=CLAIMED,
+                lease_until=now + lease,
+                claimed_at=now,
+            )
+        return Claim(RUN)
+    except IntegrityError:
+        pass
+    row = await m.IncomingEvent.get_or_none(platform=platform, event_id=event_id)
+    if row is None:  # pruned in between: it is weeks old
+        return Claim(DONE)
+    if row.status == ANSWERED:
+        return Claim(DONE)
+    if instance_of(row.owner) != instance_of(owner) and row.lease_until > now:
+        return Claim(HELD, held_until=row.lease_until)
+    # The same match as read: of two processes taking over at once, one wins.
+    async with durable():
+        taken = await m.IncomingEvent.filter(
+            id=row.id, owner=row.owner, status=row.status, lease_until=row.lease_until
+        ).update(owner=owner, lease_until=now + lease)
+    if not taken:
+        return Claim(HELD, held_until=now + lease)
+    if row.status == HANDLED:
+        return Claim(REPLY, reply=dict(row.reply or {}))
+    return Claim(RUN)
+
+
+async def store_reply(platform: str, event_id: str, owner: str, reply: dict[str, Any]) -> bool:
+    """The event's effects are stored; keep its reply until it is out. False: claim lost."""
+    async with durable():
+        changed = await m.IncomingEvent.filter(
+            platform=platform, event_id=event_id, owner=owner, status__in=[CLAIMED, HANDLED]
+        ).update(status=HANDLED, reply=reply)
+    return bool(changed)
+
+
+async def answered(platform: str, event_id: str, owner: str) -> None:
+    """The reply is out (or there was none to send): the event is finished."""
+    await m.IncomingEvent.filter(platform=platform, event_id=event_id, owner=owner).update(
+        status=ANSWERED, reply=None
+    )
+
+
+async def prune(before: datetime) -> int:
+    """Forget claims taken before `before` (the platform no longer shows those events)."""
+    return await m.IncomingEvent.filter(claimed_at__lt=before).delete()
+
+
+async def get(platform: str, event_id: str) -> tuple[str, str] | None:
+    """(status, owner) of an event's claim (tests and diagnostics)."""
+    row = await m.IncomingEvent.get_or_none(platform=platform, event_id=event_id)
+    return (row.status, row.owner) if row else None

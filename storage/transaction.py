@@ -1,0 +1,67 @@
+"""One unit of work on the database that cleans up after itself when BEGIN itself fails."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.connection import get_connections
+from tortoise.transactions import in_transaction
+
+
+async def _undo_enter(ctx: Any) -> None:
+    """What Tortoise's `__aenter__` did before BEGIN failed, taken back.
+
+    It sets the connection's context variable to the transaction and (PostgreSQL) takes a pool
+    connection, or (SQLite) the connection's lock, before it sends BEGIN; when BEGIN fails (the
+    server is down) `__aexit__` never runs, so later queries of the task ran on a transaction
+    that never began and the lock or pool connection was never given back: the scheduler
+    stalled after a PostgreSQL outage until it was restarted.
+    """
+    token = getattr(ctx, "token", None)
+    if token is not None:
+        with contextlib.suppress(Exception):
+            get_connections().reset(token)
+    client = getattr(ctx, "client", None)
+    parent = getattr(client, "_parent", None)
+    pool = getattr(parent, "_pool", None)
+    connection = getattr(client, "_connection", None)
+    if pool is not None and connection is not None:
+        with contextlib.suppress(Exception):
+            await pool.release(connection)
+    lock = getattr(ctx, "_trxlock", None)
+    if lock is not None and lock.locked():
+        lock.release()
+
+
+@contextlib.asynccontextmanager
+async def atomic() -> AsyncIterator[TransactionalDBClient]:
+    """`in_transaction()` for the default connection, safe against a failed BEGIN."""
+    ctx = in_transaction()
+    try:
+        client = await ctx.__aenter__()
+    except BaseException:
+        await _undo_enter(ctx)
+        raise
+    try:
+        yield client
+    except BaseException as exc:
+        await ctx.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    await ctx.__aexit__(None, None, None)
+
+
+@contextlib.asynccontextmanager
+async def durable() -> AsyncIterator[TransactionalDBClient]:
+    """`atomic()` whose commit is on disk before it returns, whatever the server's default.
+
+    Used for the marks that make sends and answers exactly-once (a claim, "handed over"): a
+    server run with `synchronous_commit = off` (tests, some tuned deployments) loses the last
+    few hundred milliseconds of commits when it crashes, and a lost mark is a message sent twice.
+    """
+    async with atomic() as conn:
+        if str(conn.capabilities.dialect) == "postgres":
+            await conn.execute_script("SET LOCAL synchronous_commit TO on")
+        yield conn
