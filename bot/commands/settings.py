@@ -13,6 +13,7 @@ from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import PermissionDenied, UserError
 from bot.messages.notices import describe_held
 from bot.messages.replies import Reply, private, public
+from bot.messages.syntax import CMD
 from bot.progress import closing
 from bot.rules import pledge_periods as tracking
 from bot.rules.localtime import WEEKDAY_NAMES, WEEKDAYS, parse_timezone, parse_weekday
@@ -176,11 +177,12 @@ async def _listing(group: GroupRec, now: datetime) -> str:
     if held:
         lines.append(
             f"**Held back by the weekly cap this week** ({len(held)}; raise it with "
-            f"`!settings cap {group.weekly_message_cap + 2}`):"
+            f"`{CMD}settings cap {group.weekly_message_cap + 2}`):"
         )
         lines.extend("• " + line for line in describe_held(held, group))
     lines.append(
-        "Change one with `!settings <key> <value>`, e.g. `!settings timezone Europe/Berlin`."
+        f"Change one with `{CMD}settings <key> <value>`, "
+        f"e.g. `{CMD}settings timezone Europe/Berlin`."
     )
     return "\n".join(lines)
 

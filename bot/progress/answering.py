@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.messages.markup import inert
+from bot.messages.syntax import CMD
 from bot.rules import pledge_periods as tracking
 from bot.rules.localtime import resolve_local
 from bot.rules.periods import Period, describe, period_at
@@ -51,7 +52,7 @@ async def participation_or_refuse(pledge: PledgeRec, member: MemberRec) -> Parti
     if part is None or not part.active:
         raise PermissionDenied(
             f"You are not taking part in “{inert(pledge.title)}”.",
-            f"Join it first with `!pledge join {pledge.number}`.",
+            f"Join it first with `{CMD}pledge join {pledge.number}`.",
         )
     return part
 
@@ -99,8 +100,8 @@ def named_period(word: str, pledge: PledgeRec, group: GroupRec, now: datetime) -
     if want != cadence:
         raise UserError(
             f"“{inert(pledge.title)}” is a {ADJECTIVE[cadence]} pledge: `{word}` does not fit it.",
-            f"Write `!done {pledge.number} {THIS[cadence]}` or "
-            f"`!done {pledge.number} {LAST[cadence]}`.",
+            f"Write `{CMD}done {pledge.number} {THIS[cadence]}` or "
+            f"`{CMD}done {pledge.number} {LAST[cadence]}`.",
         )
     current = tracking.current_period(pledge, group, now)
     return tracking.preceding(current, group) if step else current
