@@ -332,6 +332,10 @@ def load_config(path: Path | None) -> tuple[Config, list[tuple[str, str]]]:
         return Config(), [(str(path), "file not found; copy config.example.toml to start")]
     except OSError as exc:
         return Config(), [(str(path), f"cannot be read: {exc.strerror}")]
+    except UnicodeDecodeError as exc:
+        return Config(), [
+            (str(path), f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 and try again")
+        ]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -195,3 +195,17 @@ def parse_date(text: str) -> date:
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError as exc:
         raise UserError(f'"{stripped}" is not a real calendar date.', DATE_USAGE) from exc
+
+
+def parse_start(text: str, tz: ZoneInfo) -> datetime:
+    """A `--start` value: an ISO date or date-time, local to `tz` unless it names its offset."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"--start {text!r} is not an ISO date or date-time.",
+            "Write it like --start 2026-11-30 or --start 2026-11-30T09:00.",
+        ) from None
+    if value.tzinfo is None:
+        return resolve_local(value.date(), value.time(), tz)
+    return value
