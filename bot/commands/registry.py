@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.rules.localtime import WEEKDAY_NAMES, WEEKDAYS
@@ -328,17 +328,9 @@ def bind(
     return raw
 
 
-def all_usage(commands: list[Command], prefix: str) -> list[str]:
-    return [cmd.usage(prefix) for cmd in commands]
-
-
 def describe_args(command: Command) -> list[str]:
     lines = []
     for a in command.args:
         opt = "" if a.required else " (optional)"
         lines.append(f"• `{a.shape().strip('[]')}`{opt}: {a.help}")
     return lines
-
-
-def values_of(raw: dict[str, Any]) -> dict[str, Any]:
-    return dict(raw)

@@ -21,6 +21,7 @@ from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Reply, error, private
 from bot.messages.syntax import CommandSyntax
 from bot.progress import closing
+from bot.rules import streaks
 from storage import checkins as checkin_queries
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
@@ -126,7 +127,10 @@ class Engine:
             member = await self._member(actor)
             now = self.clock.now()
             undone = await checkin_queries.undo_by_event(
-                member.id, self._event_key(actor, reaction_event_id), now
+                member.id,
+                self._event_key(actor, reaction_event_id),
+                now,
+                max_freezes=streaks.MAX_FREEZES,
             )
             if undone is None:
                 return private("")
