@@ -35,10 +35,6 @@ class ConfigError(LogoffError):
         super().__init__("; ".join(f"{key}: {msg}" for key, msg in problems))
 
 
-class SchemaNotMigrated(LogoffError):
-    """The database schema is older than the code; `logoff migrate` fixes it."""
-
-
 class DeliveryError(LogoffError):
     """A platform refused or failed to take a message; `retryable` says whether to try again."""
 

@@ -67,11 +67,6 @@ async def find_by_event(participation_id: int, event_key: str) -> CheckInRec | N
     return convert.checkin(row) if row else None
 
 
-async def find_by_event_any(event_key: str) -> CheckInRec | None:
-    row = await m.CheckIn.filter(event_key=event_key, undone_at=None).first()
-    return convert.checkin(row) if row else None
-
-
 async def last_checkin(participation_id: int, period_keys: list[str]) -> CheckInRec | None:
     row = (
         await m.CheckIn.filter(
@@ -83,15 +78,18 @@ async def last_checkin(participation_id: int, period_keys: list[str]) -> CheckIn
     return convert.checkin(row) if row else None
 
 
-async def undo_checkin(checkin_id: int, now: datetime, *, refund_freeze: bool) -> bool:
-    """Mark a check-in undone (refunding a skip's freeze); False if it was already undone."""
+async def undo_checkin(
+    checkin_id: int, now: datetime, *, refund_freeze: bool, max_freezes: int
+) -> bool:
+    """Mark a check-in undone (refunding a skip's freeze, up to the bank's `max_freezes`, the
+    rule's own constant bot.rules.streaks.MAX_FREEZES); False if it was already undone."""
     async with atomic():
         changed = await m.CheckIn.filter(id=checkin_id, undone_at=None).update(undone_at=now)
         if changed and refund_freeze:
             row = await m.CheckIn.get(id=checkin_id)
             await m.Participation.filter(
                 id=row.participation_id,  # type: ignore[attr-defined]
-                freezes__lt=2,
+                freezes__lt=max_freezes,
             ).update(freezes=F("freezes") + 1)
     return bool(changed)
 
@@ -147,12 +145,14 @@ async def vouches(participation_ids: list[int], period_keys: list[str]) -> list[
     ]
 
 
-async def undo_by_event(member_id: int, event_key: str, now: datetime) -> CheckInRec | None:
+async def undo_by_event(
+    member_id: int, event_key: str, now: datetime, *, max_freezes: int
+) -> CheckInRec | None:
     """Undo the live check-in a given event caused (a redacted reaction), if it is the member's."""
     row = await m.CheckIn.filter(
         event_key=event_key, undone_at=None, participation__member_id=member_id
     ).first()
     if row is None:
         return None
-    await undo_checkin(row.id, now, refund_freeze=(row.kind == "skip"))
+    await undo_checkin(row.id, now, refund_freeze=(row.kind == "skip"), max_freezes=max_freezes)
     return convert.checkin(row)

@@ -94,29 +94,6 @@ async def week_counts(group_id: int, start: datetime, end: datetime) -> dict[str
     return {str(k): int(n) for k, n in rows}
 
 
-async def outcomes_between(
-    group_id: int, start: datetime, end: datetime
-) -> list[tuple[OutcomeRec, int]]:
-    """Outcomes of a group's periods that ended in (start, end], with the member id."""
-    rows = await m.Outcome.filter(
-        group_id_ref=group_id, period_end__gt=start, period_end__lte=end
-    ).select_related("participation")
-    return [
-        (
-            OutcomeRec(
-                participation_id=r.participation_id,  # type: ignore[attr-defined]
-                group_id=r.group_id_ref,
-                period_key=r.period_key,
-                period_end=r.period_end,
-                outcome=r.outcome,
-                done=r.done,
-            ),
-            r.participation.member_id,  # type: ignore[attr-defined]
-        )
-        for r in rows
-    ]
-
-
 async def record_group_week(week: GroupWeekRec, closed_through: datetime, now: datetime) -> bool:
     """Store a closed week and the group streak after it; False if it was already stored."""
     async with atomic():
@@ -155,25 +132,6 @@ async def recent_group_weeks(group_id: int, limit: int = 8) -> list[GroupWeekRec
             excused=r.excused,
             met=r.met,
             streak=r.streak,
-        )
-        for r in rows
-    ]
-
-
-async def participation_outcomes(participation_id: int, limit: int = 12) -> list[OutcomeRec]:
-    rows = (
-        await m.Outcome.filter(participation_id=participation_id)
-        .order_by("-period_end")
-        .limit(limit)
-    )
-    return [
-        OutcomeRec(
-            participation_id=participation_id,
-            group_id=r.group_id_ref,
-            period_key=r.period_key,
-            period_end=r.period_end,
-            outcome=r.outcome,
-            done=r.done,
         )
         for r in rows
     ]

@@ -130,16 +130,6 @@ async def participation_of(pledge_id: int, member_id: int) -> ParticipationRec |
     return convert.participation(row) if row else None
 
 
-async def member_participations(
-    member_id: int, group_id: int | None = None
-) -> list[tuple[ParticipationRec, PledgeRec]]:
-    query = m.Participation.filter(member_id=member_id, active=True)
-    if group_id is not None:
-        query = query.filter(pledge__group_id=group_id)
-    rows = await query.select_related("pledge").order_by("pledge_id")
-    return [(convert.participation(r), convert.pledge(r.pledge)) for r in rows]
-
-
 async def _upsert_participation(new: NewParticipation) -> tuple[m.Participation, bool]:
     row = await m.Participation.get_or_none(pledge_id=new.pledge_id, member_id=new.member_id)
     if row is None:

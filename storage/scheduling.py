@@ -149,10 +149,19 @@ _WEEK_TOTALS_SQL = (
     " GROUP BY p.id, m.id"
 )
 
-# One participation's outcomes in a week, counted by the database: (participation id, id of
-# its first outcome row, pledge id, current streak, member's display name, kept, missed,
-# counted (not excused), its period keys joined by commas).
-WeekTotal = tuple[int, int, int, int, str, int, int, int, str]
+
+class WeekTotal(NamedTuple):
+    """One participation's outcomes in a week, counted by the database."""
+
+    participation_id: int
+    first_outcome_id: int  # the order the periods were closed in
+    pledge_id: int
+    streak: int  # the participation's current streak
+    display_name: str  # the member's, as written (not yet made inert)
+    kept: int
+    missed: int
+    counted: int  # outcomes not excused
+    period_keys: str  # joined by commas
 
 
 async def week_totals(group_id: int, start: datetime, end: datetime) -> list[WeekTotal]:
@@ -173,9 +182,10 @@ async def week_totals(group_id: int, start: datetime, end: datetime) -> list[Wee
         sql = _WEEK_TOTALS_SQL.format("?", "?", "?", keys="group_concat(DISTINCT o.period_key)")
         params = [group_id, *(d.astimezone(UTC).isoformat(sep=" ") for d in (start, end))]
     _, rows = await conn.execute_query(sql, params)
-    # Both drivers hand back ints for the ids and sums and str for the texts: rows are used
-    # as they come (a conversion per value was a fifth of the summary's Python time).
-    return sorted(rows, key=itemgetter(1))  # type: ignore[arg-type]
+    # Both drivers hand back ints for the ids and sums and str for the texts: values are used
+    # as they come (a conversion per value was a fifth of the summary's Python time); only
+    # the row gets its names.
+    return sorted(map(WeekTotal._make, rows), key=itemgetter(1))
 
 
 _WEEK_VOUCHES_SQL = (

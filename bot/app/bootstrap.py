@@ -26,6 +26,7 @@ from bot.engine.engine import Engine
 from bot.engine.hooks import SchedulingHooks
 from bot.errors import ConfigError, DeliveryError
 from bot.messages.replies import Reply
+from bot.messages.syntax import CommandSyntax
 from bot.rules.localtime import parse_timezone
 from bot.scheduling.ports import Outbox
 from bot.scheduling.replanning import Replanner
@@ -61,14 +62,15 @@ class App:
     @property
     def outbox(self) -> Outbox:
         """One Outbox routing each message to the adapter of the group's or member's platform."""
-        return PlatformOutbox(self.outboxes)
+        return PlatformOutbox(self.outboxes, self.engine.syntax)
 
 
 class PlatformOutbox:
     """Routes scheduled messages to the adapter that serves the target's platform."""
 
-    def __init__(self, outboxes: dict[str, Outbox]) -> None:
+    def __init__(self, outboxes: dict[str, Outbox], syntax: CommandSyntax) -> None:
         self._outboxes = outboxes
+        self._syntax = syntax
 
     def _for(self, platform: str) -> Outbox:
         try:
@@ -77,16 +79,27 @@ class PlatformOutbox:
             raise DeliveryError(f"no adapter for platform {platform!r} is running") from None
 
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
+        reply = self._syntax.for_platform(reply, group.platform)
         return await self._for(group.platform).send_to_group(group, reply)
 
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None
     ) -> str:
+        reply = self._syntax.for_platform(reply, member.platform)
         return await self._for(member.platform).send_to_member(member, reply, fallback)
 
     async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
         platform = member.platform if member is not None else group.platform
         return await self._for(platform).find_sent(key, group, member)
+
+
+# Platforms whose members do not type the prefix: Discord's commands are slash commands.
+SLASH_PLATFORMS = ("discord",)
+
+
+def command_syntax(config: Config) -> CommandSyntax:
+    """`!pledge join` where commands are typed (Matrix, console), `/pledge join` on Discord."""
+    return CommandSyntax(config.bot.command_prefix, dict.fromkeys(SLASH_PLATFORMS, "/"))
 
 
 def build_engine(config: Config, clock: Clock, hooks: SchedulingHooks | None = None) -> Engine:
@@ -95,7 +108,7 @@ def build_engine(config: Config, clock: Clock, hooks: SchedulingHooks | None = N
         clock,
         config.group_defaults(),
         build_registry(),
-        prefix=config.bot.command_prefix,
+        syntax=command_syntax(config),
         commands_per_minute=config.bot.commands_per_minute,
         hooks=hooks,
         secrets=tuple(s for s in config.secrets() if len(s) >= 4),
@@ -110,7 +123,7 @@ def build_app(config: Config, clock: Clock) -> App:
     outboxes: dict[str, Outbox] = {}
     scheduler = Scheduler(
         engine,
-        PlatformOutbox(outboxes),
+        PlatformOutbox(outboxes, engine.syntax),
         clock,
         catch_up=timedelta(hours=config.schedule.catch_up_hours),
         wake=replanner.woken,

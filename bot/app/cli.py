@@ -43,6 +43,12 @@ def _print_problems(problems: list[tuple[str, str]]) -> None:
         print(f"  {key}: {message}", file=sys.stderr)
 
 
+def _print_error(exc: LogoffError) -> None:
+    """What was wrong, then how to write it."""
+    usage = exc.usage if isinstance(exc, UserError) else None
+    print(str(exc) + (f"\n{usage}" if usage else ""), file=sys.stderr)
+
+
 def _logging(config: Config) -> None:
     from bot.app import log_format, redaction
 
@@ -149,29 +155,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
 
 
-def _parse_start(text: str | None) -> datetime:
-    if not text:
-        return datetime.now(UTC).replace(second=0, microsecond=0)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UserError(
-            f"--start {text!r} is not an ISO date-time; e.g. --start 2026-11-30T09:00"
-        ) from None
-    return value
-
-
 async def _sandbox(config: Config, args: argparse.Namespace) -> int:
     from bot.app.bootstrap import run_sandbox
     from bot.clock import VirtualClock
-    from bot.rules.localtime import parse_timezone
+    from bot.rules.localtime import parse_start, parse_timezone
 
     tz = parse_timezone(args.tz or config.bot.timezone)
-    start = _parse_start(args.start)
-    if start.tzinfo is None:
-        from bot.rules.localtime import resolve_local
-
-        start = resolve_local(start.date(), start.time(), tz)
+    if args.start:
+        start = parse_start(args.start, tz)
+    else:
+        start = datetime.now(UTC).replace(second=0, microsecond=0)
     cfg = Config(bot=dataclasses.replace(config.bot, timezone=tz.key), schedule=config.schedule)
     return await run_sandbox(cfg, VirtualClock(start), user=args.user, tz=tz)
 
@@ -182,7 +175,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_sandbox(config, args))
     except UserError as exc:
-        print(exc.message, file=sys.stderr)
+        _print_error(exc)
         return 2
     except KeyboardInterrupt:
         return 0
@@ -346,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: Any = args.func(args)
     except LogoffError as exc:
-        print(str(exc), file=sys.stderr)
+        _print_error(exc)
         return 2
     return int(result or 0)
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.errors import ConfigError, UserError
+from bot.errors import UserError
+from bot.rules import limits
 from bot.rules.localtime import parse_timezone, parse_weekday
 from bot.rules.quiet import format_quiet_hours, parse_quiet_hours
 from bot.rules.slots import format_slot, parse_slot
@@ -272,10 +273,12 @@ def parse_config(
         catch_up_hours=s.get("catch_up_hours", int, 24, "24"),
         group_streak_threshold=s.get("group_streak_threshold", float, 0.6, "0.6"),
     )
-    _check_range(s, "grace_hours", schedule.grace_hours, 0, 72)
-    _check_range(s, "weekly_message_cap", schedule.weekly_message_cap, 1, 50)
+    _check_range(s, "grace_hours", schedule.grace_hours, *limits.GRACE_HOURS)
+    _check_range(s, "weekly_message_cap", schedule.weekly_message_cap, *limits.WEEKLY_MESSAGE_CAP)
     _check_range(s, "catch_up_hours", schedule.catch_up_hours, 0, 24 * 14)
-    _check_range(s, "group_streak_threshold", schedule.group_streak_threshold, 0.01, 1.0)
+    _check_range(
+        s, "group_streak_threshold", schedule.group_streak_threshold, *limits.GROUP_STREAK_THRESHOLD
+    )
     s.unknown()
 
     dc = _Reader(data, "discord", problems)
@@ -416,6 +419,10 @@ def load_config(path: Path | None) -> tuple[Config, list[tuple[str, str]]]:
         return Config(), [(str(path), "file not found; copy config.example.toml to start")]
     except OSError as exc:
         return Config(), [(str(path), f"cannot be read: {exc.strerror}")]
+    except UnicodeDecodeError as exc:
+        return Config(), [
+            (str(path), f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 and try again")
+        ]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -430,9 +437,3 @@ def load_config(path: Path | None) -> tuple[Config, list[tuple[str, str]]]:
         http=config.http,
         source=path,
     ), problems
-
-
-def require(config: Config, problems: list[tuple[str, str]]) -> Config:
-    if problems:
-        raise ConfigError(problems)
-    return config

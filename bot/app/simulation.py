@@ -21,7 +21,7 @@ from bot.clock import VirtualClock
 from bot.messages.actions import Action, decode
 from bot.messages.markup import to_plain, unescape_plain
 from bot.messages.replies import Reply
-from bot.rules.localtime import parse_timezone, resolve_local
+from bot.rules.localtime import parse_start, parse_timezone, resolve_local
 from bot.rules.periods import period_at, period_from_key
 from bot.rules.quiet import QuietHours, parse_quiet_hours, quiet_end
 from storage import closing as close_queries
@@ -543,10 +543,7 @@ def render_figures(f: Figures) -> str:
 def simulate_cli(config: Config, args: argparse.Namespace) -> int:
     start = None
     if args.start:
-        start = datetime.fromisoformat(args.start)
-        if start.tzinfo is None:
-            tz = parse_timezone(args.tz or config.bot.timezone)
-            start = resolve_local(start.date(), start.time(), tz)
+        start = parse_start(args.start, parse_timezone(args.tz or config.bot.timezone))
     if args.members < 1 or args.pledges < 1 or args.weeks < 1 or args.daily < 0:
         print(
             "--members, --pledges and --weeks must be at least 1, --daily at least 0.",

@@ -1,14 +1,14 @@
-"""Every command Logoff understands, declared once; `build_registry` collects them."""
+"""Every command and tap Logoff understands, declared once; `build_registry` collects them."""
 
 from __future__ import annotations
 
 from bot.commands import checkins as answers
-from bot.commands import help, personal, pledges, privacy, settings
+from bot.commands import help, personal, pledges, privacy, settings, snoozing
 from bot.commands.registry import Registry
 
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (help, pledges, answers, personal, settings, privacy):
+    for module in (help, pledges, answers, personal, settings, privacy, snoozing):
         module.register(registry)
     return registry

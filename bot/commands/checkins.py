@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.commands.invocation import Invocation
+from bot.commands.invocation import Invocation, Tap
 from bot.commands.pledges import PLEDGE_ARG
-from bot.commands.registry import Arg, Command, Registry, Role
+from bot.commands.registry import Arg, Command, Registry, Role, TapDecl
 from bot.errors import UserError
 from bot.messages import boards as reports
 from bot.messages.actions import Action
 from bot.messages.markup import inert
 from bot.messages.replies import Button, Reply, private
+from bot.messages.syntax import CMD
 from bot.progress import answering as answers
 from bot.rules import pledge_periods as tracking
 from bot.rules.periods import Period, describe
@@ -76,7 +77,7 @@ async def answer(
             if tracking.after_end(pledge, period):
                 usage = None
             elif period.key != current.key:
-                usage = f"Answer for the open period with `!done {pledge.number}`."
+                usage = f"Answer for the open period with `{CMD}done {pledge.number}`."
             else:
                 usage = _usage(pledge)
             raise UserError(_not_open(pledge, group, part, period, now), usage)
@@ -89,8 +90,8 @@ def _upper_first(text: str) -> str:
 
 def _usage(pledge: PledgeRec) -> str:
     return (
-        f"Answer for the open period with `!done {pledge.number}`, or name it: "
-        f"`!done {pledge.number} {answers.LAST[pledge.cadence]}`."
+        f"Answer for the open period with `{CMD}done {pledge.number}`, or name it: "
+        f"`{CMD}done {pledge.number} {answers.LAST[pledge.cadence]}`."
     )
 
 
@@ -149,7 +150,7 @@ async def _record(
         )
     return private(
         f"⏭ **{title}** is excused {when}. Your streak is safe (Streak: {streak}); a freeze was "
-        f"used (`!undo {pledge.number}` gives it back)."
+        f"used (`{CMD}undo {pledge.number}` gives it back)."
     )
 
 
@@ -163,7 +164,7 @@ def _which_period(
         f"For **{inert(pledge.title)}**: {this} ({describe(current)}) or {last} "
         f"({describe(late)})? {_upper_first(last)} is still open: it "
         f"{answers.close_text(late, group, now)}. One tap:",
-        f"(Or type `!done {pledge.number} {this}` or `!done {pledge.number} {last}`.)",
+        f"(Or type `{CMD}done {pledge.number} {this}` or `{CMD}done {pledge.number} {last}`.)",
     ]
     if note:
         lines.append("The buttons do not carry your note; type it again with the period word.")
@@ -262,7 +263,24 @@ WHEN_ARG = Arg(
 )
 
 
+async def answer_tap(tap: Tap) -> Reply:
+    """✅ ❌ ⏭ on a prompt: the same answer as typing it, for the period the prompt asked about."""
+    pledge, group = tap.on_pledge()
+    note = "(one tap)" if tap.action.verb == "skip" else ""
+    return await answer(
+        pledge,
+        group,
+        tap.member,
+        tap.action.verb,
+        note,
+        tap.event_key,
+        tap.now,
+        period_key=tap.action.period_key,
+    )
+
+
 def register(reg: Registry) -> None:
+    reg.add_tap(TapDecl(("done", "not", "skip"), answer_tap))
     reg.add(
         Command(
             ("done",),

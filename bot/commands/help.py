@@ -28,7 +28,7 @@ def overview(registry: Registry, prefix: str) -> str:
 
 async def help_(inv: Invocation) -> Reply:
     topic = (inv.args.get("command") or "").strip().lower().lstrip(inv.prefix)
-    registry = inv.engine.registry
+    registry = inv.registry
     if not topic:
         return private(overview(registry, inv.prefix))
     words = topic.split()
@@ -54,6 +54,5 @@ def register(reg: Registry) -> None:
             help_,
             args=(Arg("command", "text", "a command name", required=False, max_len=40),),
             needs_group=False,
-            mutates=False,
         )
     )

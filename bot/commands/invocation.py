@@ -1,7 +1,8 @@
-"""One command call as the handlers see it: who, where, when, and the typed arguments."""
+"""One command call and one tap as the handlers see them: who, where, when, and what they need."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -9,16 +10,18 @@ from zoneinfo import ZoneInfo
 
 from bot.actors import Actor, Place
 from bot.errors import UserError
-from storage.records import GroupRec, MemberRec
+from bot.messages.actions import Action
+from storage.records import GroupRec, MemberRec, PledgeRec
 
 if TYPE_CHECKING:
-    from bot.commands.registry import Command
-    from bot.engine.engine import Engine
+    from bot.commands.registry import Command, Registry
+
+# Ask one member again later about a period: (member, pledge, group, verb, period key, now).
+Snooze = Callable[[MemberRec, PledgeRec, GroupRec, str, str, datetime], Awaitable[datetime]]
 
 
 @dataclass
 class Invocation:
-    engine: Engine
     command: Command
     actor: Actor
     place: Place
@@ -26,11 +29,11 @@ class Invocation:
     group: GroupRec | None
     now: datetime
     event_key: str
+    # How commands are written where this call came from (`!` typed, `/` on Discord).
+    prefix: str
+    registry: Registry
+    default_timezone: str
     args: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def prefix(self) -> str:
-        return self.engine.prefix
 
     def need_group(self) -> GroupRec:
         if self.group is None:
@@ -46,7 +49,29 @@ class Invocation:
         from bot.rules.localtime import parse_timezone
 
         name = self.member.timezone or (self.group.timezone if self.group else None)
-        return parse_timezone(name or self.engine.defaults.timezone)
+        return parse_timezone(name or self.default_timezone)
 
     def usage(self) -> str:
         return self.command.usage_line(self.prefix)
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A tap on a button (or an answering reaction). For a pledge's tap, `pledge` and `group`
+    are set and the member takes part in it; `snooze` is None where no scheduler runs."""
+
+    action: Action
+    actor: Actor
+    place: Place
+    member: MemberRec
+    now: datetime
+    event_key: str
+    prefix: str
+    pledge: PledgeRec | None = None
+    group: GroupRec | None = None
+    snooze: Snooze | None = None
+
+    def on_pledge(self) -> tuple[PledgeRec, GroupRec]:
+        assert self.pledge is not None, "a pledge's tap"
+        assert self.group is not None, "a pledge's tap"
+        return self.pledge, self.group

@@ -122,14 +122,9 @@ def register(reg: Registry) -> None:
             "streak @sam",
             streak,
             args=(Arg("member", "member", "whose streaks (default: yours)", required=False),),
-            mutates=False,
         )
     )
-    reg.add(
-        Command(
-            ("summary",), "This week so far (only you see it)", "summary", summary, mutates=False
-        )
-    )
+    reg.add(Command(("summary",), "This week so far (only you see it)", "summary", summary))
     reg.add(
         Command(
             ("remind",),

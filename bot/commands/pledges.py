@@ -8,6 +8,7 @@ from bot.errors import PermissionDenied, UserError
 from bot.messages.boards import cadence_text, load_board, render_board
 from bot.messages.markup import inert
 from bot.messages.replies import Reply, private, public
+from bot.messages.syntax import CMD
 from bot.rules import pledge_periods as tracking
 from bot.rules.periods import describe
 from bot.rules.slots import Slot, format_slot
@@ -63,7 +64,7 @@ async def new(inv: Invocation) -> Reply:
     if len(existing) >= MAX_PLEDGES_PER_GROUP:
         raise UserError(
             f"This group has {len(existing)} pledges, the most I keep at once.",
-            "Archive one first with `!pledge archive <pledge>`.",
+            f"Archive one first with `{CMD}pledge archive <pledge>`.",
         )
     if any(p.title.lower() == title.lower() for p in existing):
         raise UserError(f"A pledge called “{inert(title)}” exists already.", "Join it instead.")
@@ -256,7 +257,6 @@ def register(reg: Registry) -> None:
             "The group's pledges, who is in, and this period's progress",
             "pledge list",
             list_,
-            mutates=False,
         )
     )
     reg.add(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from bot.commands.invocation import Invocation
-from bot.commands.registry import Arg, Command, Registry, Role
+from bot.commands.invocation import Invocation, Tap
+from bot.commands.registry import Arg, Command, Registry, Role, TapDecl
 from bot.messages.actions import Action
 from bot.messages.replies import Button, Reply, private
 from storage import groups as group_queries
@@ -56,7 +56,14 @@ async def cancel_forget(member: MemberRec) -> Reply:
     return private("Cancelled: nothing was deleted.")
 
 
+async def forget_tap(tap: Tap) -> Reply:
+    if tap.action.verb == "forget-yes":
+        return await confirm_forget(tap.member, tap.now, tap.prefix)
+    return await cancel_forget(tap.member)
+
+
 def register(reg: Registry) -> None:
+    reg.add_tap(TapDecl(("forget-yes", "forget-no"), forget_tap, on_pledge=False))
     reg.add(
         Command(
             ("export",),
@@ -65,7 +72,6 @@ def register(reg: Registry) -> None:
             export,
             who=Role.MEMBER,
             needs_group=False,
-            mutates=False,
         )
     )
     reg.add(

@@ -6,13 +6,13 @@ import difflib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.rules.localtime import WEEKDAY_NAMES, WEEKDAYS
 
 if TYPE_CHECKING:
-    from bot.commands.invocation import Invocation
+    from bot.commands.invocation import Invocation, Tap
     from bot.messages.replies import Reply
 
 
@@ -76,6 +76,17 @@ class Arg:
 
 
 Handler = Callable[["Invocation"], Awaitable["Reply"]]
+TapHandler = Callable[["Tap"], Awaitable["Reply"]]
+
+
+@dataclass(frozen=True)
+class TapDecl:
+    """What a button (or reaction) verb does. `on_pledge`: it answers about one pledge, so
+    the engine first checks the pledge exists and the member takes part in it."""
+
+    verbs: tuple[str, ...]
+    handler: TapHandler
+    on_pledge: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,6 @@ class Command:
     who: Role = Role.ANYONE
     needs_group: bool = True
     details: str = ""
-    mutates: bool = True
     # Whether it can change what the scheduler must send (slots, members, pauses, zones).
     replans: bool = False
 
@@ -113,6 +123,14 @@ class Token:
 @dataclass
 class Registry:
     commands: dict[tuple[str, ...], Command] = field(default_factory=dict)
+    taps: dict[str, TapDecl] = field(default_factory=dict)
+
+    def add_tap(self, tap: TapDecl) -> TapDecl:
+        for verb in tap.verbs:
+            if verb in self.taps:
+                raise ValueError(f"tap {verb} declared twice")
+            self.taps[verb] = tap
+        return tap
 
     def add(self, command: Command) -> Command:
         if command.path in self.commands:
@@ -310,17 +328,9 @@ def bind(
     return raw
 
 
-def all_usage(commands: list[Command], prefix: str) -> list[str]:
-    return [cmd.usage(prefix) for cmd in commands]
-
-
 def describe_args(command: Command) -> list[str]:
     lines = []
     for a in command.args:
         opt = "" if a.required else " (optional)"
         lines.append(f"• `{a.shape().strip('[]')}`{opt}: {a.help}")
     return lines
-
-
-def values_of(raw: dict[str, Any]) -> dict[str, Any]:
-    return dict(raw)

@@ -13,7 +13,9 @@ from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import PermissionDenied, UserError
 from bot.messages.notices import describe_held
 from bot.messages.replies import Reply, private, public
+from bot.messages.syntax import CMD
 from bot.progress import closing
+from bot.rules import limits
 from bot.rules import pledge_periods as tracking
 from bot.rules.localtime import WEEKDAY_NAMES, WEEKDAYS, parse_timezone, parse_weekday
 from bot.rules.periods import describe, period_at
@@ -52,8 +54,11 @@ def _threshold(text: str) -> float:
         raise UserError(f"`{text[:20]}` is not a number.", "Write e.g. 0.6 or 60%.") from None
     if value > 1:
         value /= 100
-    if not 0 < value <= 1:
-        raise UserError("The threshold must be between 1% and 100%.", "Write e.g. 0.6 or 60%.")
+    low, high = limits.GROUP_STREAK_THRESHOLD
+    if not low <= value <= high:
+        raise UserError(
+            f"The threshold must be between {low:.0%} and {high:.0%}.", "Write e.g. 0.6 or 60%."
+        )
     return round(value, 4)
 
 
@@ -117,7 +122,7 @@ SETTINGS = (
         "grace_hours",
         "hours after a period ends in which it can be answered",
         "12",
-        _int_range(0, 72, "grace-hours"),
+        _int_range(*limits.GRACE_HOURS, "grace-hours"),
         lambda g: str(g.grace_hours),
     ),
     Setting(
@@ -141,7 +146,7 @@ SETTINGS = (
         "weekly_message_cap",
         "the most messages the bot starts per week",
         "6",
-        _int_range(1, 50, "cap"),
+        _int_range(*limits.WEEKLY_MESSAGE_CAP, "cap"),
         lambda g: str(g.weekly_message_cap),
     ),
     Setting(
@@ -176,11 +181,12 @@ async def _listing(group: GroupRec, now: datetime) -> str:
     if held:
         lines.append(
             f"**Held back by the weekly cap this week** ({len(held)}; raise it with "
-            f"`!settings cap {group.weekly_message_cap + 2}`):"
+            f"`{CMD}settings cap {group.weekly_message_cap + 2}`):"
         )
         lines.extend("• " + line for line in describe_held(held, group))
     lines.append(
-        "Change one with `!settings <key> <value>`, e.g. `!settings timezone Europe/Berlin`."
+        f"Change one with `{CMD}settings <key> <value>`, "
+        f"e.g. `{CMD}settings timezone Europe/Berlin`."
     )
     return "\n".join(lines)
 

@@ -8,27 +8,23 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 from bot import log_context
 from bot.actors import Actor, Place
 from bot.clock import Clock
-from bot.commands import checkins as answer_commands
-from bot.commands import privacy as privacy_commands
 from bot.commands.converters import convert, match_pledges, pledge_span
-from bot.commands.invocation import Invocation
+from bot.commands.invocation import Invocation, Tap
 from bot.commands.registry import Command, Registry, Role, bind, tokenize
 from bot.engine.hooks import SchedulingHooks
 from bot.engine.ratelimit import RateLimiter
 from bot.errors import PermissionDenied, UserError
 from bot.messages.actions import REACTION_ANSWERS, Action, decode
 from bot.messages.markup import clean_text, inert
-from bot.messages.replies import Button, Reply, error, private
+from bot.messages.replies import Reply, error, private
+from bot.messages.syntax import CommandSyntax
 from bot.meter import Meter, NoMeter
-from bot.progress import answering as answers
 from bot.progress import closing
-from bot.rules import pledge_periods as tracking
-from bot.rules.periods import describe
+from bot.rules import streaks
 from storage import checkins as checkin_queries
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
@@ -50,7 +46,7 @@ class Engine:
         clock: Clock,
         defaults: GroupDefaults,
         registry: Registry,
-        prefix: str = "!",
+        syntax: CommandSyntax | None = None,
         commands_per_minute: int = 60,
         *,
         hooks: SchedulingHooks | None = None,
@@ -65,7 +61,8 @@ class Engine:
         self.secrets = secrets
         self.defaults = defaults
         self.registry = registry
-        self.prefix = prefix
+        self.syntax = syntax or CommandSyntax()
+        self.prefix = self.syntax.typed  # what starts a typed command
         # Re-planning after a change and snoozing; None where no scheduler runs.
         self.hooks = hooks
         # One writer at a time inside a process: a tap and a typed command never interleave.
@@ -142,7 +139,10 @@ class Engine:
             member = await self._member(actor)
             now = self.clock.now()
             undone = await checkin_queries.undo_by_event(
-                member.id, self._event_key(actor, reaction_event_id), now
+                member.id,
+                self._event_key(actor, reaction_event_id),
+                now,
+                max_freezes=streaks.MAX_FREEZES,
             )
             if undone is None:
                 return private("")
@@ -191,8 +191,10 @@ class Engine:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _scrub(self, reply: Reply) -> Reply:
-        """No reply ever carries a secret of the deployment, even one a member typed back."""
+    def _scrub(self, reply: Reply, platform: str) -> Reply:
+        """The platform's command syntax in; no secret of the deployment out, even one a
+        member typed back."""
+        reply = self.syntax.for_platform(reply, platform)
         text = reply.text
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
@@ -222,12 +224,12 @@ class Engine:
         about = log_context.enter(place.platform, None if place.is_direct else place.external_id)
         try:
             async with self._lock:
-                reply = self._scrub(await run())
+                reply = self._scrub(await run(), place.platform)
             outcome = "ok"
             return reply
         except UserError as exc:
             outcome = "refused"
-            return self._scrub(error(exc.message, exc.usage))
+            return self._scrub(error(exc.message, exc.usage), place.platform)
         except Exception:
             self.meter.error("engine")
             ref = secrets.token_hex(3)
@@ -302,14 +304,15 @@ class Engine:
         pledges: list[PledgeRec] | None = None,
         known_group: GroupRec | None = None,
     ) -> Reply:
+        prefix = self.syntax.prefix(place.platform)
         if command.needs_group and place.is_direct:
             raise UserError(
-                f"`{self.prefix}{command.name}` works in a group channel or room, not here.",
+                f"`{prefix}{command.name}` works in a group channel or room, not here.",
                 "Run it in the channel where your group's pledges live.",
             )
         if command.who is Role.ADMIN and not actor.is_admin:
             raise PermissionDenied(
-                f"Only group admins can use `{self.prefix}{command.name}`.",
+                f"Only group admins can use `{prefix}{command.name}`.",
                 "Admins: Manage Server on Discord, power level 50 or room creator on Matrix.",
             )
         member = await self._member(actor)
@@ -325,7 +328,6 @@ class Engine:
                 await pledge_queries.group_pledges(group.id, ("active", "paused")) if group else []
             )
         inv = Invocation(
-            engine=self,
             command=command,
             actor=actor,
             place=place,
@@ -333,6 +335,9 @@ class Engine:
             group=group,
             now=now,
             event_key=self._event_key(actor, event_id),
+            prefix=prefix,
+            registry=self.registry,
+            default_timezone=self.defaults.timezone,
         )
         for arg in command.args:
             value = raw.get(arg.name)
@@ -357,73 +362,42 @@ class Engine:
         self, actor: Actor, place: Place, action_text: str, event_id: str
     ) -> Reply:
         action = decode(action_text)
-        if action is None:
+        declared = self.registry.taps.get(action.verb) if action is not None else None
+        if action is None or declared is None:
             raise UserError("I don't recognise that button any more; use the command instead.")
         member = await self._member(actor)
         now = self.clock.now()
-        if action.verb == "forget-yes":
-            return await privacy_commands.confirm_forget(member, now, self.prefix)
-        if action.verb == "forget-no":
-            return await privacy_commands.cancel_forget(member)
-        pledge = await pledge_queries.get_pledge(action.pledge_id)
-        group = await group_queries.get_group(pledge.group_id) if pledge else None
-        if pledge is None or group is None:
-            raise UserError("That pledge no longer exists.")
-        if place.platform != group.platform:
-            raise PermissionDenied("This one is not yours.")
-        part = await pledge_queries.participation_of(pledge.id, member.id)
-        if part is None or not part.active:
-            raise PermissionDenied(
-                f"This one is not yours: you are not taking part in “{inert(pledge.title)}”.",
-                f"Join it with `{self.prefix}pledge join {pledge.number}` if you like.",
-            )
-        await closing.close_due(now, group.id)
-        key = self._event_key(actor, event_id)
-        if action.verb in ("done", "not", "skip"):
-            note = "(one tap)" if action.verb == "skip" else ""
-            reply = await answer_commands.answer(
-                pledge, group, member, action.verb, note, key, now, period_key=action.period_key
-            )
-            self.meter.answered(action.verb)
-            return reply
-        if not answers.is_open(
-            part, pledge, group, tracking.period_by_key(pledge, group, action.period_key), now
-        ):
-            period = tracking.period_by_key(pledge, group, action.period_key)
-            return private(
-                f"That question was about the {describe(period)}, which "
-                f"{answers.close_text(period, group, now)}: there is nothing to snooze."
-            )
-        reply = await self._snooze(member, pledge, group, action, key, now)
-        self.meter.answered("snooze")
-        return reply
-
-    async def _snooze(
-        self,
-        member: MemberRec,
-        pledge: PledgeRec,
-        group: GroupRec,
-        action: Action,
-        key: str,
-        now: datetime,
-    ) -> Reply:
-        if action.verb == "snooze":
-            return private(
-                "Snooze until when?",
-                buttons=tuple(
-                    Button(label, Action(verb, pledge.id, action.period_key).encode())
-                    for label, verb in (
-                        ("1 hour", "snooze1h"),
-                        ("Tonight", "snoozetonight"),
-                        ("Tomorrow", "snoozetomorrow"),
-                    )
-                ),
-            )
-        if self.hooks is None:
-            raise UserError("Snoozing needs the scheduler, which is not running here.")
-        period = tracking.period_by_key(pledge, group, action.period_key)
-        until = await self.hooks.snooze(member, pledge, group, action.verb, action.period_key, now)
-        return private(
-            f"💤 I'll ask you again about **{inert(pledge.title)}** ({describe(period)}) "
-            f"at {until.astimezone(tracking.group_tz(group)):%a %H:%M}."
+        prefix = self.syntax.prefix(place.platform)
+        pledge = group = None
+        if declared.on_pledge:
+            pledge = await pledge_queries.get_pledge(action.pledge_id)
+            group = await group_queries.get_group(pledge.group_id) if pledge else None
+            if pledge is None or group is None:
+                raise UserError("That pledge no longer exists.")
+            if place.platform != group.platform:
+                raise PermissionDenied("This one is not yours.")
+            part = await pledge_queries.participation_of(pledge.id, member.id)
+            if part is None or not part.active:
+                raise PermissionDenied(
+                    f"This one is not yours: you are not taking part in “{inert(pledge.title)}”.",
+                    f"Join it with `{prefix}pledge join {pledge.number}` if you like.",
+                )
+            await closing.close_due(now, group.id)
+        tap = Tap(
+            action=action,
+            actor=actor,
+            place=place,
+            member=member,
+            now=now,
+            event_key=self._event_key(actor, event_id),
+            prefix=prefix,
+            pledge=pledge,
+            group=group,
+            snooze=self.hooks.snooze if self.hooks is not None else None,
         )
+        reply = await declared.handler(tap)
+        if action.verb in ("done", "not", "skip"):
+            self.meter.answered(action.verb)
+        elif action.verb.startswith("snooze") and action.verb != "snooze":
+            self.meter.answered("snooze")
+        return reply

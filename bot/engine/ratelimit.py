@@ -15,11 +15,22 @@ class RateLimiter:
         self.per_minute = per_minute
         self._seen: dict[str, deque[datetime]] = {}
         self._notified: dict[str, datetime] = {}
+        self._swept: datetime | None = None
+
+    @property
+    def tracked(self) -> int:
+        """Members held in memory: those with a command in the last window."""
+        return len(self._seen)
 
     def check(self, key: str, now: datetime) -> str:
         """'allow', 'notify' (the first refusal in a window) or 'quiet'."""
         if self.per_minute <= 0:
             return "allow"
+        if self._swept is None or now - self._swept >= WINDOW:
+            # Once a window, forget who went quiet: memory follows the active members,
+            # not every member ever seen.
+            self.forget_idle(now)
+            self._swept = now
         seen = self._seen.setdefault(key, deque())
         while seen and now - seen[0] >= WINDOW:
             seen.popleft()

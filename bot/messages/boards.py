@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.messages.markup import inert
 from bot.messages.replies import MentionRef
+from bot.messages.syntax import CMD
 from bot.rules import pledge_periods as tracking
 from bot.rules import streaks
 from bot.rules.periods import Period, describe
@@ -94,7 +95,7 @@ async def load_board(
 
 def render_board(group: GroupRec, board: Board, now: datetime, viewer_id: int = 0) -> str:
     if not board.pledges:
-        return 'No pledges here yet. Start one: `!pledge new "Call a neighbour" per week`.'
+        return f'No pledges here yet. Start one: `{CMD}pledge new "Call a neighbour" per week`.'
     lines = []
     for pledge in board.pledges:
         period = board.periods[pledge.id]
@@ -212,7 +213,7 @@ def render_streaks(board: Board, member: MemberRec, title: str) -> str:
                 f"freezes {part.freezes}"
             )
     if len(lines) == 1:
-        lines.append("No pledges yet. `!pledge list` shows what you can join.")
+        lines.append(f"No pledges yet. `{CMD}pledge list` shows what you can join.")
     return "\n".join(lines)
 
 

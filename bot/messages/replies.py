@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 
 
 class Visibility(Enum):
@@ -40,11 +43,18 @@ class Reply:
     image: bytes | None = None
     image_name: str = ""
     error: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+    # Delivery details (idempotency key, kind); read-only: `with_extra` makes a new Reply.
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
     @property
     def private(self) -> bool:
         return self.visibility is Visibility.PRIVATE
+
+    def with_extra(self, **values: str) -> Reply:
+        return dataclasses.replace(self, extra={**self.extra, **values})
 
 
 def private(text: str, **kw: object) -> Reply:

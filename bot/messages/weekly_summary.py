@@ -28,7 +28,7 @@ def _rate_line(
     if week is not None:
         kept, missed, met = week.kept, week.missed, week.met
     else:
-        kept, missed = streaks.week_units((t[5], t[6]) for t in totals)
+        kept, missed = streaks.week_units((t.kept, t.missed) for t in totals)
         met = streaks.week_met(kept, missed, group.threshold)
     if kept + missed == 0:
         return f"No answers to count this week (target {target}% kept)."
@@ -123,7 +123,7 @@ async def closed_week_summary(group: GroupRec, week_key: str) -> Reply | None:
         for p in await pledge_queries.group_pledges(group.id, ("active", "paused", "archived"))
     }
     keys: set[str] = set()
-    for joined in {t[8] for t in totals}:
+    for joined in {t.period_keys for t in totals}:
         keys.update(joined.split(","))
     vouchers: dict[int, list[str]] = {}
     for pid, voucher in await round_queries.week_vouchers(group.id, keys):

@@ -7,7 +7,9 @@ from datetime import datetime, time, timedelta
 
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.messages.markup import inert
+from bot.messages.syntax import CMD
 from bot.rules import pledge_periods as tracking
+from bot.rules import streaks
 from bot.rules.localtime import resolve_local
 from bot.rules.periods import Period, describe, period_at
 from storage import checkins as checkin_queries
@@ -51,7 +53,7 @@ async def participation_or_refuse(pledge: PledgeRec, member: MemberRec) -> Parti
     if part is None or not part.active:
         raise PermissionDenied(
             f"You are not taking part in “{inert(pledge.title)}”.",
-            f"Join it first with `!pledge join {pledge.number}`.",
+            f"Join it first with `{CMD}pledge join {pledge.number}`.",
         )
     return part
 
@@ -99,8 +101,8 @@ def named_period(word: str, pledge: PledgeRec, group: GroupRec, now: datetime) -
     if want != cadence:
         raise UserError(
             f"“{inert(pledge.title)}” is a {ADJECTIVE[cadence]} pledge: `{word}` does not fit it.",
-            f"Write `!done {pledge.number} {THIS[cadence]}` or "
-            f"`!done {pledge.number} {LAST[cadence]}`.",
+            f"Write `{CMD}done {pledge.number} {THIS[cadence]}` or "
+            f"`{CMD}done {pledge.number} {LAST[cadence]}`.",
         )
     current = tracking.current_period(pledge, group, now)
     return tracking.preceding(current, group) if step else current
@@ -150,8 +152,8 @@ async def record(
         )
     except checkin_queries.NoFreezeLeft:
         raise UserError(
-            "You have no freezes left to skip with. You earn one for every 4 kept periods "
-            "(you hold at most 2).",
+            "You have no freezes left to skip with. You earn one for every "
+            f"{streaks.KEPT_PER_FREEZE} kept periods (you hold at most {streaks.MAX_FREEZES}).",
             "Say `not this time` instead, or keep it a few times and skip later.",
         ) from None
 
@@ -168,7 +170,9 @@ async def undo_last(
             f"You have nothing to undo for “{inert(pledge.title)}” in the open period.",
             "Only answers for periods that have not closed yet can be taken back.",
         )
-    await checkin_queries.undo_checkin(last.id, now, refund_freeze=(last.kind == "skip"))
+    await checkin_queries.undo_checkin(
+        last.id, now, refund_freeze=(last.kind == "skip"), max_freezes=streaks.MAX_FREEZES
+    )
     return last
 
 

@@ -158,7 +158,7 @@ async def close_weeks(group: GroupRec, now: datetime, report: CloseReport) -> No
     while tracking.close_time(week, group) <= now:
         counts = await close_queries.week_counts(group.id, counted_through, week.end)
         totals = await round_queries.week_totals(group.id, counted_through, week.end)
-        kept, missed = streaks.week_units((t[5], t[6]) for t in totals)
+        kept, missed = streaks.week_units((t.kept, t.missed) for t in totals)
         met = streaks.week_met(kept, missed, group.threshold)
         after = streaks.next_group_streak(streak, met)
         rec = GroupWeekRec(

@@ -170,11 +170,6 @@ def parse_hhmm(text: str) -> time:
     return time(hour, minute)
 
 
-def format_hhmm(at: time) -> str:
-    """`at` as HH:MM."""
-    return f"{at.hour:02d}:{at.minute:02d}"
-
-
 def parse_weekday(text: str) -> int:
     """A weekday name, short or full and in any case, as 0 (Monday) to 6 (Sunday)."""
     key = text.strip().lower()
@@ -195,3 +190,17 @@ def parse_date(text: str) -> date:
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError as exc:
         raise UserError(f'"{stripped}" is not a real calendar date.', DATE_USAGE) from exc
+
+
+def parse_start(text: str, tz: ZoneInfo) -> datetime:
+    """A `--start` value: an ISO date or date-time, local to `tz` unless it names its offset."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"--start {text!r} is not an ISO date or date-time.",
+            "Write it like --start 2026-11-30 or --start 2026-11-30T09:00.",
+        ) from None
+    if value.tzinfo is None:
+        return resolve_local(value.date(), value.time(), tz)
+    return value

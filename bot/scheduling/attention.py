@@ -310,8 +310,7 @@ def _outgoing(
     key: str, due: datetime, group: GroupRec, member: MemberRec | None, notices: list[Notice]
 ) -> Outgoing:
     kind = _strongest(notices)
-    reply = render(kind, notices, dm=member is not None)
-    reply.extra["idempotency_key"] = key
+    reply = render(kind, notices, dm=member is not None).with_extra(idempotency_key=key)
     pledges = {n.pledge.id for n in notices}
     periods = {n.period.key for n in notices}
     single = len(pledges) == 1 and len(periods) == 1
@@ -636,9 +635,10 @@ def _rerendered(job: JobRec, left: Sequence[Notice], now: datetime) -> JobRec:
     from bot.messages.notices import reply_to_json
 
     dm = job.payload.get("member_id") is not None
-    reply = render(_strongest(left), left, dm=dm)
     old = job.payload.get("reply", {}).get("extra", {})
-    reply.extra.update({str(k): str(v) for k, v in old.items()})
+    reply = render(_strongest(left), left, dm=dm).with_extra(
+        **{str(k): str(v) for k, v in old.items()}
+    )
     payload = dict(job.payload)
     payload["reply"] = reply_to_json(reply)
     payload["notices"] = notices_to_json(left)

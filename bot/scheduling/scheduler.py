@@ -312,7 +312,7 @@ class Scheduler:
             await job_queries.settle([job.id], token, job_queries.SKIPPED, now, "nothing to report")
             return
         key = f"send:g{group.id}:summary:{week_key}"
-        reply.extra["idempotency_key"] = key
+        reply = reply.with_extra(idempotency_key=key)
         out = attention.Outgoing(key, job.due_at, group.id, None, reply, "summary", None, None)
         sends = [self._send_job(o, now) for o in await attention.within_cap(group, [out], now)]
         if not sends:

@@ -108,7 +108,7 @@ def test_check_config_lists_every_problem(tmp_path: Path):
 def test_sandbox_rejects_a_bad_start_date(tmp_path: Path):
     result = logoff("sandbox", "--start", "next tuesday", cwd=tmp_path)
     assert result.returncode == 2
-    assert "ISO date-time" in result.stderr
+    assert "is not an ISO date or date-time" in result.stderr
 
 
 def test_an_unreachable_database_is_named_not_mistaken_for_an_old_schema(tmp_path: Path):
@@ -152,3 +152,62 @@ def test_the_sandbox_keeps_log_lines_out_of_the_conversation(tmp_path: Path):
         assert "WARNING" not in stream
         assert "logoff.attention" not in stream
     assert "(Log: " in result.stdout
+
+
+def test_config_is_accepted_before_and_after_the_verb(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text('[bot]\ntimezone = "Asia/Tokyo"\n', encoding="utf-8")
+    before = logoff("--config", str(config), "check-config")
+    after = logoff("check-config", "--config", str(config))
+    assert before.returncode == after.returncode == 0
+    assert "Asia/Tokyo" in before.stdout
+    assert "Asia/Tokyo" in after.stdout
+
+
+def test_every_verb_explains_itself_in_its_help():
+    for verb in (
+        "run",
+        "sandbox",
+        "simulate",
+        "migrate",
+        "check-config",
+        "backup",
+        "restore",
+        "discord-sync",
+    ):
+        shown = logoff(verb, "--help")
+        assert shown.returncode == 0
+        description = shown.stdout.split("\n\n")[1]
+        assert description[0].isupper(), (verb, description)
+        assert "--config" in shown.stdout
+
+
+def test_a_config_that_is_not_utf8_gets_a_message_not_a_traceback(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_bytes(b'[bot]\nname = "\xff\xfe"\n')
+    for verb in ("check-config", "run", "migrate"):
+        result = logoff(verb, "--config", str(config))
+        assert result.returncode == 2
+        assert "is not UTF-8" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_simulate_with_a_start_that_is_not_a_date_says_how_to_write_one():
+    result = logoff("simulate", "--start", "yesterday")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "--start 2026-11-30" in result.stderr
+
+
+def test_a_backup_to_a_folder_is_refused_and_leaves_nothing_behind(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    assert logoff("migrate", "--config", str(config)).returncode == 0
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    result = logoff("backup", str(folder), "--config", str(config))
+    assert result.returncode == 2
+    assert "is a folder" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(folder.iterdir()) == []
+    assert list(tmp_path.glob("*.partial")) == []

@@ -19,8 +19,7 @@ MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
 
 
 def message_job(key: str, due: datetime, group_id: int, text: str) -> NewJob:
-    reply = public(text)
-    reply.extra["idempotency_key"] = key
+    reply = public(text).with_extra(idempotency_key=key)
     payload = {"member_id": None, "reply": reply_to_json(reply), "record": {"kind": "test"}}
     return NewJob(key, "send", due, group_id, payload)
 

@@ -26,3 +26,12 @@ def test_members_are_limited_separately():
 def test_zero_disables_the_limit():
     limiter = RateLimiter(per_minute=0)
     assert all(limiter.check("ana", T0) == "allow" for _ in range(100))
+
+
+def test_the_limiter_forgets_members_who_went_quiet_so_memory_stays_flat():
+    limiter = RateLimiter(per_minute=5)
+    for minute in range(60):
+        now = T0 + timedelta(minutes=minute)
+        for n in range(100):  # a hundred new members every minute
+            assert limiter.check(f"m{minute}-{n}", now) == "allow"
+    assert limiter.tracked <= 200  # the last minute or two, not 6,000
