@@ -63,6 +63,10 @@ class ConsoleAdapter:
         target = f"DM @{member.external_id}"
         return self._send(target, reply, self._zone(zone), audience=member.external_id)
 
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        """An event's card changed: print it again, marked as the edit of its message."""
+        self._post(f"#{group.name or group.external_id} (edited {message_id})", reply, None)
+
     def _zone(self, name: str | None) -> ZoneInfo:
         try:
             return parse_timezone(name) if name else self.tz
@@ -99,7 +103,10 @@ class ConsoleAdapter:
         event_id = f"line-{next(self._events)}"
         reply = await self._dispatch(name, text, event_id)
         if reply is not None:
-            self._post(f"reply to @{name}", reply, audience=name, is_reply=True)
+            # An event's card is public: anyone in the channel taps its buttons.
+            audience = None if reply.extra.get("event_card") and not reply.private else name
+            message_id = self._post(f"reply to @{name}", reply, audience=audience, is_reply=True)
+            await self.engine.record_posted(PLATFORM, message_id, reply)
 
     async def _dispatch(self, name: str, text: str, event_id: str) -> Reply | None:
         prefix = self.engine.prefix

@@ -67,6 +67,9 @@ class PlatformOutbox:
     ) -> str:
         return await self._for(member.platform).send_to_member(member, reply, fallback)
 
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        await self._for(group.platform).edit(group, message_id, reply)
+
 
 def build_engine(config: Config, clock: Clock) -> Engine:
     engine = Engine(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bot.commands import checkins as answers
-from bot.commands import help, personal, pledges, privacy, settings
+from bot.commands import events, help, personal, pledges, privacy, settings
 from bot.commands.registry import Registry
 
 
 def build_registry() -> Registry:
     registry = Registry()
-    for module in (help, pledges, answers, personal, settings, privacy):
+    for module in (help, pledges, answers, events, personal, settings, privacy):
         module.register(registry)
     return registry

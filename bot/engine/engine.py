@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.commands import checkins as answer_commands
+from bot.commands import events as event_commands
 from bot.commands import privacy as privacy_commands
 from bot.commands.actions import REACTION_ANSWERS, Action, decode
 from bot.commands.converters import convert, match_pledges, pledge_span
@@ -36,6 +37,8 @@ log = logging.getLogger("logoff.engine")
 MAX_COMMAND_LENGTH = 2000
 SnoozeHook = Callable[[MemberRec, PledgeRec, GroupRec, str, str, datetime], Awaitable[datetime]]
 ChangeHook = Callable[[int], Awaitable[None]]
+# Issue 14: edit a posted message in place (the Outbox's `edit`), set by the scheduler.
+CardHook = Callable[[GroupRec, str, Reply], Awaitable[None]]
 
 
 class Engine:
@@ -59,6 +62,9 @@ class Engine:
         self.snooze_hook: SnoozeHook | None = None
         # Called with a group's id after a command changed it, so the scheduler re-plans.
         self.change_hook: ChangeHook | None = None
+        self.card_hook: CardHook | None = None
+        # Public base URL of the HTTP listener, for the group calendar feeds ("" when none).
+        self.feed_base_url = ""
         # One writer at a time inside a process: a tap and a typed command never interleave.
         self._lock = asyncio.Lock()
 
@@ -111,6 +117,9 @@ class Engine:
         self, actor: Actor, place: Place, message_id: str, key: str, event_id: str
     ) -> Reply | None:
         """An emoji reaction on one of the bot's prompts; None when it is not an answer."""
+        event_answer = await event_commands.reaction_action(actor.platform, message_id, key.strip())
+        if event_answer is not None:
+            return await self.handle_action(actor, place, event_answer, event_id)
         verb = REACTION_ANSWERS.get(key.strip())
         if verb is None:
             return None
@@ -128,9 +137,10 @@ class Engine:
         async def run() -> Reply:
             member = await self._member(actor)
             now = self.clock.now()
-            undone = await checkin_queries.undo_by_event(
-                member.id, self._event_key(actor, reaction_event_id), now
-            )
+            key = self._event_key(actor, reaction_event_id)
+            if await event_commands.undo_reaction(self, member, key):
+                return private("Took that back.")
+            undone = await checkin_queries.undo_by_event(member.id, key, now)
             if undone is None:
                 return private("")
             return private("Took that back.")
@@ -171,6 +181,11 @@ class Engine:
             pledge_id=pledge_id,
             period_key=period_key,
         )
+
+    async def record_posted(self, platform: str, message_id: str, reply: Reply) -> None:
+        """An adapter posted a reply and got this message id: remember it where the reply
+        asks (an event's card, so RSVPs can edit it in place and reactions map back)."""
+        await event_commands.record_card(platform, message_id, reply)
 
     async def close_due(self, group_id: int | None = None) -> closing.CloseReport:
         async with self._lock:
@@ -334,6 +349,9 @@ class Engine:
             return await privacy_commands.confirm_forget(member, now, self.prefix)
         if action.verb == "forget-no":
             return await privacy_commands.cancel_forget(member)
+        if action.is_event:
+            key = self._event_key(actor, event_id)
+            return await event_commands.tap(self, member, place.platform, action, key, now)
         pledge = await pledge_queries.get_pledge(action.pledge_id)
         group = await group_queries.get_group(pledge.group_id) if pledge else None
         if pledge is None or group is None:

@@ -20,3 +20,8 @@ class Outbox(Protocol):
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None
     ) -> str: ...
+
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        """Replace a message the bot posted in the group's channel (issue 14: an event's card
+        after an RSVP). Discord edits the message; Matrix sends an `m.replace` event."""
+        ...

@@ -84,6 +84,8 @@ class Scheduler:
         """Let the engine tell us about changed groups and snoozes."""
         self.engine.snooze_hook = self.snooze
         self.engine.change_hook = self.replan
+        # Issue 14: an event's card is edited in place after each RSVP.
+        self.engine.card_hook = getattr(self.outbox, "edit", None)
 
     async def replan(self, group_id: int) -> None:
         await planning.plan_group(group_id, self.clock.now())
