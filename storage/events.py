@@ -51,6 +51,7 @@ def _event(row: m.Event) -> EventRec:
         creator_id=row.creator_id,  # type: ignore[attr-defined]
         status=row.status,
         card_message_id=row.card_message_id,
+        mirror_id=row.mirror_id,
         sequence=row.sequence,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -120,6 +121,11 @@ async def update_event(event_id: int, now: datetime, **values: Any) -> EventRec:
 async def set_card(event_id: int, message_id: str) -> None:
     """Remember the platform message that shows the event, so it can be edited in place."""
     await m.Event.filter(id=event_id).update(card_message_id=message_id[:255])
+
+
+async def set_mirror(event_id: int, mirror_id: str | None) -> None:
+    """Remember (or forget) the platform's own copy of the event (Discord scheduled event)."""
+    await m.Event.filter(id=event_id).update(mirror_id=mirror_id)
 
 
 async def find_by_card(platform: str, message_id: str) -> EventRec | None:

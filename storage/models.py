@@ -250,6 +250,8 @@ class Event(Model):
     )
     status = fields.CharField(max_length=10, default="scheduled")
     card_message_id = fields.CharField(max_length=255, null=True)
+    # The platform's own copy of the event (a Discord Guild Scheduled Event id), if mirrored.
+    mirror_id = fields.CharField(max_length=64, null=True)
     sequence = fields.IntField(default=0)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()

@@ -235,6 +235,7 @@ class EventRec:
     creator_id: int | None
     status: str
     card_message_id: str | None
+    mirror_id: str | None
     sequence: int
     created_at: datetime
     updated_at: datetime

@@ -67,6 +67,7 @@ class Migration(migrations.Migration):
                 ),
                 ("status", fields.CharField(default="scheduled", max_length=10)),
                 ("card_message_id", fields.CharField(null=True, max_length=255)),
+                ("mirror_id", fields.CharField(null=True, max_length=64)),
                 ("sequence", fields.IntField(default=0)),
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ("updated_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
