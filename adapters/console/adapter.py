@@ -174,6 +174,8 @@ class ConsoleAdapter:
                 self._print("  " + line)
         else:
             self._print(f"{head} {body}")
+        if reply.image is not None:
+            self._print(f"  attached: {reply.image_name or 'file'} ({len(reply.image)} bytes)")
         if reply.buttons:
             shown = " · ".join(f"({i}) {b.label}" for i, b in enumerate(reply.buttons, 1))
             self._print(f"  buttons: {shown}  — type !tap N")

@@ -235,7 +235,9 @@ async def plan_group(group_id: int, now: datetime) -> int:
     jobs = plan_for_group(group, pledges, parts, now)
     added = await job_queries.plan(jobs, now)
     await job_queries.cancel_unplanned(group.id, PLANNED_KINDS, {j.dedupe_key for j in jobs}, now)
-    return added
+    from bot.scheduling.event_jobs import plan_events  # issue 14; it builds on this module
+
+    return added + await plan_events(group, now)
 
 
 async def plan_all(now: datetime) -> int:

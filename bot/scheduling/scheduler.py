@@ -15,7 +15,7 @@ from bot.clock import Clock, VirtualClock
 from bot.errors import DeliveryError
 from bot.messages.notices import NOTICE_KINDS, reply_from_json, reply_to_json
 from bot.messages.weekly_summary import closed_week_summary
-from bot.scheduling import attention, planning
+from bot.scheduling import attention, event_jobs, planning
 from bot.scheduling.ports import Outbox
 from storage import groups as group_queries
 from storage import jobs as job_queries
@@ -191,6 +191,8 @@ class Scheduler:
         for job in live:
             if job.kind == planning.SUMMARY:
                 await self._guarded([job], token, now, self._summary(job, token, now))
+            elif job.kind in event_jobs.EVENT_KINDS:
+                await self._guarded([job], token, now, self._event(job, token, now))
         sends = [j for j in live if j.kind in SEND_KINDS]
         if sends:
             sends = await self._recheck(sends, token, now)
@@ -199,6 +201,9 @@ class Scheduler:
 
     async def _recheck(self, jobs: Sequence[JobRec], token: str, now: datetime) -> list[JobRec]:
         """Right before hand-over: nothing for who answered meanwhile or a period now closed."""
+        jobs, gone = await event_jobs.recheck(jobs, now)
+        if gone:
+            await job_queries.settle(gone, token, job_queries.SKIPPED, now, "event changed")
         keep, drop = await attention.recheck(jobs, now)
         for reason, ids in drop.items():
             await job_queries.settle(ids, token, job_queries.SKIPPED, now, reason)
@@ -301,6 +306,23 @@ class Scheduler:
         reply.extra["idempotency_key"] = key
         out = attention.Outgoing(key, job.due_at, group.id, None, reply, "summary", None, None)
         sends = [self._send_job(o, now) for o in await attention.within_cap(group, [out], now)]
+        await job_queries.expand([job.id], token, sends, now)
+
+    async def _event(self, job: JobRec, token: str, now: datetime) -> None:
+        """An event's reminder or question: one channel message to Going and Maybe, capped."""
+        group = await group_queries.get_group(job.group_id or 0)
+        if group is None or group.archived:
+            await job_queries.settle([job.id], token, job_queries.SKIPPED, now, "gone")
+            return
+        out = await event_jobs.outgoing(job, group, now)
+        if isinstance(out, str):
+            await job_queries.settle([job.id], token, job_queries.SKIPPED, now, out)
+            return
+        event_id = int(job.payload["event_id"])
+        sends = [
+            event_jobs.send_job(o, event_id, job.kind, now)
+            for o in await attention.within_cap(group, [out], now)
+        ]
         await job_queries.expand([job.id], token, sends, now)
 
     async def _deliver(self, jobs: Sequence[JobRec], token: str, now: datetime) -> None:
