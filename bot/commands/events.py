@@ -389,10 +389,18 @@ async def answer_attendance(
     note = ""
     if went and pledge is not None and not live:
         checkin_id, note = await _keep_pledge(pledge, group, member, event, event_key, now)
-    if not went and live and before is not None and before.checkin_id is not None:
+    # Like `undo`: only while the period is open; a closed period stays as it was closed.
+    if (
+        not went
+        and live
+        and before is not None
+        and before.checkin_id is not None
+        and pledge is not None
+        and await _period_open(pledge, group, member, event, now)
+    ):
         await checkin_queries.undo_checkin(before.checkin_id, now, refund_freeze=False)
         checkin_id = None
-        note = f" I took back its check-in for **{inert(pledge.title)}**." if pledge else ""
+        note = f" I took back its check-in for **{inert(pledge.title)}**."
     await event_queries.set_attendance(event.id, member.id, went, checkin_id, event_key, now)
     if went:
         if pledge is not None and checkin_id is not None and not note:
@@ -400,6 +408,14 @@ async def answer_attendance(
             note = f" ✅ **{inert(pledge.title)}** is kept for the {describe(period)}."
         return private(f"🎉 Glad you made it to **{title}**!{note}")
     return private(f"Noted: you missed **{title}**. Next time!{note}")
+
+
+async def _period_open(
+    pledge: PledgeRec, group: GroupRec, member: MemberRec, event: EventRec, now: datetime
+) -> bool:
+    part = await pledge_queries.participation_of(pledge.id, member.id)
+    period = event_period(pledge, group, event)
+    return part is not None and answers.is_open(part, pledge, group, period, now)
 
 
 async def _keep_pledge(
@@ -431,6 +447,9 @@ async def _keep_pledge(
             f" The {describe(period)} of **{ptitle}** {answers.close_text(period, group, now)}, "
             "so it takes no check-in any more."
         )
+    done, _, _ = await answers.done_count(part, period)
+    if done >= pledge.target and await answers.record_lookup(part, event_key) is None:
+        return None, f" **{ptitle}** is already kept for the {describe(period)}."
     checkin, _ = await answers.record(part, period, "done", f"event {event.number}", event_key, now)
     return checkin.id, ""
 
