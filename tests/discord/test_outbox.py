@@ -49,7 +49,7 @@ async def test_the_weekly_summary_arrives_in_the_channel_and_celebrates_by_name(
     await bot.slash(peer.member, "pledge new", title="Call a neighbour")
     await bot.slash(peer.member, "done", pledge="1")
     group = await bot.group()
-    text, mentions = await render_summary(group, bot.app.bootstrap.clock.now())
+    text, mentions = await render_summary(group, bot.app.clock.now())
     reply = Reply(text=text, visibility=Visibility.PUBLIC, mentions=mentions)
     message_id = await bot.outbox.send_to_group(group, reply)
     message = peer.message_by_id[int(message_id)]

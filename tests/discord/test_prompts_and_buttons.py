@@ -17,7 +17,7 @@ async def _prompt(bot: RunningBot, peer: DiscordPeer) -> StoredMessage:
     group = await bot.group()
     member = await bot.member(peer.member)
     (pledge,) = await bot.pledges()
-    period = tracking.current_period(pledge, group, bot.app.bootstrap.clock.now())
+    period = tracking.current_period(pledge, group, bot.app.clock.now())
     buttons = tuple(
         Button(label, Action(verb, pledge.id, period.key).encode(), style=style)
         for label, verb, style in (

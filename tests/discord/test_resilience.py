@@ -38,7 +38,7 @@ async def test_slow_work_is_deferred_and_a_public_answer_still_reaches_the_chann
     bot: RunningBot, peer: DiscordPeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(respond, "DEFER_AFTER", 0.05)
-    engine = bot.app.bootstrap.engine
+    engine = bot.app.engine
     real = engine.handle_command
 
     async def slow(*args: Any, **kwargs: Any) -> Reply:
@@ -71,8 +71,8 @@ async def test_an_unexpected_failure_gets_an_apology_with_a_reference_and_is_log
     async def broken(*args: Any, **kwargs: Any) -> Reply:
         raise RuntimeError("database on fire: secret internals")
 
-    monkeypatch.setattr(bot.app.bootstrap.engine, "handle_command", broken)
-    monkeypatch.setattr(bot.app.bootstrap.engine, "handle_action", broken)
+    monkeypatch.setattr(bot.app.engine, "handle_command", broken)
+    monkeypatch.setattr(bot.app.engine, "handle_action", broken)
     with caplog.at_level(logging.ERROR, logger="logoff.discord"):
         reply = await bot.slash(peer.member, "pledge list")
     assert reply.ephemeral

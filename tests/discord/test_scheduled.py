@@ -24,7 +24,7 @@ async def test_a_scheduled_reminder_and_the_weekly_summary_reach_the_channel(
 ) -> None:
     clock = VirtualClock(MONDAY)
     async with start_bot(peer, data_dir, clock) as bot:
-        jobs = scheduler.Scheduler(bot.app.bootstrap.engine, bot.app.bootstrap.outbox, clock)
+        jobs = scheduler.Scheduler(bot.app.engine, bot.app.outbox, clock)
         jobs.attach()
         await bot.slash(peer.member, "pledge new", title="Call a neighbour", remind="thu 18:00")
         await jobs.advance_to(clock, datetime(2026, 12, 3, 18, 5, tzinfo=BERLIN))
