@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.app.bootstrap import App
+from bot.engine.context import Actor, Place
 
 from . import identity
 from .buttons import AnswerButton
+from .events import ScheduledEvents
 from .files import ClosedDms, CommandHashes, discord_dir
 from .outbox import DiscordOutbox
 from .respond import CLOSED_DM_NOTICE, answer_with, apologise
@@ -31,6 +34,7 @@ def gateway_intents() -> discord.Intents:
     intents.guilds = True
     intents.guild_reactions = True
     intents.dm_reactions = True
+    intents.guild_scheduled_events = True  # "Interested" on mirrored events (not privileged)
     return intents
 
 
@@ -63,6 +67,8 @@ class LogoffClient(discord.Client):
             guild_ready_timeout=GUILD_READY_TIMEOUT,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             allowed_mentions=discord.AllowedMentions.none(),
+            # The raw frames carry "Interested" for members discord.py has not cached.
+            enable_debug_events=True,
         )
         self.app = app
         self.engine = app.engine
@@ -71,7 +77,8 @@ class LogoffClient(discord.Client):
         folder = discord_dir(app.config.bot.data_dir)
         self.hashes = CommandHashes(folder / "commands.json")
         self.closed_dms = ClosedDms(folder / "closed-dms.json")
-        self.outbox = DiscordOutbox(self, self.closed_dms)
+        self.calendar = ScheduledEvents(self, folder / "scheduled-events.json", self.on_interest)
+        self.outbox = DiscordOutbox(self, self.closed_dms, self.calendar)
         self.tree = LogoffTree(self)
         for command in build_commands(app.engine.registry, self.run_command, self.complete_pledge):
             self.tree.add_command(command)
@@ -179,6 +186,25 @@ class LogoffClient(discord.Client):
         if reply is not None and reply.error:
             # A reaction has no private answer channel on Discord; the buttons give one.
             log.info("reaction by %s not recorded: %s", payload.user_id, reply.text)
+
+    async def on_socket_raw_receive(self, raw: Any) -> None:
+        try:
+            await self.calendar.on_raw_gateway(raw)
+        except Exception:
+            log.exception("handling a scheduled event's member change failed")
+
+    async def on_interest(
+        self, actor: Actor, place: Place, event_id: int, interested: bool, key: str
+    ) -> None:
+        """Marking a mirrored event Interested counts as Maybe (unmarking takes that back)."""
+        reply = await self.engine.handle_event_interest(actor, place, event_id, interested, key)
+        if reply is not None and reply.error:
+            log.info(
+                "interest of %s in event %s not recorded: %s",
+                actor.external_id,
+                event_id,
+                reply.text,
+            )
 
     async def _closed_dm_notice(self, interaction: discord.Interaction) -> None:
         """Tell a member once, privately, that their closed DMs made me mention them instead."""

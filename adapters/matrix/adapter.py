@@ -34,7 +34,7 @@ from nio import (
 )
 from nio.api import MessageDirection
 
-from adapters.matrix import render
+from adapters.matrix import events, render
 from adapters.matrix.rooms import (
     RoomCreation,
     creation_from,
@@ -105,6 +105,7 @@ class MatrixAdapter:
         # Replies offering numbered choices: event id -> (who may answer, encoded actions).
         self._choices: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
+        self.emoji_answers = events.EmojiAnswers(self.files.directory / "emoji-answers.json")
         self._direct_lock = asyncio.Lock()
         self._dirty = False  # something to persist besides a newer sync token
         self._saved_at = 0.0
@@ -428,14 +429,19 @@ class MatrixAdapter:
         _remember(self._reactions, event.event_id, event.reacts_to, CHOICES_KEPT)
         actor, place = self._actor(room, event.sender), self._place(room)
         choice = self._choices.get(event.reacts_to)
-        if choice is not None:
+        if self.emoji_answers.knows(event.reacts_to):
+            action = self.emoji_answers.action(event.reacts_to, event.key, event.sender)
+            if action is None:
+                return
+            reply: Reply | None = await self.engine.handle_action(
+                actor, place, action, event.event_id
+            )
+        elif choice is not None:
             who, actions = choice
             index = _choice_index(event.key)
             if (who and who != event.sender) or index is None or index >= len(actions):
                 return
-            reply: Reply | None = await self.engine.handle_action(
-                actor, place, actions[index], event.event_id
-            )
+            reply = await self.engine.handle_action(actor, place, actions[index], event.event_id)
         else:
             reply = await self.engine.handle_reaction(
                 actor, place, event.reacts_to, event.key, event.event_id
@@ -471,14 +477,15 @@ class MatrixAdapter:
         owner: str = "",
         group_id: int | None = None,
     ) -> str:
-        prompt = render.is_prompt(reply)
-        # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
-        # goes out as m.text; replies to members and summaries stay quiet notices.
-        loud = reply.buttons and in_reply_to is None
-        msgtype = "m.text" if loud else "m.notice"
-        message = render.content(reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt)
+        by_emoji = events.answered_by_emoji(reply)
+        prompt = render.is_prompt(reply) and not by_emoji
+        message = self._content(reply, in_reply_to, prompt=prompt or by_emoji)
         event_id = await self._send(room_id, message)
-        if prompt:
+        if by_emoji:
+            # Events: ✅ 🤔 ❌ (and the question after) answered by those very reactions.
+            self.emoji_answers.remember(event_id, owner, reply)
+            await self._seed(room_id, event_id, [b.emoji for b in reply.buttons])
+        elif prompt:
             target = render.prompt_target(reply)
             if target is not None:
                 await self.engine.record_sent(
@@ -495,6 +502,16 @@ class MatrixAdapter:
             await self._send_file(room_id, reply)
         return event_id
 
+    def _content(
+        self, reply: Reply, in_reply_to: str | None, *, prompt: bool = False
+    ) -> dict[str, Any]:
+        # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
+        # goes out as m.text; replies to members and summaries stay quiet notices.
+        loud = reply.buttons and in_reply_to is None
+        msgtype = "m.text" if loud else "m.notice"
+        message = render.content(reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt)
+        return events.with_legend(message, reply) if events.answered_by_emoji(reply) else message
+
     async def _seed(self, room_id: str, event_id: str, keys: Iterable[str]) -> None:
         results = await asyncio.gather(
             *(self._send(room_id, render.reaction(event_id, k), "m.reaction") for k in keys),
@@ -509,7 +526,7 @@ class MatrixAdapter:
         assert client is not None
         assert reply.image is not None
         name = reply.image_name or "logoff.bin"
-        mime = "application/json" if name.endswith(".json") else "application/octet-stream"
+        mime = events.mime_type(name)
         resp, _ = await client.upload(
             io.BytesIO(reply.image), content_type=mime, filename=name, filesize=len(reply.image)
         )
@@ -550,6 +567,11 @@ class MatrixAdapter:
 
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
         return await self._post(group.external_id, reply, group_id=group.id)
+
+    async def edit_group_message(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        """An event's counts, updated in place: an `m.replace` of our own message."""
+        new = self._content(reply, None)
+        await self._send(group.external_id, events.replacement(message_id, new))
 
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None

@@ -15,7 +15,7 @@ from bot.commands import build_registry
 from bot.engine.engine import Engine
 from bot.errors import DeliveryError
 from bot.messages.replies import Reply
-from bot.scheduling.ports import Outbox
+from bot.scheduling.ports import EventMirror, MirroredEvent, Outbox
 from storage import database
 from storage.records import GroupRec, MemberRec
 
@@ -69,6 +69,11 @@ class PlatformOutbox:
 
     async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
         await self._for(group.platform).edit(group, message_id, reply)
+
+    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> None:
+        outbox = self._outboxes.get(group.platform)
+        if isinstance(outbox, EventMirror):  # only Discord has a native calendar
+            await outbox.mirror_event(group, event)
 
 
 def build_engine(config: Config, clock: Clock) -> Engine:

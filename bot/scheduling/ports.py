@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from bot.messages.replies import Reply
 from storage.records import GroupRec, MemberRec
@@ -25,3 +27,27 @@ class Outbox(Protocol):
         """Replace a message the bot posted in the group's channel (issue 14: an event's card
         after an RSVP). Discord edits the message; Matrix sends an `m.replace` event."""
         ...
+
+
+# -- offline events (issue 14): optional abilities an adapter's Outbox may have ---------------
+
+
+@dataclass(frozen=True)
+class MirroredEvent:
+    """What a platform's own calendar needs of an offline event (Discord scheduled events)."""
+
+    event_id: int
+    title: str
+    starts_at: datetime  # aware UTC
+    ends_at: datetime  # aware UTC
+    place: str = ""
+    description: str = ""
+    cancelled: bool = False
+    creator: MemberRec | None = None  # told once, privately, when the platform refuses
+
+
+@runtime_checkable
+class EventMirror(Protocol):
+    """Mirror an event into the platform's native calendar; best effort, never raises."""
+
+    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> None: ...

@@ -24,6 +24,7 @@ from .interactions import (
     nest_options,
 )
 from .rest import API_PREFIX, RateLimitRule, RecordedRequest, RestApi
+from .scheduled_events import ScheduledEventsApi
 from .state import (
     DEFAULT_PERMISSIONS,
     DM_CHANNEL,
@@ -121,6 +122,8 @@ class DiscordPeer:
         self.application_id = self.bot.id
         self.gateway = Gateway(self._ready_payload, self._guild_payloads)
         self.rest = RestApi(self)
+        self.scheduled_events = ScheduledEventsApi(self)
+        self.scheduled_events.register(self.rest.router.add)
         self._runner: web.AppRunner | None = None
         self._patch_cm: contextlib.AbstractContextManager[None] | None = None
         self._default_world()
@@ -246,7 +249,8 @@ class DiscordPeer:
         }
 
     def _guild_payloads(self) -> list[dict[str, Any]]:
-        return [g.payload() for g in self.guilds.values()]
+        events = self.scheduled_events.guild_payloads
+        return [{**g.payload(), "guild_scheduled_events": events(g)} for g in self.guilds.values()]
 
     def application_payload(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,216 @@
+"""Offline events on Discord: in-place message edits and the Guild Scheduled Event mirror."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from bot.engine.context import Actor, Place
+from bot.messages.replies import Reply
+from bot.scheduling.ports import MirroredEvent
+from storage.records import GroupRec
+
+from .files import JsonFile
+from .identity import PLATFORM
+from .render import MAX_CONTENT, render
+
+log = logging.getLogger("logoff.discord")
+
+MAX_NAME = 100  # Discord's limits for a scheduled event's name and description
+MAX_DESCRIPTION = 1000
+USER_EVENTS = ("GUILD_SCHEDULED_EVENT_USER_ADD", "GUILD_SCHEDULED_EVENT_USER_REMOVE")
+NEEDS_PERMISSION = (
+    "I could also show **{title}** in this server's Events list, so members see it in Discord's "
+    "calendar and can mark it Interested, but I need the **Manage Events** permission for that "
+    "(Server Settings → Roles → my role). Everything else works without it; I won't ask again."
+)
+
+# Called with (actor, place, event id, interested?, idempotency key) when someone marks or
+# unmarks Interested on a mirror; the core decides what that means for their answer.
+InterestHook = Callable[[Actor, Place, int, bool, str], Awaitable[None]]
+
+
+async def edit_message(
+    channel: discord.abc.Messageable, message_id: int, reply: Reply
+) -> discord.Message:
+    """Rewrite the bot's message with the reply's text and buttons (one message, no new ping)."""
+    rendered = render(reply)
+    text = "\n".join(rendered.chunks)
+    if len(text) > MAX_CONTENT:
+        text = text[: MAX_CONTENT - 1] + "…"
+    message = discord.PartialMessage(channel=channel, id=message_id)  # type: ignore[arg-type]
+    # An edit never notifies anyone: who was pinged stays as it was, nobody new is.
+    return await message.edit(
+        content=text, view=rendered.view, allowed_mentions=discord.AllowedMentions.none()
+    )
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """One Logoff event and the Guild Scheduled Event that mirrors it."""
+
+    event_id: int
+    guild_id: int
+    scheduled_id: int
+    channel_id: int
+
+
+class MirrorFile(JsonFile):
+    """Which scheduled event mirrors which Logoff event; the guilds told about the permission."""
+
+    def mirror(self, event_id: int) -> Mirror | None:
+        row = self.data.get("events", {}).get(str(event_id))
+        return _mirror(event_id, row)
+
+    def by_scheduled(self, scheduled_id: int) -> Mirror | None:
+        for key, row in self.data.get("events", {}).items():
+            found = _mirror(int(key), row)
+            if found is not None and found.scheduled_id == scheduled_id:
+                return found
+        return None
+
+    def remember(self, mirror: Mirror) -> None:
+        self.data.setdefault("events", {})[str(mirror.event_id)] = {
+            "guild": mirror.guild_id,
+            "scheduled": mirror.scheduled_id,
+            "channel": mirror.channel_id,
+        }
+        self.save()
+
+    def forget(self, event_id: int) -> None:
+        if self.data.get("events", {}).pop(str(event_id), None) is not None:
+            self.save()
+
+    def told(self, guild_id: int) -> bool:
+        return guild_id in self.data.get("told", [])
+
+    def tell(self, guild_id: int) -> None:
+        self.data.setdefault("told", []).append(guild_id)
+        self.save()
+
+
+def _mirror(event_id: int, row: Any) -> Mirror | None:
+    if not isinstance(row, dict):
+        return None
+    try:
+        return Mirror(event_id, int(row["guild"]), int(row["scheduled"]), int(row["channel"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class ScheduledEvents:
+    """Mirrors events as external Guild Scheduled Events; "Interested" counts as Maybe."""
+
+    def __init__(self, client: discord.Client, path: Path, interest: InterestHook) -> None:
+        self.client = client
+        self.file = MirrorFile(path)
+        self.interest = interest
+
+    async def mirror(self, group: GroupRec, event: MirroredEvent) -> None:
+        """Create, update or cancel the mirror; a refusal is logged, never raised."""
+        try:
+            await self._mirror(group, event)
+        except discord.HTTPException as exc:
+            log.warning("mirroring event %s failed: %s %s", event.event_id, exc.status, exc.text)
+        except Exception:
+            log.exception("mirroring event %s failed", event.event_id)
+
+    async def _mirror(self, group: GroupRec, event: MirroredEvent) -> None:
+        channel = self.client.get_channel(int(group.external_id))
+        guild = getattr(channel, "guild", None)
+        if not isinstance(guild, discord.Guild):
+            return  # a DM "group" has no server calendar
+        known = self.file.mirror(event.event_id)
+        if not guild.me.guild_permissions.manage_events:
+            if known is None and not event.cancelled:
+                await self._ask_for_permission(guild, event)
+            return
+        if known is not None:
+            await self._update(guild, known, event)
+        elif not event.cancelled and event.starts_at > discord.utils.utcnow():
+            created = await guild.create_scheduled_event(**_fields(event))
+            self.file.remember(Mirror(event.event_id, guild.id, created.id, int(group.external_id)))
+            log.info("event %s mirrored as scheduled event %s", event.event_id, created.id)
+
+    async def _update(self, guild: discord.Guild, known: Mirror, event: MirroredEvent) -> None:
+        try:
+            scheduled = guild.get_scheduled_event(
+                known.scheduled_id
+            ) or await guild.fetch_scheduled_event(known.scheduled_id, with_counts=False)
+        except discord.NotFound:
+            self.file.forget(event.event_id)  # deleted by hand in Discord: leave it so
+            return
+        if scheduled.status is not discord.EventStatus.scheduled:
+            return  # started, ended or cancelled: Discord allows no change back
+        if event.cancelled:
+            await scheduled.cancel()
+            return
+        await scheduled.edit(**_fields(event))
+
+    async def _ask_for_permission(self, guild: discord.Guild, event: MirroredEvent) -> None:
+        """Once per server, privately to whoever created the event: what the mirror needs."""
+        creator = event.creator
+        if self.file.told(guild.id) or creator is None or not creator.external_id.isdigit():
+            return
+        self.file.tell(guild.id)
+        try:
+            user = await self.client.fetch_user(int(creator.external_id))
+            await user.send(
+                NEEDS_PERMISSION.format(title=discord.utils.escape_markdown(event.title)),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as exc:
+            log.info("could not tell %s about Manage Events: %s", creator.external_id, exc.text)
+
+    async def on_raw_gateway(self, raw: Any) -> None:
+        """Interested on a mirror, from the raw frame: discord.py drops it for uncached users."""
+        if not isinstance(raw, str) or "GUILD_SCHEDULED_EVENT_USER_" not in raw:
+            return
+        frame = json.loads(raw)
+        if frame.get("t") not in USER_EVENTS:
+            return
+        data = frame.get("d") or {}
+        try:
+            scheduled_id, user_id = int(data["guild_scheduled_event_id"]), int(data["user_id"])
+        except (KeyError, TypeError, ValueError):
+            return
+        known = self.file.by_scheduled(scheduled_id)
+        if known is None or (self.client.user is not None and user_id == self.client.user.id):
+            return
+        added = frame["t"] == USER_EVENTS[0]
+        actor = await self._actor(known.guild_id, user_id)
+        place = Place(PLATFORM, str(known.channel_id))
+        key = f"gse:{scheduled_id}:{user_id}:{'add' if added else 'remove'}"
+        await self.interest(actor, place, known.event_id, added, key)
+
+    async def _actor(self, guild_id: int, user_id: int) -> Actor:
+        guild = self.client.get_guild(guild_id)
+        name = str(user_id)
+        if guild is not None:
+            member = guild.get_member(user_id)
+            if member is None:
+                try:
+                    member = await guild.fetch_member(user_id)
+                except discord.HTTPException:
+                    member = None
+            if member is not None:
+                name = member.display_name
+        return Actor(PLATFORM, str(user_id), name)
+
+
+def _fields(event: MirroredEvent) -> dict[str, Any]:
+    return {
+        "name": event.title[:MAX_NAME],
+        "description": event.description[:MAX_DESCRIPTION],
+        "start_time": event.starts_at,
+        "end_time": event.ends_at,
+        "entity_type": discord.EntityType.external,
+        "privacy_level": discord.PrivacyLevel.guild_only,
+        "location": (event.place or "See the event message")[:MAX_NAME],
+    }

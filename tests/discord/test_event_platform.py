@@ -1,0 +1,113 @@
+"""Events on Discord through the peer: an in-place edit, and the Guild Scheduled Event mirror."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.messages.replies import Button, Reply, Visibility
+from bot.scheduling.ports import MirroredEvent
+from storage.records import GroupRec, MemberRec
+from tests.discord.harness import RunningBot, start_bot
+from tests.discord_peer import MANAGE_EVENTS, DiscordPeer
+
+
+def _card(text: str) -> Reply:
+    buttons = tuple(
+        Button(label, f"lo1:test{i}:0:", emoji=emoji)
+        for i, (label, emoji) in enumerate((("Going", "✅"), ("Maybe", "🤔"), ("Can't", "❌")))
+    )
+    return Reply(text=text, visibility=Visibility.PUBLIC, buttons=buttons)
+
+
+async def _group(bot: RunningBot, peer: DiscordPeer) -> tuple[GroupRec, MemberRec]:
+    await bot.slash(peer.member, "pledge list")  # the channel's group and the member exist
+    return await bot.group(), await bot.member(peer.member)
+
+
+def _event(bot: RunningBot, creator: MemberRec, **changes: object) -> MirroredEvent:
+    start = bot.app.clock.now() + timedelta(days=3)
+    fields: dict[str, object] = {
+        "event_id": 7,
+        "title": "Tenants' assembly",
+        "starts_at": start,
+        "ends_at": start + timedelta(hours=2),
+        "place": "Community hall, Main St 4",
+        "description": "Bring a neighbour.",
+        "creator": creator,
+    }
+    fields.update(changes)
+    return MirroredEvent(**fields)  # type: ignore[arg-type]
+
+
+def _allow_events(peer: DiscordPeer) -> None:
+    role = peer.add_role(peer.guild, "Events", MANAGE_EVENTS)
+    peer.add_member(peer.guild, peer.bot, [role])
+
+
+async def test_an_edit_rewrites_the_same_message_keeps_its_buttons_and_pings_nobody(
+    bot: RunningBot, peer: DiscordPeer
+) -> None:
+    group, _ = await _group(bot, peer)
+    message_id = await bot.outbox.send_to_group(group, _card("**Assembly** · 0 going"))
+    count = len(peer.channel_messages(peer.channel))
+    await bot.outbox.edit_group_message(group, message_id, _card("**Assembly** · 1 going"))
+    message = peer.message_by_id[int(message_id)]
+    assert message.content == "**Assembly** · 1 going"
+    assert message.payload["edited_timestamp"] is not None
+    assert len(message.custom_ids) == 3
+    assert len(peer.channel_messages(peer.channel)) == count, "an edit posted a new message"
+    assert message.edits[-1]["allowed_mentions"]["parse"] == []
+
+
+async def test_an_edit_of_a_deleted_message_is_a_final_delivery_error(
+    bot: RunningBot, peer: DiscordPeer
+) -> None:
+    from bot.errors import DeliveryError
+
+    group, _ = await _group(bot, peer)
+    message_id = await bot.outbox.send_to_group(group, _card("soon gone"))
+    await peer.delete_message(peer.message_by_id[int(message_id)])
+    with pytest.raises(DeliveryError) as refused:
+        await bot.outbox.edit_group_message(group, message_id, _card("edited"))
+    assert not refused.value.retryable
+
+
+async def test_an_event_is_mirrored_edited_and_cancelled_as_a_scheduled_event(
+    peer: DiscordPeer, data_dir: Path
+) -> None:
+    _allow_events(peer)
+    async with start_bot(peer, data_dir) as bot:
+        group, creator = await _group(bot, peer)
+        await bot.outbox.mirror_event(group, _event(bot, creator))
+        mirror = await peer.scheduled_events.wait_for(peer.guild)
+        assert mirror.name == "Tenants' assembly"
+        assert mirror.location == "Community hall, Main St 4"
+        assert mirror.payload["entity_type"] == 3
+        assert mirror.end is not None
+        assert mirror.end - mirror.start == timedelta(hours=2)
+        moved = _event(bot, creator, place="Library", title="Tenants' assembly (moved)")
+        await bot.outbox.mirror_event(group, moved)
+        assert mirror.location == "Library"
+        assert mirror.name == "Tenants' assembly (moved)"
+    async with start_bot(peer, data_dir) as bot:  # the mapping survives a restart
+        await bot.outbox.mirror_event(group, _event(bot, creator, cancelled=True))
+        assert mirror.status == 4
+        assert len(peer.scheduled_events.in_guild(peer.guild)) == 1
+    assert not peer.unknown_routes
+
+
+async def test_without_manage_events_the_creator_is_told_once_privately(
+    bot: RunningBot, peer: DiscordPeer
+) -> None:
+    group, creator = await _group(bot, peer)
+    await bot.outbox.mirror_event(group, _event(bot, creator))
+    await bot.outbox.mirror_event(group, _event(bot, creator, event_id=8))
+    dm = peer.dm_channel(peer.member)
+    told = await peer.wait_for_message(dm, lambda m: "Manage Events" in m.content)
+    assert "Tenants' assembly" in told.content
+    assert len(peer.channel_messages(dm)) == 1, "the permission notice came twice"
+    assert not peer.scheduled_events.in_guild(peer.guild)
+    assert all("Manage Events" not in m.content for m in peer.channel_messages(peer.channel))
