@@ -9,7 +9,9 @@ import discord
 from discord import app_commands
 
 from bot.app.bootstrap import App
+from bot.commands.actions import event_action
 from bot.engine.context import Actor, Place
+from bot.messages.replies import Reply
 
 from . import identity
 from .buttons import AnswerButton
@@ -137,7 +139,7 @@ class LogoffClient(discord.Client):
         actor = identity.actor_of(interaction)
         place = identity.place_of(interaction)
         work = self.engine.handle_command(actor, place, path, raw, str(interaction.id))
-        await answer_with(interaction, work)
+        await answer_with(interaction, work, self.posted)
         await self._closed_dm_notice(interaction)
 
     async def answer_tap(self, interaction: discord.Interaction, action: str) -> None:
@@ -148,10 +150,14 @@ class LogoffClient(discord.Client):
             actor = identity.actor_of(interaction)
             place = identity.place_of(interaction)
             work = self.engine.handle_action(actor, place, action, str(interaction.id))
-            await answer_with(interaction, work)
+            await answer_with(interaction, work, self.posted)
             await self._closed_dm_notice(interaction)
         except Exception as exc:
             await apologise(interaction, exc, f"button {action}")
+
+    async def posted(self, message_id: str, reply: Reply) -> None:
+        """A public answer is in the channel: the core keeps an event card's id to edit it."""
+        await self.engine.record_posted(identity.PLATFORM, message_id, reply)
 
     async def complete_pledge(
         self, interaction: discord.Interaction, current: str
@@ -196,15 +202,14 @@ class LogoffClient(discord.Client):
     async def on_interest(
         self, actor: Actor, place: Place, event_id: int, interested: bool, key: str
     ) -> None:
-        """Marking a mirrored event Interested counts as Maybe (unmarking takes that back)."""
-        reply = await self.engine.handle_event_interest(actor, place, event_id, interested, key)
+        """Interested on a mirrored event counts as Maybe; un-marking takes exactly that back."""
+        if interested:
+            action = event_action("maybe", event_id).encode()
+            reply: Reply | None = await self.engine.handle_action(actor, place, action, key)
+        else:
+            reply = await self.engine.handle_unreaction(actor, place, key)
         if reply is not None and reply.error:
-            log.info(
-                "interest of %s in event %s not recorded: %s",
-                actor.external_id,
-                event_id,
-                reply.text,
-            )
+            log.info("interest in event %s not recorded: %s", event_id, reply.text)
 
     async def _closed_dm_notice(self, interaction: discord.Interaction) -> None:
         """Tell a member once, privately, that their closed DMs made me mention them instead."""

@@ -87,6 +87,17 @@ class MirrorFile(JsonFile):
         if self.data.get("events", {}).pop(str(event_id), None) is not None:
             self.save()
 
+    def interested(self, pair: str, key: str) -> None:
+        """The answer key of a member's Interested mark, to take exactly that back later."""
+        self.data.setdefault("interest", {})[pair] = key
+        self.save()
+
+    def uninterested(self, pair: str) -> str | None:
+        key = self.data.get("interest", {}).pop(pair, None)
+        if key is not None:
+            self.save()
+        return key if isinstance(key, str) else None
+
     def told(self, guild_id: int) -> bool:
         return guild_id in self.data.get("told", [])
 
@@ -184,9 +195,17 @@ class ScheduledEvents:
         if known is None or (self.client.user is not None and user_id == self.client.user.id):
             return
         added = frame["t"] == USER_EVENTS[0]
+        pair = f"{scheduled_id}:{user_id}"
+        if added:
+            # The gateway sequence makes a second Interested (after an un-mark) a new answer.
+            key = f"gse:{pair}:{frame.get('s', 0)}"
+            self.file.interested(pair, key)
+        else:
+            key = self.file.uninterested(pair) or ""
+            if not key:
+                return
         actor = await self._actor(known.guild_id, user_id)
         place = Place(PLATFORM, str(known.channel_id))
-        key = f"gse:{scheduled_id}:{user_id}:{'add' if added else 'remove'}"
         await self.interest(actor, place, known.event_id, added, key)
 
     async def _actor(self, guild_id: int, user_id: int) -> Actor:

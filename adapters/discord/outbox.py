@@ -38,7 +38,7 @@ class DiscordOutbox:
         channel = self.client.get_partial_messageable(_snowflake(group.external_id))
         return await self._guarded(self._post(channel, reply))
 
-    async def edit_group_message(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
         """An event's counts: the same message, rewritten (adapters/discord/events.py)."""
         channel = self.client.get_partial_messageable(_snowflake(group.external_id))
         await self._guarded(_edited_id(edit_message(channel, _snowflake(message_id), reply)))

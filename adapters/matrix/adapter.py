@@ -105,7 +105,6 @@ class MatrixAdapter:
         # Replies offering numbered choices: event id -> (who may answer, encoded actions).
         self._choices: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
-        self.emoji_answers = events.EmojiAnswers(self.files.directory / "emoji-answers.json")
         self._direct_lock = asyncio.Lock()
         self._dirty = False  # something to persist besides a newer sync token
         self._saved_at = 0.0
@@ -429,19 +428,14 @@ class MatrixAdapter:
         _remember(self._reactions, event.event_id, event.reacts_to, CHOICES_KEPT)
         actor, place = self._actor(room, event.sender), self._place(room)
         choice = self._choices.get(event.reacts_to)
-        if self.emoji_answers.knows(event.reacts_to):
-            action = self.emoji_answers.action(event.reacts_to, event.key, event.sender)
-            if action is None:
-                return
-            reply: Reply | None = await self.engine.handle_action(
-                actor, place, action, event.event_id
-            )
-        elif choice is not None:
+        if choice is not None:
             who, actions = choice
             index = _choice_index(event.key)
             if (who and who != event.sender) or index is None or index >= len(actions):
                 return
-            reply = await self.engine.handle_action(actor, place, actions[index], event.event_id)
+            reply: Reply | None = await self.engine.handle_action(
+                actor, place, actions[index], event.event_id
+            )
         else:
             reply = await self.engine.handle_reaction(
                 actor, place, event.reacts_to, event.key, event.event_id
@@ -481,9 +475,10 @@ class MatrixAdapter:
         prompt = render.is_prompt(reply) and not by_emoji
         message = self._content(reply, in_reply_to, prompt=prompt or by_emoji)
         event_id = await self._send(room_id, message)
+        await self.engine.record_posted(PLATFORM, event_id, reply)  # an event's card
         if by_emoji:
-            # Events: ✅ 🤔 ❌ (and the question after) answered by those very reactions.
-            self.emoji_answers.remember(event_id, owner, reply)
+            # An event's card (✅ 🤔 ❌) and "did you make it?" (✅ ❌): the core maps these
+            # reactions back through the message id it keeps, so they work after a restart.
             await self._seed(room_id, event_id, [b.emoji for b in reply.buttons])
         elif prompt:
             target = render.prompt_target(reply)
@@ -503,11 +498,11 @@ class MatrixAdapter:
         return event_id
 
     def _content(
-        self, reply: Reply, in_reply_to: str | None, *, prompt: bool = False
+        self, reply: Reply, in_reply_to: str | None, *, prompt: bool = False, quiet: bool = False
     ) -> dict[str, Any]:
         # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
         # goes out as m.text; replies to members and summaries stay quiet notices.
-        loud = reply.buttons and in_reply_to is None
+        loud = reply.buttons and in_reply_to is None and not quiet
         msgtype = "m.text" if loud else "m.notice"
         message = render.content(reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt)
         return events.with_legend(message, reply) if events.answered_by_emoji(reply) else message
@@ -568,9 +563,10 @@ class MatrixAdapter:
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
         return await self._post(group.external_id, reply, group_id=group.id)
 
-    async def edit_group_message(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
         """An event's counts, updated in place: an `m.replace` of our own message."""
-        new = self._content(reply, None)
+        # A quiet notice: an update of counts must not notify the room again.
+        new = self._content(reply, None, prompt=True, quiet=True)
         await self._send(group.external_id, events.replacement(message_id, new))
 
     async def send_to_member(

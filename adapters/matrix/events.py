@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import html
-import json
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
+from bot.commands.actions import decode
 from bot.messages.replies import Reply
 
-log = logging.getLogger("logoff.matrix")
-
-# Messages whose buttons are answered by reacting with the buttons' own emoji (✅ 🤔 ❌ on an
-# event; ✅ ❌ on "did you make it?"): the core marks them with this `extra["answers"]`.
-EMOJI_ANSWERS = "emoji"
-KEPT = 500  # answerable messages remembered; older ones are answered by typing the command
 MIME_TYPES = {
     ".ics": "text/calendar",
     ".json": "application/json",
@@ -25,13 +17,15 @@ MIME_TYPES = {
 
 
 def answered_by_emoji(reply: Reply) -> bool:
-    """Every button has its own distinct emoji and the core asked for emoji answers."""
+    """An event's card (✅ 🤔 ❌) or its "did you make it?" (✅ ❌): every button an answer about
+    an event with its own emoji. The core maps such reactions back (card / asked message id)."""
     keys = [b.emoji for b in reply.buttons]
+    actions = [decode(b.action) for b in reply.buttons]
     return (
-        reply.extra.get("answers") == EMOJI_ANSWERS
-        and bool(keys)
+        bool(keys)
         and all(keys)
         and len(set(keys)) == len(keys)
+        and all(a is not None and a.is_event for a in actions)
     )
 
 
@@ -47,11 +41,6 @@ def with_legend(message: dict[str, Any], reply: Reply) -> dict[str, Any]:
     if "formatted_body" in message:
         out["formatted_body"] = f"{message['formatted_body']}<br>{html.escape(line, quote=False)}"
     return out
-
-
-def _bare(key: str) -> str:
-    """Clients differ in sending ✅ with or without the emoji variation selector."""
-    return key.strip().replace("\ufe0f", "")
 
 
 def mime_type(name: str) -> str:
@@ -73,52 +62,3 @@ def replacement(original_event_id: str, new: dict[str, Any]) -> dict[str, Any]:
         fallback["format"] = new.get("format", "org.matrix.custom.html")
         fallback["formatted_body"] = f"* {new['formatted_body']}"
     return fallback
-
-
-class EmojiAnswers:
-    """Which emoji on which of our messages stands for which encoded action, kept on disk so a
-    reaction after a restart still answers (a 0600 JSON file in the Matrix data directory)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data: dict[str, dict[str, Any]] = self._load()
-
-    def _load(self) -> dict[str, dict[str, Any]]:
-        try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable %s (%s)", self.path, exc)
-            return {}
-        return loaded if isinstance(loaded, dict) else {}
-
-    def remember(self, event_id: str, owner: str, reply: Reply) -> None:
-        actions = {_bare(b.emoji): b.action for b in reply.buttons}
-        self.data[event_id] = {"owner": owner, "actions": actions}
-        while len(self.data) > KEPT:
-            del self.data[next(iter(self.data))]
-        self._save()
-
-    def action(self, event_id: str, key: str, sender: str) -> str | None:
-        """The action a reaction stands for; None when it is not an answer or not theirs."""
-        entry = self.data.get(event_id)
-        if entry is None:
-            return None
-        owner = entry.get("owner") or ""
-        if owner and owner != sender:
-            return None
-        actions = entry.get("actions") or {}
-        found = actions.get(_bare(key))
-        return found if isinstance(found, str) else None
-
-    def knows(self, event_id: str) -> bool:
-        return event_id in self.data
-
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(self.data, out)
-        os.replace(tmp, self.path)

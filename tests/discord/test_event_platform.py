@@ -53,7 +53,7 @@ async def test_an_edit_rewrites_the_same_message_keeps_its_buttons_and_pings_nob
     group, _ = await _group(bot, peer)
     message_id = await bot.outbox.send_to_group(group, _card("**Assembly** · 0 going"))
     count = len(peer.channel_messages(peer.channel))
-    await bot.outbox.edit_group_message(group, message_id, _card("**Assembly** · 1 going"))
+    await bot.outbox.edit(group, message_id, _card("**Assembly** · 1 going"))
     message = peer.message_by_id[int(message_id)]
     assert message.content == "**Assembly** · 1 going"
     assert message.payload["edited_timestamp"] is not None
@@ -71,7 +71,7 @@ async def test_an_edit_of_a_deleted_message_is_a_final_delivery_error(
     message_id = await bot.outbox.send_to_group(group, _card("soon gone"))
     await peer.delete_message(peer.message_by_id[int(message_id)])
     with pytest.raises(DeliveryError) as refused:
-        await bot.outbox.edit_group_message(group, message_id, _card("edited"))
+        await bot.outbox.edit(group, message_id, _card("edited"))
     assert not refused.value.retryable
 
 
