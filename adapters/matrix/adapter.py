@@ -440,8 +440,9 @@ class MatrixAdapter:
             reply = await self.engine.handle_reaction(
                 actor, place, event.reacts_to, event.key, event.event_id
             )
-        # A reaction by someone the prompt does not concern changes nothing and says nothing.
-        if reply is not None and not reply.error:
+        # A reaction by someone the prompt does not concern changes nothing and says nothing;
+        # an answer the event's card now shows (replaced in place) needs no message either.
+        if reply is not None and not reply.error and not reply.extra.get("card_updated"):
             await self._answer(room.room_id, reply, event.reacts_to, owner=event.sender)
 
     def _mark(self, event_id: str) -> None:
