@@ -47,7 +47,8 @@ from bot.app.config import MatrixConfig
 from bot.engine.context import Actor, Place
 from bot.engine.engine import Engine
 from bot.errors import DeliveryError
-from bot.messages.replies import Reply
+from bot.messages.event_card import CARD_UPDATED
+from bot.messages.replies import NOTIFY, Reply
 from storage.records import GroupRec, MemberRec
 
 log = logging.getLogger("logoff.matrix")
@@ -442,7 +443,7 @@ class MatrixAdapter:
             )
         # A reaction by someone the prompt does not concern changes nothing and says nothing;
         # an answer the event's card now shows (replaced in place) needs no message either.
-        if reply is not None and not reply.error and not reply.extra.get("card_updated"):
+        if reply is not None and not reply.error and not reply.extra.get(CARD_UPDATED):
             await self._answer(room.room_id, reply, event.reacts_to, owner=event.sender)
 
     def _mark(self, event_id: str) -> None:
@@ -503,7 +504,8 @@ class MatrixAdapter:
     ) -> dict[str, Any]:
         # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
         # goes out as m.text; replies to members and summaries stay quiet notices.
-        loud = reply.buttons and in_reply_to is None and not quiet
+        wanted = bool(reply.buttons) or reply.extra.get(NOTIFY) == "1"
+        loud = wanted and in_reply_to is None and not quiet
         msgtype = "m.text" if loud else "m.notice"
         message = render.content(reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt)
         return events.with_legend(message, reply) if events.answered_by_emoji(reply) else message

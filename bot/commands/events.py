@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.commands.actions import ATTENDANCE_REACTIONS, RSVP_REACTIONS, Action, event_action
+from bot.commands.event_mirror import mirror_event
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import NotFound, PermissionDenied, UserError
@@ -117,19 +118,25 @@ async def record_card(platform: str, message_id: str, reply: Reply) -> None:
         await event_queries.set_card(event.id, message_id)
 
 
-async def refresh_card(engine: Engine, event: EventRec) -> None:
+def card_shown(engine: Engine, event: EventRec) -> bool:
+    return bool(event.card_message_id) and engine.card_hook is not None
+
+
+async def refresh_card(engine: Engine, event: EventRec) -> bool:
     """Update the event's message in place (Outbox.edit); a failed edit leaves it stale until
-    the next change, never loses an answer."""
+    the next change, never loses an answer. True when the card now shows the change."""
     if not event.card_message_id or engine.card_hook is None:
-        return
+        return False
     group = await group_queries.get_group(event.group_id)
     if group is None:
-        return
+        return False
     reply = await render_card(event, engine.prefix)
     try:
         await engine.card_hook(group, event.card_message_id, reply)
     except Exception:
         log.exception("could not update the card of event %s", event.id)
+        return False
+    return True
 
 
 # -- new, list, show, edit, cancel -----------------------------------------------------------
@@ -207,6 +214,7 @@ async def new(inv: Invocation) -> Reply:
         ),
         inv.now,
     )
+    await mirror_event(inv.engine, event)
     reply = await render_card(event, inv.prefix)
     if when.local.note:
         reply = public("⚠️ " + when.local.note + "\n" + reply.text, **_card_parts(reply))
@@ -270,6 +278,7 @@ async def cancel(inv: Invocation) -> Reply:
         raise UserError(f"“{inert(event.title)}” is over; there is nothing to cancel.")
     event = await event_queries.update_event(event.id, inv.now, status="cancelled")
     await refresh_card(inv.engine, event)
+    await mirror_event(inv.engine, event)
     return public(
         f"❌ **{inert(event.title)}** ({event_card.when_text(event)}) is cancelled. "
         "No reminder or question will come for it."
@@ -311,6 +320,7 @@ async def edit(inv: Invocation) -> Reply:
         raise UserError("Nothing to change.", inv.usage())
     event = await event_queries.update_event(event.id, inv.now, **changes)
     await refresh_card(inv.engine, event)
+    await mirror_event(inv.engine, event)
     lines = [*notes, f"Event `{event.number}` changed:"]
     lines.append(f"**{inert(event.title)}** — {event_card.when_text(event)}")
     if event.place:
@@ -338,8 +348,7 @@ async def answer_rsvp(
             f"`{engine.prefix}went {event.number}` or `{engine.prefix}missed {event.number}`."
         )
     _, changed = await event_queries.set_rsvp(event.id, member.id, answer, event_key, now)
-    if changed:
-        await refresh_card(engine, event)
+    shown = await refresh_card(engine, event) if changed else card_shown(engine, event)
     n = event_card.counts(await event_queries.rsvps([event.id]))
     head = {
         "going": f"✅ You're going to **{inert(event.title)}**.",
@@ -347,8 +356,10 @@ async def answer_rsvp(
         "cant": f"Noted: you can't make **{inert(event.title)}**. No reminders for it.",
     }[answer]
     tail = " I'll remind you before it." if answer in ("going", "maybe") else ""
+    # Where replies cannot be private (Matrix), the card replaced in place is the answer.
     return private(
         f"{head}{tail} Now: ✅ {n['going']} · 🤔 {n['maybe']} · ❌ {n['cant']}.",
+        extra={event_card.CARD_UPDATED: "1"} if shown else {},
     )
 
 

@@ -26,6 +26,7 @@ from bot.progress import answering as answers
 from bot.progress import closing
 from bot.rules import pledge_periods as tracking
 from bot.rules.periods import describe
+from bot.scheduling.ports import MirroredEvent
 from storage import checkins as checkin_queries
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
@@ -39,6 +40,8 @@ SnoozeHook = Callable[[MemberRec, PledgeRec, GroupRec, str, str, datetime], Awai
 ChangeHook = Callable[[int], Awaitable[None]]
 # Issue 14: edit a posted message in place (the Outbox's `edit`), set by the scheduler.
 CardHook = Callable[[GroupRec, str, Reply], Awaitable[None]]
+# Issue 14: mirror an event into the platform's calendar (the Outbox's `mirror_event`).
+MirrorHook = Callable[[GroupRec, MirroredEvent], Awaitable[None]]
 
 
 class Engine:
@@ -63,6 +66,7 @@ class Engine:
         # Called with a group's id after a command changed it, so the scheduler re-plans.
         self.change_hook: ChangeHook | None = None
         self.card_hook: CardHook | None = None
+        self.mirror_hook: MirrorHook | None = None
         # Public base URL of the HTTP listener, for the group calendar feeds ("" when none).
         self.feed_base_url = ""
         # One writer at a time inside a process: a tap and a typed command never interleave.

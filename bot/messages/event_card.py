@@ -8,13 +8,15 @@ from zoneinfo import ZoneInfo
 
 from bot.commands.actions import event_action
 from bot.messages.markup import inert
-from bot.messages.replies import Button, MentionRef, Reply, Visibility
+from bot.messages.replies import NOTIFY, Button, MentionRef, Reply, Visibility
 from bot.rules.event_times import describe_length
 from storage.records import EventRec, MemberRec, PledgeRec, RsvpRec
 
 # Reply.extra keys adapters read: the card's event id (record the posted message id with
 # `Engine.record_event_card`), and what a scheduled event message is.
 CARD_KEY = "event_card"
+# On an RSVP's answer: the card was updated in place and shows it (Matrix then posts nothing).
+CARD_UPDATED = "card_updated"
 ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "cant": "Can't"}
 ANSWER_EMOJI = {"going": "✅", "maybe": "🤔", "cant": "❌"}
 ATTEND_LABELS = {"went": "I went", "missed": "Missed it"}
@@ -109,7 +111,7 @@ def reminder(event: EventRec, members: Sequence[MemberRec], now: datetime) -> Re
         f"⏰ **{inert(event.title)}** is {day} at {start:%H:%M}{where}. {who}\n"
         "See you there — and enjoy the time offline."
     )
-    return Reply(text=text, visibility=Visibility.PUBLIC, mentions=refs)
+    return Reply(text=text, visibility=Visibility.PUBLIC, mentions=refs, extra={NOTIFY: "1"})
 
 
 def question(event: EventRec, members: Sequence[MemberRec], pledge: PledgeRec | None) -> Reply:

@@ -86,6 +86,7 @@ class Scheduler:
         self.engine.change_hook = self.replan
         # Issue 14: an event's card is edited in place after each RSVP.
         self.engine.card_hook = getattr(self.outbox, "edit", None)
+        self.engine.mirror_hook = getattr(self.outbox, "mirror_event", None)
 
     async def replan(self, group_id: int) -> None:
         await planning.plan_group(group_id, self.clock.now())

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.messages.replies import Button, Reply, Visibility
 from bot.scheduling.ports import MirroredEvent
+from bot.scheduling.scheduler import Scheduler
 from storage.records import GroupRec, MemberRec
 from tests.discord.harness import RunningBot, start_bot
-from tests.discord_peer import MANAGE_EVENTS, DiscordPeer
+from tests.discord_peer import MANAGE_EVENTS, DiscordPeer, StoredMessage
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def _card(text: str) -> Reply:
@@ -111,3 +115,57 @@ async def test_without_manage_events_the_creator_is_told_once_privately(
     assert len(peer.channel_messages(dm)) == 1, "the permission notice came twice"
     assert not peer.scheduled_events.in_guild(peer.guild)
     assert all("Manage Events" not in m.content for m in peer.channel_messages(peer.channel))
+
+
+async def _event_new(bot: RunningBot, peer: DiscordPeer) -> StoredMessage:
+    """`/event new` three days from the bot's today (Discord refuses events in the past)."""
+    day = (bot.app.clock.now().astimezone(BERLIN) + timedelta(days=3)).date()
+    after = peer.last_message_id()
+    await bot.slash(
+        peer.member,
+        "event new",
+        title="Street party",
+        date=day.isoformat(),
+        time="16:00",
+        length="3h",
+        place="Linden Square",
+    )
+    return await peer.wait_for_message(
+        peer.channel, lambda m: "Street party" in m.content, source=None, after=after
+    )
+
+
+async def test_event_commands_drive_the_mirror_and_interested_counts_as_maybe(
+    peer: DiscordPeer, data_dir: Path
+) -> None:
+    _allow_events(peer)
+    async with start_bot(peer, data_dir) as bot:
+        Scheduler(bot.app.engine, bot.app.outbox, bot.app.clock).attach()
+        card = await _event_new(bot, peer)
+        mirror = await peer.scheduled_events.wait_for(peer.guild)
+        assert (mirror.name, mirror.location) == ("Street party", "Linden Square")
+        assert mirror.end is not None
+        assert mirror.end - mirror.start == timedelta(hours=3)
+        await peer.scheduled_events.mark_interested(peer.admin, mirror)
+        await peer.changed.wait_for(lambda: True if "Maybe 1" in card.content else None, 5, "")
+        assert "admin" in card.content
+        await peer.scheduled_events.unmark_interested(peer.admin, mirror)
+        await peer.changed.wait_for(lambda: True if "Maybe 0" in card.content else None, 5, "")
+        await bot.slash(peer.member, "event edit", event="1", place="Town hall")
+        assert mirror.location == "Town hall"
+        await bot.slash(peer.member, "event cancel", event="1")
+        assert mirror.status == 4
+    assert not peer.unknown_routes
+
+
+async def test_event_new_without_manage_events_tells_the_creator_once(
+    bot: RunningBot, peer: DiscordPeer
+) -> None:
+    Scheduler(bot.app.engine, bot.app.outbox, bot.app.clock).attach()
+    await _event_new(bot, peer)
+    dm = peer.dm_channel(peer.member)
+    told = await peer.wait_for_message(dm, lambda m: "Manage Events" in m.content)
+    assert "Street party" in told.content
+    await _event_new(bot, peer)
+    assert len(peer.channel_messages(dm)) == 1
+    assert not peer.scheduled_events.in_guild(peer.guild)

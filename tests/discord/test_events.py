@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ical.calendar_stream import IcsCalendarStream
+
 from bot.clock import VirtualClock
 from bot.scheduling.scheduler import Scheduler
 from tests.discord.harness import RunningBot, start_bot
@@ -130,3 +132,20 @@ async def test_a_check_mark_reaction_on_the_card_is_going_too(
         await peer.react(peer.member, card, "✅")
         await _card_shows(peer, card, "Going 1 ·")
         assert "member" in card.content
+
+
+async def test_the_ics_file_is_attached_privately_and_an_independent_parser_reads_it(
+    peer: DiscordPeer, data_dir: Path
+) -> None:
+    clock = VirtualClock(MONDAY)
+    async with start_bot(peer, data_dir, clock) as bot:
+        await _new_event(bot, peer)
+        reply = await bot.slash(peer.member, "event ics", event="1")
+        assert reply.ephemeral
+        assert reply.message is not None
+        ((name, data),) = reply.message.files
+        assert name.endswith(".ics")
+        (event,) = IcsCalendarStream.calendar_from_ics(data.decode("utf-8")).events
+        assert event.summary == "Tenants' assembly"
+        assert event.location == "Community hall"
+        assert event.dtstart == datetime(2026, 12, 3, 19, 0, tzinfo=BERLIN)

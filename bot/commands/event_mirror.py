@@ -1,0 +1,46 @@
+"""Mirrors an event into a platform's own calendar (Discord Guild Scheduled Events), best effort."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.scheduling.ports import MirroredEvent
+from storage import groups as group_queries
+from storage.records import EventRec, MemberRec
+
+if TYPE_CHECKING:
+    from bot.engine.engine import Engine
+
+log = logging.getLogger("logoff.events")
+
+
+def mirrored(event: EventRec, group_name: str, creator: MemberRec | None) -> MirroredEvent:
+    """What the platform's calendar shows: the event's own facts and where to answer."""
+    where = f" in #{group_name}" if group_name else ""
+    return MirroredEvent(
+        event_id=event.id,
+        title=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        place=event.place,
+        description=f"Answer Going / Maybe / Can't on the event's message{where}.",
+        cancelled=event.status == "cancelled",
+        creator=creator,
+    )
+
+
+async def mirror_event(engine: Engine, event: EventRec) -> None:
+    """After `event new`, `edit` and `cancel`: the adapter creates, updates or cancels its copy.
+    A refusal never fails the command; the event's own message is the source of truth."""
+    if engine.mirror_hook is None:
+        return
+    group = await group_queries.get_group(event.group_id)
+    if group is None:
+        return
+    members = await group_queries.members_by_id([event.creator_id] if event.creator_id else [])
+    creator = members.get(event.creator_id) if event.creator_id else None
+    try:
+        await engine.mirror_hook(group, mirrored(event, group.name, creator))
+    except Exception:
+        log.exception("could not mirror event %s", event.id)
