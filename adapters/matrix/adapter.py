@@ -415,7 +415,7 @@ class MatrixAdapter:
             reply = await self.engine.handle_unreaction(
                 self._actor(room, sender), self._place(room), event.redacts
             )
-            if reply is not None and not reply.error:
+            if reply is not None and not reply.error and not reply.extra.get(CARD_UPDATED):
                 await self._answer(room_id, reply, self._reactions.get(event.redacts))
         elif isinstance(event, MegolmEvent):
             log.warning("cannot decrypt %s in %s; asking for the key", event_id, room_id)

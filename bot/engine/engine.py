@@ -20,6 +20,7 @@ from bot.commands.registry import Command, Registry, Role, bind, tokenize
 from bot.engine.context import Actor, Place
 from bot.engine.ratelimit import RateLimiter
 from bot.errors import PermissionDenied, UserError
+from bot.messages.event_card import CARD_UPDATED
 from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Button, Reply, error, private
 from bot.progress import answering as answers
@@ -143,7 +144,8 @@ class Engine:
             now = self.clock.now()
             key = self._event_key(actor, reaction_event_id)
             if await event_commands.undo_reaction(self, member, key):
-                return private("Took that back.")
+                # The event's card, replaced in place, shows it: Matrix then says nothing.
+                return private("Took that back.", extra={CARD_UPDATED: "1"})
             undone = await checkin_queries.undo_by_event(member.id, key, now)
             if undone is None:
                 return private("")

@@ -75,7 +75,7 @@ async def test_reactions_answer_the_card_is_replaced_and_the_loop_reaches_going_
 
             mark = len(alice.seen)
             await alice.react(room, card.event_id, "✅")
-            await bob.react(room, card.event_id, "🤔")
+            maybe = await bob.react(room, card.event_id, "🤔")
             await carol.react(room, card.event_id, "❌")
             edit = await alice.wait_for(
                 lambda s: (
@@ -98,10 +98,35 @@ async def test_reactions_answer_the_card_is_replaced_and_the_loop_reaches_going_
             ]
             assert not notices, "an answer by reaction posted a message of its own"
 
+            # Bob takes his 🤔 back: the card is replaced again, still without a message.
+            mark = len(alice.seen)
+            await bob.redact(room, maybe)
+            await alice.wait_for(
+                lambda s: (
+                    _replaces(card.event_id, bot)(s)
+                    and "Going 1 · 🤔 Maybe 0 · ❌ Can't 1" in s.content["m.new_content"]["body"]
+                ),
+                after=mark,
+            )
+            await alice.sync(300)
+            assert not [
+                s
+                for s in alice.seen[mark:]
+                if sent_by(bot)(s) and not _replaces(card.event_id, bot)(s)
+            ], "taking a reaction back posted a message"
+            await bob.react(room, card.event_id, "🤔")
+            await alice.wait_for(
+                lambda s: (
+                    _replaces(card.event_id, bot)(s)
+                    and "Going 1 · 🤔 Maybe 1 · ❌ Can't 1" in s.content["m.new_content"]["body"]
+                ),
+                after=mark,
+            )
+
             mark = len(alice.seen)
             await jobs.advance_to(clock, datetime(2026, 12, 3, 18, 0, tzinfo=BERLIN))
             reminder = await alice.wait_for(
-                lambda s: sent_by(bot)(s) and "Tenants' assembly" in s.content.get("body", ""),
+                lambda s: sent_by(bot)(s) and s.content.get("body", "").startswith("⏰"),
                 after=mark,
             )
             assert reminder.content["msgtype"] == "m.text"
