@@ -184,7 +184,7 @@ class LogoffClient(discord.Client):
                 identity.reaction_place(payload),
                 str(payload.message_id),
                 str(payload.emoji),
-                f"reaction:{payload.message_id}:{payload.user_id}:{payload.emoji}",
+                _reaction_key(payload),
             )
         except Exception:
             log.exception("reaction on message %s failed", payload.message_id)
@@ -211,6 +211,21 @@ class LogoffClient(discord.Client):
         if reply is not None and reply.error:
             log.info("interest in event %s not recorded: %s", event_id, reply.text)
 
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        """A reaction taken back undoes exactly what it recorded (an RSVP on an event's card)."""
+        own = self.user is not None and payload.user_id == self.user.id
+        if own or not self.serves(payload.guild_id):
+            return
+        try:
+            name = await identity.member_name(self, payload.guild_id, payload.user_id)
+            await self.engine.handle_unreaction(
+                identity.reaction_actor(payload, name),
+                identity.reaction_place(payload),
+                _reaction_key(payload),
+            )
+        except Exception:
+            log.exception("removing a reaction on message %s failed", payload.message_id)
+
     async def _closed_dm_notice(self, interaction: discord.Interaction) -> None:
         """Tell a member once, privately, that their closed DMs made me mention them instead."""
         user_id = interaction.user.id
@@ -222,6 +237,11 @@ class LogoffClient(discord.Client):
             log.warning("could not tell user %s about their closed DMs", user_id)
             return
         self.closed_dms.told(user_id)
+
+
+def _reaction_key(payload: discord.RawReactionActionEvent) -> str:
+    """The same key for a reaction and its removal, so the removal undoes what it recorded."""
+    return f"reaction:{payload.message_id}:{payload.user_id}:{payload.emoji}"
 
 
 def make_client(app: App, *, force_sync: bool = False) -> LogoffClient:

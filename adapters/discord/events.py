@@ -17,7 +17,7 @@ from bot.scheduling.ports import MirroredEvent
 from storage.records import GroupRec
 
 from .files import JsonFile
-from .identity import PLATFORM
+from .identity import PLATFORM, member_name
 from .render import MAX_CONTENT, render
 
 log = logging.getLogger("logoff.discord")
@@ -204,23 +204,10 @@ class ScheduledEvents:
             key = self.file.uninterested(pair) or ""
             if not key:
                 return
-        actor = await self._actor(known.guild_id, user_id)
+        name = await member_name(self.client, known.guild_id, user_id)
+        actor = Actor(PLATFORM, str(user_id), name)
         place = Place(PLATFORM, str(known.channel_id))
         await self.interest(actor, place, known.event_id, added, key)
-
-    async def _actor(self, guild_id: int, user_id: int) -> Actor:
-        guild = self.client.get_guild(guild_id)
-        name = str(user_id)
-        if guild is not None:
-            member = guild.get_member(user_id)
-            if member is None:
-                try:
-                    member = await guild.fetch_member(user_id)
-                except discord.HTTPException:
-                    member = None
-            if member is not None:
-                name = member.display_name
-        return Actor(PLATFORM, str(user_id), name)
 
 
 def _fields(event: MirroredEvent) -> dict[str, Any]:

@@ -122,7 +122,7 @@ async def test_the_reminder_and_the_question_reach_going_and_maybe_only(
         assert len(bot_posts) == 2
 
 
-async def test_a_check_mark_reaction_on_the_card_is_going_too(
+async def test_a_check_mark_reaction_on_the_card_is_going_and_removing_it_takes_it_back(
     peer: DiscordPeer, data_dir: Path
 ) -> None:
     clock = VirtualClock(MONDAY)
@@ -132,6 +132,9 @@ async def test_a_check_mark_reaction_on_the_card_is_going_too(
         await peer.react(peer.member, card, "✅")
         await _card_shows(peer, card, "Going 1 ·")
         assert "member" in card.content
+        await peer.unreact(peer.member, card, "✅")  # taking it back takes the Going back
+        await _card_shows(peer, card, "Going 0 ·")
+        assert "member" in (await bot.member(peer.member)).display_name
 
 
 async def test_the_ics_file_is_attached_privately_and_an_independent_parser_reads_it(

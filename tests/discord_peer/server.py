@@ -561,6 +561,23 @@ class DiscordPeer:
                 data["member"] = guild.members[user.id].payload()
         await self.gateway.dispatch("MESSAGE_REACTION_ADD", data)
 
+    async def unreact(self, user: PeerUser, message: StoredMessage, emoji: str) -> None:
+        """A human removes their reaction (dispatched as MESSAGE_REACTION_REMOVE, no member)."""
+        if emoji in message.reactions:
+            message.reactions.remove(emoji)
+        data: dict[str, Any] = {
+            "user_id": str(user.id),
+            "channel_id": str(message.channel_id),
+            "message_id": str(message.id),
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "type": 0,
+        }
+        guild_id = self.channels[message.channel_id].guild_id
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
+        await self.gateway.dispatch("MESSAGE_REACTION_REMOVE", data)
+
     def lose_responses(
         self,
         route: str = "/channels/{channel_id}/messages",
