@@ -544,27 +544,23 @@ class DiscordPeer:
     async def react(self, user: PeerUser, message: StoredMessage, emoji: str) -> None:
         """A human adds a unicode emoji reaction (dispatched as MESSAGE_REACTION_ADD)."""
         message.reactions.append(emoji)
-        data: dict[str, Any] = {
-            "user_id": str(user.id),
-            "channel_id": str(message.channel_id),
-            "message_id": str(message.id),
-            "emoji": {"id": None, "name": emoji},
-            "burst": False,
-            "type": 0,
-            "message_author_id": str(message.payload["author"]["id"]),
-        }
-        channel = self.channels[message.channel_id]
-        if channel.guild_id is not None:
-            guild = self.guilds[channel.guild_id]
-            data["guild_id"] = str(guild.id)
-            if user.id in guild.members:
-                data["member"] = guild.members[user.id].payload()
+        data = self._reaction_payload(user, message, emoji)
+        data["message_author_id"] = str(message.payload["author"]["id"])
+        guild_id = self.channels[message.channel_id].guild_id
+        if guild_id is not None and user.id in self.guilds[guild_id].members:
+            data["member"] = self.guilds[guild_id].members[user.id].payload()
         await self.gateway.dispatch("MESSAGE_REACTION_ADD", data)
 
     async def unreact(self, user: PeerUser, message: StoredMessage, emoji: str) -> None:
         """A human removes their reaction (dispatched as MESSAGE_REACTION_REMOVE, no member)."""
         if emoji in message.reactions:
             message.reactions.remove(emoji)
+        data = self._reaction_payload(user, message, emoji)
+        await self.gateway.dispatch("MESSAGE_REACTION_REMOVE", data)
+
+    def _reaction_payload(
+        self, user: PeerUser, message: StoredMessage, emoji: str
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {
             "user_id": str(user.id),
             "channel_id": str(message.channel_id),
@@ -576,7 +572,7 @@ class DiscordPeer:
         guild_id = self.channels[message.channel_id].guild_id
         if guild_id is not None:
             data["guild_id"] = str(guild_id)
-        await self.gateway.dispatch("MESSAGE_REACTION_REMOVE", data)
+        return data
 
     def lose_responses(
         self,

@@ -64,6 +64,17 @@ def _soon(days: int = 2) -> dt.datetime:
     return discord.utils.utcnow() + dt.timedelta(days=days)
 
 
+async def _create(guild: discord.Guild) -> discord.ScheduledEvent:
+    return await guild.create_scheduled_event(
+        name="Assembly",
+        start_time=_soon(),
+        end_time=_soon() + dt.timedelta(hours=2),
+        entity_type=discord.EntityType.external,
+        privacy_level=discord.PrivacyLevel.guild_only,
+        location="Hall",
+    )
+
+
 async def test_an_external_event_is_created_edited_and_cancelled(peer: DiscordPeer) -> None:
     role = peer.add_role(peer.guild, "Events", MANAGE_EVENTS)
     peer.add_member(peer.guild, peer.bot, [role])
@@ -72,14 +83,7 @@ async def test_an_external_event_is_created_edited_and_cancelled(peer: DiscordPe
         guild = client.get_guild(peer.guild.id)
         assert guild is not None
         assert guild.me.guild_permissions.manage_events
-        created = await guild.create_scheduled_event(
-            name="Assembly",
-            start_time=_soon(),
-            end_time=_soon() + dt.timedelta(hours=2),
-            entity_type=discord.EntityType.external,
-            privacy_level=discord.PrivacyLevel.guild_only,
-            location="Hall",
-        )
+        created = await _create(guild)
         assert created.location == "Hall"
         assert await client.wait("create") == created.id
         edited = await created.edit(location="Library", name="Assembly (moved)")
@@ -124,14 +128,7 @@ async def test_interested_reaches_the_client_as_a_gateway_event(peer: DiscordPee
         assert isinstance(client, EventClient)
         guild = client.get_guild(peer.guild.id)
         assert guild is not None
-        await guild.create_scheduled_event(
-            name="Assembly",
-            start_time=_soon(),
-            end_time=_soon() + dt.timedelta(hours=2),
-            entity_type=discord.EntityType.external,
-            privacy_level=discord.PrivacyLevel.guild_only,
-            location="Hall",
-        )
+        await _create(guild)
         await client.wait("create")
         mirror = await peer.scheduled_events.wait_for(peer.guild)
         await peer.scheduled_events.mark_interested(peer.member, mirror)
