@@ -128,6 +128,11 @@ async def set_mirror(event_id: int, mirror_id: str | None) -> None:
     await m.Event.filter(id=event_id).update(mirror_id=mirror_id)
 
 
+async def find_by_mirror(platform: str, mirror_id: str) -> EventRec | None:
+    row = await m.Event.get_or_none(mirror_id=mirror_id, group__platform=platform)
+    return _event(row) if row else None
+
+
 async def find_by_card(platform: str, message_id: str) -> EventRec | None:
     row = await m.Event.get_or_none(card_message_id=message_id, group__platform=platform)
     return _event(row) if row else None

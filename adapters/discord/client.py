@@ -79,7 +79,9 @@ class LogoffClient(discord.Client):
         folder = discord_dir(app.config.bot.data_dir)
         self.hashes = CommandHashes(folder / "commands.json")
         self.closed_dms = ClosedDms(folder / "closed-dms.json")
-        self.calendar = ScheduledEvents(self, folder / "scheduled-events.json", self.on_interest)
+        self.calendar = ScheduledEvents(
+            self, folder / "scheduled-events.json", self.on_interest, self.engine.mirrored_event
+        )
         self.outbox = DiscordOutbox(self, self.closed_dms, self.calendar)
         self.tree = LogoffTree(self)
         for command in build_commands(app.engine.registry, self.run_command, self.complete_pledge):

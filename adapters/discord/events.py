@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,8 @@ NEEDS_PERMISSION = (
 # Called with (actor, place, event id, interested?, idempotency key) when someone marks or
 # unmarks Interested on a mirror; the core decides what that means for their answer.
 InterestHook = Callable[[Actor, Place, int, bool, str], Awaitable[None]]
+# (platform, scheduled event id) -> (Logoff event id, the group's channel id), or None.
+MirrorLookup = Callable[[str, str], Awaitable[tuple[int, str] | None]]
 
 
 async def edit_message(
@@ -51,44 +52,12 @@ async def edit_message(
     )
 
 
-@dataclass(frozen=True)
-class Mirror:
-    """One Logoff event and the Guild Scheduled Event that mirrors it."""
-
-    event_id: int
-    guild_id: int
-    scheduled_id: int
-    channel_id: int
-
-
 class MirrorFile(JsonFile):
-    """Which scheduled event mirrors which Logoff event; the guilds told about the permission."""
-
-    def mirror(self, event_id: int) -> Mirror | None:
-        row = self.data.get("events", {}).get(str(event_id))
-        return _mirror(event_id, row)
-
-    def by_scheduled(self, scheduled_id: int) -> Mirror | None:
-        for key, row in self.data.get("events", {}).items():
-            found = _mirror(int(key), row)
-            if found is not None and found.scheduled_id == scheduled_id:
-                return found
-        return None
-
-    def remember(self, mirror: Mirror) -> None:
-        self.data.setdefault("events", {})[str(mirror.event_id)] = {
-            "guild": mirror.guild_id,
-            "scheduled": mirror.scheduled_id,
-            "channel": mirror.channel_id,
-        }
-        self.save()
-
-    def forget(self, event_id: int) -> None:
-        if self.data.get("events", {}).pop(str(event_id), None) is not None:
-            self.save()
+    """What only this adapter needs: the answer key of each Interested mark (to take exactly that
+    back), and the servers already told about the permission. Which scheduled event mirrors
+    which Logoff event is the event's own `mirror_id`, in the database."""
 
     def interested(self, pair: str, key: str) -> None:
-        """The answer key of a member's Interested mark, to take exactly that back later."""
         self.data.setdefault("interest", {})[pair] = key
         self.save()
 
@@ -106,63 +75,59 @@ class MirrorFile(JsonFile):
         self.save()
 
 
-def _mirror(event_id: int, row: Any) -> Mirror | None:
-    if not isinstance(row, dict):
-        return None
-    try:
-        return Mirror(event_id, int(row["guild"]), int(row["scheduled"]), int(row["channel"]))
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 class ScheduledEvents:
     """Mirrors events as external Guild Scheduled Events; "Interested" counts as Maybe."""
 
-    def __init__(self, client: discord.Client, path: Path, interest: InterestHook) -> None:
+    def __init__(
+        self, client: discord.Client, path: Path, interest: InterestHook, find: MirrorLookup
+    ) -> None:
         self.client = client
         self.file = MirrorFile(path)
         self.interest = interest
+        self.find = find
 
-    async def mirror(self, group: GroupRec, event: MirroredEvent) -> None:
-        """Create, update or cancel the mirror; a refusal is logged, never raised."""
+    async def mirror(self, group: GroupRec, event: MirroredEvent) -> str | None:
+        """Create, update or cancel the mirror; returns its id (None: none). Never raises."""
         try:
-            await self._mirror(group, event)
+            return await self._mirror(group, event)
         except discord.HTTPException as exc:
             log.warning("mirroring event %s failed: %s %s", event.event_id, exc.status, exc.text)
         except Exception:
             log.exception("mirroring event %s failed", event.event_id)
+        return event.mirror_id
 
-    async def _mirror(self, group: GroupRec, event: MirroredEvent) -> None:
+    async def _mirror(self, group: GroupRec, event: MirroredEvent) -> str | None:
         channel = self.client.get_channel(int(group.external_id))
         guild = getattr(channel, "guild", None)
         if not isinstance(guild, discord.Guild):
-            return  # a DM "group" has no server calendar
-        known = self.file.mirror(event.event_id)
+            return None  # a DM "group" has no server calendar
         if not guild.me.guild_permissions.manage_events:
-            if known is None and not event.cancelled:
+            if event.mirror_id is None and not event.cancelled:
                 await self._ask_for_permission(guild, event)
-            return
-        if known is not None:
-            await self._update(guild, known, event)
-        elif not event.cancelled and event.starts_at > discord.utils.utcnow():
-            created = await guild.create_scheduled_event(**_fields(event))
-            self.file.remember(Mirror(event.event_id, guild.id, created.id, int(group.external_id)))
-            log.info("event %s mirrored as scheduled event %s", event.event_id, created.id)
+            return event.mirror_id
+        if event.mirror_id is not None and event.mirror_id.isdigit():
+            return await self._update(guild, int(event.mirror_id), event)
+        if event.cancelled or event.starts_at <= discord.utils.utcnow():
+            return None  # Discord refuses scheduled events that start in the past
+        created = await guild.create_scheduled_event(**_fields(event))
+        log.info("event %s mirrored as scheduled event %s", event.event_id, created.id)
+        return str(created.id)
 
-    async def _update(self, guild: discord.Guild, known: Mirror, event: MirroredEvent) -> None:
+    async def _update(
+        self, guild: discord.Guild, scheduled_id: int, event: MirroredEvent
+    ) -> str | None:
         try:
-            scheduled = guild.get_scheduled_event(
-                known.scheduled_id
-            ) or await guild.fetch_scheduled_event(known.scheduled_id, with_counts=False)
+            # Fetched, not cached: its status may have changed by hand or by Discord's clock.
+            scheduled = await guild.fetch_scheduled_event(scheduled_id, with_counts=False)
         except discord.NotFound:
-            self.file.forget(event.event_id)  # deleted by hand in Discord: leave it so
-            return
+            return None  # deleted by hand in Discord: leave it so
         if scheduled.status is not discord.EventStatus.scheduled:
-            return  # started, ended or cancelled: Discord allows no change back
+            return str(scheduled_id)  # started, ended or cancelled: Discord allows no change
         if event.cancelled:
             await scheduled.cancel()
-            return
-        await scheduled.edit(**_fields(event))
+        else:
+            await scheduled.edit(**_fields(event))
+        return str(scheduled_id)
 
     async def _ask_for_permission(self, guild: discord.Guild, event: MirroredEvent) -> None:
         """Once per server, privately to whoever created the event: what the mirror needs."""
@@ -189,11 +154,15 @@ class ScheduledEvents:
         data = frame.get("d") or {}
         try:
             scheduled_id, user_id = int(data["guild_scheduled_event_id"]), int(data["user_id"])
+            guild_id = int(data["guild_id"])
         except (KeyError, TypeError, ValueError):
             return
-        known = self.file.by_scheduled(scheduled_id)
-        if known is None or (self.client.user is not None and user_id == self.client.user.id):
+        if self.client.user is not None and user_id == self.client.user.id:
             return
+        known = await self.find(PLATFORM, str(scheduled_id))
+        if known is None:
+            return  # not one of ours
+        event_id, channel_id = known
         added = frame["t"] == USER_EVENTS[0]
         pair = f"{scheduled_id}:{user_id}"
         if added:
@@ -204,10 +173,9 @@ class ScheduledEvents:
             key = self.file.uninterested(pair) or ""
             if not key:
                 return
-        name = await member_name(self.client, known.guild_id, user_id)
+        name = await member_name(self.client, guild_id, user_id)
         actor = Actor(PLATFORM, str(user_id), name)
-        place = Place(PLATFORM, str(known.channel_id))
-        await self.interest(actor, place, known.event_id, added, key)
+        await self.interest(actor, Place(PLATFORM, channel_id), event_id, added, key)
 
 
 def _fields(event: MirroredEvent) -> dict[str, Any]:

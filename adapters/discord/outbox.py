@@ -43,9 +43,10 @@ class DiscordOutbox:
         channel = self.client.get_partial_messageable(_snowflake(group.external_id))
         await self._guarded(_edited_id(edit_message(channel, _snowflake(message_id), reply)))
 
-    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> None:
-        if self.calendar is not None:
-            await self.calendar.mirror(group, event)
+    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> str | None:
+        if self.calendar is None:
+            return event.mirror_id
+        return await self.calendar.mirror(group, event)
 
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None

@@ -70,10 +70,11 @@ class PlatformOutbox:
     async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
         await self._for(group.platform).edit(group, message_id, reply)
 
-    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> None:
+    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> str | None:
         outbox = self._outboxes.get(group.platform)
         if isinstance(outbox, EventMirror):  # only Discord has a native calendar
-            await outbox.mirror_event(group, event)
+            return await outbox.mirror_event(group, event)
+        return event.mirror_id
 
 
 def build_engine(config: Config, clock: Clock) -> Engine:

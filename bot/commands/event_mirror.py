@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.scheduling.ports import MirroredEvent
+from storage import events as event_queries
 from storage import groups as group_queries
 from storage.records import EventRec, MemberRec
 
@@ -27,6 +28,7 @@ def mirrored(event: EventRec, group_name: str, creator: MemberRec | None) -> Mir
         description=f"Answer Going / Maybe / Can't on the event's message{where}.",
         cancelled=event.status == "cancelled",
         creator=creator,
+        mirror_id=event.mirror_id,
     )
 
 
@@ -41,6 +43,17 @@ async def mirror_event(engine: Engine, event: EventRec) -> None:
     members = await group_queries.members_by_id([event.creator_id] if event.creator_id else [])
     creator = members.get(event.creator_id) if event.creator_id else None
     try:
-        await engine.mirror_hook(group, mirrored(event, group.name, creator))
+        mirror_id = await engine.mirror_hook(group, mirrored(event, group.name, creator))
     except Exception:
         log.exception("could not mirror event %s", event.id)
+        return
+    if mirror_id != event.mirror_id:
+        await event_queries.set_mirror(event.id, mirror_id)
+
+
+async def event_of_mirror(platform: str, mirror_id: str) -> tuple[int, str] | None:
+    event = await event_queries.find_by_mirror(platform, mirror_id)
+    group = await group_queries.get_group(event.group_id) if event else None
+    if event is None or group is None:
+        return None
+    return event.id, group.external_id

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.commands import checkins as answer_commands
+from bot.commands import event_mirror
 from bot.commands import events as event_commands
 from bot.commands import privacy as privacy_commands
 from bot.commands.actions import REACTION_ANSWERS, Action, decode
@@ -42,7 +43,7 @@ ChangeHook = Callable[[int], Awaitable[None]]
 # Issue 14: edit a posted message in place (the Outbox's `edit`), set by the scheduler.
 CardHook = Callable[[GroupRec, str, Reply], Awaitable[None]]
 # Issue 14: mirror an event into the platform's calendar (the Outbox's `mirror_event`).
-MirrorHook = Callable[[GroupRec, MirroredEvent], Awaitable[None]]
+MirrorHook = Callable[[GroupRec, MirroredEvent], Awaitable[str | None]]
 
 
 class Engine:
@@ -187,6 +188,10 @@ class Engine:
             pledge_id=pledge_id,
             period_key=period_key,
         )
+
+    async def mirrored_event(self, platform: str, mirror_id: str) -> tuple[int, str] | None:
+        """The event a platform's calendar entry mirrors, and its group's channel or room."""
+        return await event_mirror.event_of_mirror(platform, mirror_id)
 
     async def record_posted(self, platform: str, message_id: str, reply: Reply) -> None:
         """An adapter posted a reply and got this message id: remember it where the reply

@@ -44,10 +44,12 @@ class MirroredEvent:
     description: str = ""
     cancelled: bool = False
     creator: MemberRec | None = None  # told once, privately, when the platform refuses
+    mirror_id: str | None = None  # the platform's copy, once there is one
 
 
 @runtime_checkable
 class EventMirror(Protocol):
-    """Mirror an event into the platform's native calendar; best effort, never raises."""
+    """Mirror an event into the platform's native calendar; best effort, never raises.
+    Returns the platform's id of the copy (kept on the event), or None when there is none."""
 
-    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> None: ...
+    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> str | None: ...

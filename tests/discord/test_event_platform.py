@@ -84,23 +84,30 @@ async def test_an_event_is_mirrored_edited_and_cancelled_as_a_scheduled_event(
 ) -> None:
     _allow_events(peer)
     async with start_bot(peer, data_dir) as bot:
-        group, creator = await _group(bot, peer)
-        await bot.outbox.mirror_event(group, _event(bot, creator))
-        mirror = await peer.scheduled_events.wait_for(peer.guild)
-        assert mirror.name == "Tenants' assembly"
-        assert mirror.location == "Community hall, Main St 4"
-        assert mirror.payload["entity_type"] == 3
-        assert mirror.end is not None
-        assert mirror.end - mirror.start == timedelta(hours=2)
-        moved = _event(bot, creator, place="Library", title="Tenants' assembly (moved)")
-        await bot.outbox.mirror_event(group, moved)
-        assert mirror.location == "Library"
-        assert mirror.name == "Tenants' assembly (moved)"
-    async with start_bot(peer, data_dir) as bot:  # the mapping survives a restart
-        await bot.outbox.mirror_event(group, _event(bot, creator, cancelled=True))
-        assert mirror.status == 4
-        assert len(peer.scheduled_events.in_guild(peer.guild)) == 1
+        await _mirror_edit_cancel_delete(bot, peer)
     assert not peer.unknown_routes
+
+
+async def _mirror_edit_cancel_delete(bot: RunningBot, peer: DiscordPeer) -> None:
+    group, creator = await _group(bot, peer)
+    mirror_id = await bot.outbox.mirror_event(group, _event(bot, creator))
+    mirror = await peer.scheduled_events.wait_for(peer.guild)
+    assert mirror_id == str(mirror.id)
+    assert mirror.name == "Tenants' assembly"
+    assert mirror.location == "Community hall, Main St 4"
+    assert mirror.payload["entity_type"] == 3
+    assert mirror.end is not None
+    assert mirror.end - mirror.start == timedelta(hours=2)
+    moved = _event(bot, creator, place="Library", title="Moved", mirror_id=mirror_id)
+    assert await bot.outbox.mirror_event(group, moved) == mirror_id
+    assert (mirror.location, mirror.name) == ("Library", "Moved")
+    cancelled = _event(bot, creator, cancelled=True, mirror_id=mirror_id)
+    assert await bot.outbox.mirror_event(group, cancelled) == mirror_id
+    assert mirror.status == 4
+    # Deleted by hand in Discord: forgotten, not recreated.
+    await peer.scheduled_events.delete_by_hand(mirror)
+    assert await bot.outbox.mirror_event(group, moved) is None
+    assert not peer.scheduled_events.in_guild(peer.guild)
 
 
 async def test_without_manage_events_the_creator_is_told_once_privately(
@@ -153,8 +160,11 @@ async def test_event_commands_drive_the_mirror_and_interested_counts_as_maybe(
         await peer.changed.wait_for(lambda: True if "Maybe 0" in card.content else None, 5, "")
         await bot.slash(peer.member, "event edit", event="1", place="Town hall")
         assert mirror.location == "Town hall"
+    async with start_bot(peer, data_dir) as bot:  # the mirror's id is kept on the event
+        Scheduler(bot.app.engine, bot.app.outbox, bot.app.clock).attach()
         await bot.slash(peer.member, "event cancel", event="1")
         assert mirror.status == 4
+        assert len(peer.scheduled_events.in_guild(peer.guild)) == 1
     assert not peer.unknown_routes
 
 

@@ -147,6 +147,11 @@ class ScheduledEventsApi:
 
         return await self.peer.changed.wait_for(check, timeout, "a scheduled event")
 
+    async def delete_by_hand(self, event: PeerScheduledEvent) -> None:
+        """An admin deletes the event in Discord's own UI."""
+        del self.events[event.id]
+        await self._dispatch("GUILD_SCHEDULED_EVENT_DELETE", event.payload)
+
     async def mark_interested(self, user: PeerUser, event: PeerScheduledEvent) -> None:
         """A member clicks Interested: GUILD_SCHEDULED_EVENT_USER_ADD to the bot."""
         if user.id not in event.interested:
