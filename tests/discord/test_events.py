@@ -54,7 +54,7 @@ async def _tap(peer: DiscordPeer, user: PeerUser, card: StoredMessage, verb: str
 
 
 async def _card_shows(peer: DiscordPeer, card: StoredMessage, text: str) -> None:
-    await peer.changed.wait_for(lambda: True if text in card.content else None, 5, text)
+    await peer.changed.wait_for(lambda: True if text in card.content else None, 15, text)
 
 
 async def test_taps_answer_once_each_and_the_card_counts_them_in_place(
