@@ -473,9 +473,9 @@ class MatrixAdapter:
         owner: str = "",
         group_id: int | None = None,
     ) -> str:
-        by_emoji = events.answered_by_emoji(reply)
+        by_emoji = events.answered_by_emoji(reply, in_reply_to)
         prompt = render.is_prompt(reply) and not by_emoji
-        message = self._content(reply, in_reply_to, prompt=prompt or by_emoji)
+        message = self._content(reply, in_reply_to, prompt=prompt, by_emoji=by_emoji)
         event_id = await self._send(room_id, message)
         await self.engine.record_posted(PLATFORM, event_id, reply)  # an event's card
         if by_emoji:
@@ -500,15 +500,23 @@ class MatrixAdapter:
         return event_id
 
     def _content(
-        self, reply: Reply, in_reply_to: str | None, *, prompt: bool = False, quiet: bool = False
+        self,
+        reply: Reply,
+        in_reply_to: str | None,
+        *,
+        prompt: bool = False,
+        by_emoji: bool = False,
+        quiet: bool = False,
     ) -> dict[str, Any]:
         # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
         # goes out as m.text; replies to members and summaries stay quiet notices.
         wanted = bool(reply.buttons) or reply.extra.get(NOTIFY) == "1"
         loud = wanted and in_reply_to is None and not quiet
         msgtype = "m.text" if loud else "m.notice"
-        message = render.content(reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt)
-        return events.with_legend(message, reply) if events.answered_by_emoji(reply) else message
+        message = render.content(
+            reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt or by_emoji
+        )
+        return events.with_legend(message, reply) if by_emoji else message
 
     async def _seed(self, room_id: str, event_id: str, keys: Iterable[str]) -> None:
         results = await asyncio.gather(
@@ -569,7 +577,7 @@ class MatrixAdapter:
     async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
         """An event's counts, updated in place: an `m.replace` of our own message."""
         # A quiet notice: an update of counts must not notify the room again.
-        new = self._content(reply, None, prompt=True, quiet=True)
+        new = self._content(reply, None, by_emoji=events.answered_by_emoji(reply, None), quiet=True)
         await self._send(group.external_id, events.replacement(message_id, new))
 
     async def send_to_member(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands.actions import decode
+from bot.messages.event_card import CARD_KEY
 from bot.messages.replies import Reply
 
 MIME_TYPES = {
@@ -16,13 +17,17 @@ MIME_TYPES = {
 }
 
 
-def answered_by_emoji(reply: Reply) -> bool:
-    """An event's card (✅ 🤔 ❌) or its "did you make it?" (✅ ❌): every button an answer about
-    an event with its own emoji. The core maps such reactions back (card / asked message id)."""
+def answered_by_emoji(reply: Reply, in_reply_to: str | None) -> bool:
+    """An event's card (✅ 🤔 ❌) or its scheduled "did you make it?" (✅ ❌): every button an
+    answer about an event with its own emoji. The core maps such reactions back through the
+    message id it keeps (the card's, the question's); any other reply with such buttons (a
+    private `event show`) keeps the numbered choices, which need no stored id."""
     keys = [b.emoji for b in reply.buttons]
     actions = [decode(b.action) for b in reply.buttons]
+    mapped = (CARD_KEY in reply.extra and not reply.private) or in_reply_to is None
     return (
-        bool(keys)
+        mapped
+        and bool(keys)
         and all(keys)
         and len(set(keys)) == len(keys)
         and all(a is not None and a.is_event for a in actions)

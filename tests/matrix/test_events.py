@@ -162,6 +162,10 @@ async def test_the_ics_file_arrives_as_a_calendar_file_an_independent_parser_rea
             room = await alice.create_room(invite=(bot,))
             await alice.wait_for(lambda s: sent_by(bot)(s) and s.room_id == room)
             await alice.reply_to(await alice.send(room, NEW_EVENT))
+            # `event show` is a private answer, not the card: its buttons stay numbered choices.
+            shown = await alice.reply_to(await alice.send(room, "!event show 1"))
+            assert "1️⃣ Going" in shown.content["body"]
+            assert "react to answer" not in shown.content["body"]
             mark = len(alice.seen)
             await alice.send(room, "!event ics 1")
             file = await alice.wait_for(
