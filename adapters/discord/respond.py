@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
+from bot.messages.event_card import CARD_KEY
 from bot.messages.replies import Reply
 
-from .render import render
+from .render import Rendered, render
 
 log = logging.getLogger("logoff.discord")
 
@@ -49,6 +50,10 @@ async def deliver(interaction: discord.Interaction, reply: Reply) -> str | None:
     rendered = render(reply)
     count = len(rendered.chunks)
     last: str | None = None
+    channel = interaction.channel
+    card = CARD_KEY in reply.extra and not rendered.ephemeral
+    if card and isinstance(channel, discord.abc.Messageable):
+        return await _post_card(interaction, channel, rendered)
     if not interaction.response.is_done():
         sent = await interaction.response.send_message(
             **rendered.kwargs(0), ephemeral=rendered.ephemeral
@@ -62,13 +67,27 @@ async def deliver(interaction: discord.Interaction, reply: Reply) -> str | None:
         return None if rendered.ephemeral else last
     # Deferred as private "thinking": a follow-up keeps that visibility, so a public answer is
     # posted in the channel and the private placeholder says where it went.
-    channel = interaction.channel
     if rendered.ephemeral or not isinstance(channel, discord.abc.Messageable):
         for i in range(count):
             await interaction.followup.send(**rendered.kwargs(i), ephemeral=True)
         return None
     await interaction.followup.send(POSTED_BELOW, ephemeral=True)
     for i in range(count):
+        last = str((await channel.send(**rendered.kwargs(i))).id)
+    return last
+
+
+async def _post_card(
+    interaction: discord.Interaction, channel: discord.abc.Messageable, rendered: Rendered
+) -> str:
+    """An event's card is edited for days: it must be the bot's own channel message, since an
+    interaction's response can be edited through its token for 15 minutes only."""
+    if interaction.response.is_done():
+        await interaction.followup.send(POSTED_BELOW, ephemeral=True)
+    else:
+        await interaction.response.send_message(POSTED_BELOW, ephemeral=True)
+    last = ""
+    for i in range(len(rendered.chunks)):
         last = str((await channel.send(**rendered.kwargs(i))).id)
     return last
 

@@ -3,6 +3,7 @@ Going and Maybe only and "did you make it?" after, through the real scheduler an
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from ical.calendar_stream import IcsCalendarStream
 
 from bot.clock import VirtualClock
 from bot.scheduling.scheduler import Scheduler
+from storage import events as event_queries
 from tests.discord.harness import RunningBot, start_bot
 from tests.discord_peer import DiscordPeer, PeerUser, StoredMessage
 
@@ -34,9 +36,15 @@ async def _new_event(bot: RunningBot, peer: DiscordPeer) -> StoredMessage:
         time="19:00",
         place="Community hall",
     )
-    return await peer.wait_for_message(
+    card = await peer.wait_for_message(
         peer.channel, lambda m: "Tenants' assembly" in m.content, source=None, after=after
     )
+    # The card's id is stored right after it is posted; a reaction needs it to map back.
+    for _ in range(200):
+        if await event_queries.find_by_card("discord", str(card.id)) is not None:
+            return card
+        await asyncio.sleep(0.02)
+    raise AssertionError("the card's message id was never recorded")
 
 
 def _public(peer: DiscordPeer) -> list[StoredMessage]:
@@ -66,6 +74,9 @@ async def test_taps_answer_once_each_and_the_card_counts_them_in_place(
         card = await _new_event(bot, peer)
         assert [cid.split(":")[1] for cid in card.custom_ids] == ["going", "maybe", "cant"]
         assert "Going 0" in card.content
+        # The bot's own channel message, editable for as long as the event lasts (an
+        # interaction's response is editable through its token for 15 minutes only).
+        assert card.source == "channel"
         messages = len(_public(peer))
         assert "going" in (await _tap(peer, peer.member, card, "going")).lower()
         await _tap(peer, peer.admin, card, "maybe")
