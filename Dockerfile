@@ -6,8 +6,9 @@
 ARG BASE=docker.io/library/python:3.11-slim-bookworm
 
 FROM ${BASE} AS build
-# Extras of the logoff package to install: e2e for encrypted Matrix rooms; "" for none.
-ARG EXTRAS=e2e
+# Extras of the logoff package to install: e2e for encrypted Matrix rooms, metrics for
+# Prometheus on /metrics; "" for none.
+ARG EXTRAS=e2e,metrics
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -35,8 +36,13 @@ LABEL org.opencontainers.image.title="Logoff" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.documentation="docs/deploy.md in the source"
 
+# DejaVu is the font of the weekly summary picture (bot/messages/picture_canvas.py); without
+# it the picture falls back to Pillow's built-in font, which lacks many letters.
 # A fixed uid/gid, so a bind-mounted /data can be prepared with `chown 10001:10001`.
-RUN groupadd --system --gid 10001 logoff \
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 logoff \
     && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \
        --shell /usr/sbin/nologin logoff \
     && mkdir -m 0700 /data && chown 10001:10001 /data
@@ -49,18 +55,22 @@ COPY --chmod=0644 config.example.toml /usr/share/logoff/config.example.toml
 # state, backups you make, and /data/config.toml if you use a file (read from the working
 # directory; LOGOFF_* variables otherwise, and they win over the file). Nothing else is written, so the image runs with a read-only root (and /tmp on
 # a tmpfs).
+# The HTTP listener (/health, /ready, /metrics) on every interface of the container's own
+# network; publish it only where your monitoring runs (`-p 127.0.0.1:8080:8080`), or set
+# LOGOFF_HTTP_ADDRESS="" to turn it off (the health check then only says so).
 ENV PATH=/opt/logoff/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    LOGOFF_BOT_DATA_DIR=/data
+    LOGOFF_BOT_DATA_DIR=/data \
+    LOGOFF_HTTP_ADDRESS=0.0.0.0:8080
 VOLUME ["/data"]
 WORKDIR /data
 USER 10001:10001
 
-# The contract with the coming HTTP listener (issue 12, part 2): it serves GET /health on
-# [http] address, i.e. LOGOFF_HTTP_ADDRESS (off unless set). Until it exists the probe only
-# reports that the listener is not configured and succeeds, so the container is not marked
-# unhealthy for a missing feature; once it lands, set LOGOFF_HTTP_ADDRESS=0.0.0.0:8080 here.
+EXPOSE 8080
+# GET /health on LOGOFF_HTTP_ADDRESS (a wildcard host is probed on the loopback address):
+# healthy while the process answers and its loop turns. Readiness (database, platforms,
+# scheduler) is GET /ready, for an orchestrator or your monitoring (docs/deploy.md).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["logoff-healthcheck"]
 

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,e2e]'
+	$(BIN)/pip install --quiet -e '.[dev,e2e,metrics]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

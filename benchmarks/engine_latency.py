@@ -12,10 +12,10 @@ from pathlib import Path
 
 from benchmarks import deployment as dep
 from benchmarks.common import StatementCounter, machine, percentile, postgres
+from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import Config
 from bot.clock import VirtualClock
-from bot.engine.context import Actor, Place
 from bot.messages import boards as reports
 from bot.messages.weekly_summary import closed_week_summary
 from storage import database

@@ -314,3 +314,22 @@ class EventSettings(Model):
 
     class Meta:
         table = "event_settings"
+
+
+# -- issue 13 (Matrix): numbered choices that survive a restart ------------------------------
+
+
+class OfferedChoice(Model):
+    """A bot message offering numbered choices (reactions 1️⃣ 2️⃣ ...): who may answer, and what."""
+
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    message_id = fields.CharField(max_length=255)
+    owner = fields.CharField(max_length=255, default="")  # "" = whoever the actions concern
+    actions: list[str] = fields.JSONField(default=list)  # encoded actions, in choice order
+    thread = fields.CharField(max_length=255, null=True)  # the thread the message is in
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "offered_choices"
+        unique_together = (("platform", "message_id"),)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import uuid
@@ -25,6 +26,22 @@ def _sigterm_runs_finalizers() -> None:
 def postgres_server() -> Iterator[PostgresServer]:
     """A throwaway PostgreSQL cluster (or ``LOGOFF_TEST_POSTGRES_URL``) for the session."""
     _sigterm_runs_finalizers()
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresServer]:
+    """A cluster of the test's own, to stop (`pause`) and start (`resume`): stopping the
+    session's shared server would break the other tests."""
+    if os.environ.get("LOGOFF_TEST_POSTGRES_URL"):
+        # Only when a developer points the tests at their own server (never in .ci/run,
+        # which starts private clusters): this test must stop the server, and may not stop theirs.
+        pytest.skip("an external PostgreSQL cannot be stopped by the test")
     server = PostgresServer()
     try:
         server.start()

@@ -1,6 +1,6 @@
 """The console adapter: a local terminal chat for trying every command on your own machine."""
 
 from adapters.console.adapter import ConsoleAdapter
-from adapters.console.serve import serve_console
+from adapters.console.outbox_file import OutboxFile
 
-__all__ = ["ConsoleAdapter", "serve_console"]
+__all__ = ["ConsoleAdapter", "OutboxFile"]

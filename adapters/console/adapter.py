@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.engine.context import Actor, Place
+from bot.actors import Actor, Place
 from bot.messages.markup import to_plain, unescape_plain
 from bot.messages.replies import Reply
 from bot.rules.localtime import parse_timezone

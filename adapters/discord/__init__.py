@@ -1,50 +1,76 @@
-"""Discord adapter (discord.py): slash commands, one-tap buttons, DMs; `run_discord` serves it."""
+"""Discord adapter (discord.py): slash commands, one-tap buttons, DMs, one gateway connection."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.app.bootstrap import App
     from bot.app.config import Config
+    from bot.engine.engine import Engine
+    from bot.scheduling.ports import Outbox
+
+    from .client import LogoffClient
 
 log = logging.getLogger("logoff.discord")
 
 
-async def run_discord(app: App) -> None:
-    """Connect with the configured token and serve until cancelled (reconnecting as needed)."""
-    import discord
+class DiscordConnection:
+    """One gateway connection; each `run` makes a fresh client (a closed one cannot restart)."""
 
-    from bot.errors import ConfigError
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        *,
+        attach: Callable[[str, Outbox], None],
+        detach: Callable[[str], None],
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.attach = attach
+        self.detach = detach
+        self.client: LogoffClient | None = None
 
-    from .client import LogoffClient
+    async def run(self) -> None:
+        """Connect with the configured token and serve until stopped (discord.py reconnects)."""
+        import discord
 
-    client = LogoffClient(app)
-    try:
-        await client.start(app.config.discord.token)
-    except discord.LoginFailure as exc:
-        log.error("Discord refused the bot token: %s", exc)
-        raise ConfigError(
-            [("discord.token", "Discord refused this token; copy it again from the Bot page")]
-        ) from None
-    finally:
-        app.outboxes.pop("discord", None)
-        if not client.is_closed():
-            await asyncio.shield(client.close())
+        from bot.errors import ConfigError
+
+        from .client import LogoffClient
+        from .identity import PLATFORM
+
+        client = self.client = LogoffClient(self.engine, self.config, on_ready=self.attach)
+        try:
+            await client.start(self.config.discord.token)
+        except discord.LoginFailure as exc:
+            raise ConfigError(
+                [
+                    (
+                        "discord.token",
+                        f"Discord refused this token ({exc}); copy it again from the Bot page",
+                    )
+                ]
+            ) from None
+        finally:
+            self.detach(PLATFORM)
+            if not client.is_closed():
+                await asyncio.shield(client.close())
+
+    async def stop(self) -> None:
+        """Close the gateway and the HTTP session; `run` then returns."""
+        if self.client is not None and not self.client.is_closed():
+            await self.client.close()
 
 
-async def sync_commands(config: Config) -> list[str]:
+async def sync_commands(engine: Engine, config: Config) -> list[str]:
     """Log in without the gateway and upload the slash commands now (`logoff discord-sync`)."""
-    from bot.app.bootstrap import App, build_engine
-    from bot.clock import SystemClock
-
     from .client import LogoffClient
 
-    clock = SystemClock()
-    app = App(config=config, clock=clock, engine=build_engine(config, clock))
-    client = LogoffClient(app, force_sync=True)
+    client = LogoffClient(engine, config, force_sync=True)
     try:
         await client.login(config.discord.token)
         return client.synced_scopes
@@ -52,4 +78,4 @@ async def sync_commands(config: Config) -> list[str]:
         await client.close()
 
 
-__all__ = ["run_discord", "sync_commands"]
+__all__ = ["DiscordConnection", "sync_commands"]

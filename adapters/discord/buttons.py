@@ -7,7 +7,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.commands.actions import PREFIX
+from bot.messages.actions import PREFIX
 
 
 class TapHandler(Protocol):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.app.bootstrap import App
-from bot.commands.actions import event_action
-from bot.engine.context import Actor, Place
+from bot.actors import Actor, Place
+from bot.app.config import Config
+from bot.engine.engine import Engine
+from bot.messages.actions import event_action
 from bot.messages.replies import Reply
+from bot.scheduling.ports import Outbox
 
 from . import identity
 from .buttons import AnswerButton
@@ -63,7 +66,14 @@ class LogoffTree(app_commands.CommandTree["LogoffClient"]):
 class LogoffClient(discord.Client):
     """One bot connection; the engine decides everything, this class only translates."""
 
-    def __init__(self, app: App, *, force_sync: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        config: Config,
+        *,
+        on_ready: Callable[[str, Outbox], None] | None = None,
+        force_sync: bool = False,
+    ) -> None:
         super().__init__(
             intents=gateway_intents(),
             guild_ready_timeout=GUILD_READY_TIMEOUT,
@@ -72,11 +82,11 @@ class LogoffClient(discord.Client):
             # The raw frames carry "Interested" for members discord.py has not cached.
             enable_debug_events=True,
         )
-        self.app = app
-        self.engine = app.engine
-        self.guild_ids = app.config.discord.guilds
+        self.engine = engine
+        self.on_ready = on_ready
+        self.guild_ids = config.discord.guilds
         self.force_sync = force_sync
-        folder = discord_dir(app.config.bot.data_dir)
+        folder = discord_dir(config.bot.data_dir)
         self.hashes = CommandHashes(folder / "commands.json")
         self.closed_dms = ClosedDms(folder / "closed-dms.json")
         self.calendar = ScheduledEvents(
@@ -84,7 +94,7 @@ class LogoffClient(discord.Client):
         )
         self.outbox = DiscordOutbox(self, self.closed_dms, self.calendar)
         self.tree = LogoffTree(self)
-        for command in build_commands(app.engine.registry, self.run_command, self.complete_pledge):
+        for command in build_commands(engine.registry, self.run_command, self.complete_pledge):
             self.tree.add_command(command)
         self.synced_scopes: list[str] = []
 
@@ -101,7 +111,8 @@ class LogoffClient(discord.Client):
             if self.force_sync:
                 raise  # `logoff discord-sync` must not report success
             log.exception("syncing slash commands failed; the last synced set stays in use")
-        self.app.attach_outbox(identity.PLATFORM, self.outbox)
+        if self.on_ready is not None:
+            self.on_ready(identity.PLATFORM, self.outbox)
 
     async def sync_commands(self, *, force: bool = False) -> list[str]:
         """Upload the command set where it changed (or everywhere when forced); returns scopes."""
@@ -244,7 +255,3 @@ class LogoffClient(discord.Client):
 def _reaction_key(payload: discord.RawReactionActionEvent) -> str:
     """The same key for a reaction and its removal, so the removal undoes what it recorded."""
     return f"reaction:{payload.message_id}:{payload.user_id}:{payload.emoji}"
-
-
-def make_client(app: App, *, force_sync: bool = False) -> LogoffClient:
-    return LogoffClient(app, force_sync=force_sync)

@@ -10,7 +10,7 @@ from typing import Any
 
 import discord
 
-from bot.engine.context import Actor, Place
+from bot.actors import Actor, Place
 from bot.messages.replies import Reply
 from bot.scheduling.ports import MirroredEvent
 from storage.records import GroupRec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.engine.context import Actor, Place
+from bot.actors import Actor, Place
 
 PLATFORM = "discord"
 

@@ -17,6 +17,7 @@ from storage.records import GroupRec, MemberRec
 
 from .events import ScheduledEvents, edit_message
 from .files import ClosedDms
+from .gateway_state import gateway_problem
 from .render import render
 
 log = logging.getLogger("logoff.discord")
@@ -33,6 +34,10 @@ class DiscordOutbox:
         self.client = client
         self.closed_dms = closed_dms
         self.calendar = calendar
+
+    def connection_problem(self) -> str | None:
+        """For /ready (bot.app.health): None while the gateway connection (every shard) is up."""
+        return gateway_problem(self.client)
 
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
         channel = self.client.get_partial_messageable(_snowflake(group.external_id))

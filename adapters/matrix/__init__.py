@@ -1,12 +1,8 @@
-"""Matrix adapter (matrix-nio): `run_matrix(app)` serves the configured account until cancelled."""
+"""Matrix adapter (matrix-nio): `MatrixAdapter` serves one account; nio imported lean."""
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.app.bootstrap import App
 
 
 def import_nio(encryption: bool) -> None:
@@ -31,13 +27,3 @@ def import_nio(encryption: bool) -> None:
     finally:
         if blocked:
             sys.modules.pop("vodozemac", None)
-
-
-async def run_matrix(app: App) -> None:
-    """Log in (once), attach the Outbox for the scheduler, and sync until cancelled."""
-    import_nio(app.config.matrix.encryption)
-    from adapters.matrix.adapter import PLATFORM, MatrixAdapter
-
-    adapter = MatrixAdapter(app.engine, app.config.matrix, app.config.bot.data_dir)
-    app.attach_outbox(PLATFORM, adapter)
-    await adapter.run()

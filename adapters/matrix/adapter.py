@@ -9,7 +9,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientError
 from nio import (
@@ -34,7 +34,8 @@ from nio import (
 )
 from nio.api import MessageDirection
 
-from adapters.matrix import events, render
+from adapters.matrix import direct, events, render, room_life
+from adapters.matrix.command_list import CommandList
 from adapters.matrix.rooms import (
     RoomCreation,
     creation_from,
@@ -43,13 +44,20 @@ from adapters.matrix.rooms import (
     is_admin,
 )
 from adapters.matrix.state import HANDLED_KEPT, MatrixState, StateFile
+from adapters.matrix.threads import thread_root
+from bot.actors import Actor, Place
 from bot.app.config import MatrixConfig
-from bot.engine.context import Actor, Place
+from bot.engine.choices import OfferedChoices
 from bot.engine.engine import Engine
+from bot.engine.places import GroupPlaces
 from bot.errors import DeliveryError
 from bot.messages.event_card import CARD_UPDATED
 from bot.messages.replies import NOTIFY, Reply
+from storage.choices import OfferedChoiceRec
 from storage.records import GroupRec, MemberRec
+
+if TYPE_CHECKING:
+    from adapters.matrix.device_trust import DeviceTrust
 
 log = logging.getLogger("logoff.matrix")
 
@@ -103,18 +111,35 @@ class MatrixAdapter:
         self._greet: set[str] = set()
         self._room_seen: dict[str, asyncio.Event] = {}
         self._handled: dict[str, None] = {}  # insertion-ordered set
-        # Replies offering numbered choices: event id -> (who may answer, encoded actions).
-        self._choices: OrderedDict[str, tuple[str, tuple[str, ...]]] = OrderedDict()
+        # Replies offering numbered choices, kept in the database (an answer after a restart
+        # works) with the recent ones here too (the answer right away costs no query).
+        self.choices = OfferedChoices(engine.clock)
+        self.places = GroupPlaces(engine)
+        self.command_list: CommandList | None = None  # made once the bot's user id is known
+        self._upgrades: dict[str, str] = {}  # replacement room -> the room it replaces
+        self._choices: OrderedDict[str, OfferedChoiceRec] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
         self._direct_lock = asyncio.Lock()
         self._dirty = False  # something to persist besides a newer sync token
         self._saved_at = 0.0
+        self.trust: DeviceTrust | None = None
+        if config.encryption:
+            # Only with encryption: cross-signing needs the crypto libraries of the e2e extra.
+            from adapters.matrix.device_trust import DeviceTrust
+
+            self.trust = DeviceTrust(self.files.directory, config.password, config.recovery_key)
 
     # -- lifecycle --------------------------------------------------------------------------
 
     @property
     def user_id(self) -> str:
         return self.state.user_id or self.config.user_id
+
+    def connection_problem(self) -> str | None:
+        """For /ready (bot.app.health): None while the last sync with the homeserver worked."""
+        if self.ready.is_set():
+            return None
+        return "not synced with the homeserver (starting, or the last sync failed)"
 
     async def run(self) -> None:
         started = time.monotonic()
@@ -173,9 +198,14 @@ class MatrixAdapter:
                 raise RuntimeError(f"Matrix login failed for {self.config.user_id}: {resp}")
             fresh.user_id, fresh.device_id = resp.user_id, resp.device_id
             fresh.access_token = resp.access_token
+        # The sync token belongs to the account, not the device: a re-login after a revoked
+        # token goes on from where the old session stopped instead of skipping the gap.
+        fresh.sync_token = self.state.sync_token
         fresh.direct_rooms = self.state.direct_rooms
         fresh.direct_room_ids = self.state.direct_room_ids
         self.state = fresh
+        if self.trust is not None:
+            self.trust.new_login()  # a new device: sign it (with the same keys)
         client.restore_login(fresh.user_id, fresh.device_id, fresh.access_token)
         self._save()
         log.info("logged in to %s as %s (device %s)", homeserver, fresh.user_id, fresh.device_id)
@@ -230,7 +260,13 @@ class MatrixAdapter:
                     log.warning("access token no longer valid; logging in again")
                     self.state.access_token = ""
                     self._save()
+                    stale = client
                     await self._login()
+                    # The new login is a new client (a new device, its own crypto store).
+                    client = self.client
+                    assert client is not None
+                    await stale.close()
+                    first = True
                     continue
                 log.warning("sync error %s; retrying in %.1fs", resp, delay)
                 await asyncio.sleep(delay)
@@ -249,6 +285,8 @@ class MatrixAdapter:
                 self.ready.set()
                 log.info("matrix sync resumed")
             await self._crypto_chores()
+            if self.trust is not None and self.client is not None:
+                await self.trust.after_sync(self.client)
 
     async def _crypto_chores(self) -> None:
         """What `sync_forever` does after each sync: keys and to-device messages when due."""
@@ -277,6 +315,10 @@ class MatrixAdapter:
             await self._safely(self._on_left(room_id), room_id)
         for room_id, info in resp.rooms.join.items():
             self._learn(room_id, [*info.state, *info.timeline.events])
+            replacement = room_life.replacement_of([*info.state, *info.timeline.events])
+            if replacement is not None:
+                await self._safely(self._follow_upgrade(room_id, replacement), room_id)
+            await self._safely(self._publish_commands(room_id, info), room_id)
             seen = self._room_seen.pop(room_id, None)
             if seen is not None:
                 seen.set()
@@ -332,7 +374,7 @@ class MatrixAdapter:
     async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
         client = self.client
         assert client is not None
-        inviter, direct = invite_details(invite_state, self.user_id)
+        inviter, is_direct = invite_details(invite_state, self.user_id)
         if not inviter_allowed(inviter, self.config.allowed_inviters, self.user_id):
             log.info("declining invite to %s from %s (not an allowed inviter)", room_id, inviter)
             await client.room_leave(room_id)
@@ -341,11 +383,68 @@ class MatrixAdapter:
         if isinstance(resp, JoinError):
             log.warning("could not join %s: %s", room_id, resp)
             return
-        if direct and room_id not in self.state.direct_room_ids:
-            self.state.direct_room_ids.append(room_id)
-            self.state.direct_rooms.setdefault(inviter, room_id)
+        if is_direct:
+            await self._adopt_direct(inviter, room_id)
+        elif room_id in self._upgrades:
+            await self._move_group(self._upgrades.pop(room_id), room_id)
+        else:
+            # Invited back after a kick: the archived group carries on with its history.
+            await self.places.restore(Place(PLATFORM, room_id))
         self._greet.add(room_id)  # once the room's state has arrived (encryption, name)
         log.info("joined %s on invite from %s", room_id, inviter)
+
+    async def _publish_commands(self, room_id: str, info: Any) -> None:
+        """The MSC4332 command list, once per room where the bot's power level allows."""
+        client = self.client
+        assert client is not None
+        if self.command_list is None:
+            self.command_list = CommandList(self.engine.registry, self.engine.prefix, self.user_id)
+        self.command_list.observe(room_id, [*info.state, *info.timeline.events])
+        room = client.rooms.get(room_id)
+        if room is not None:
+            await self.command_list.publish(client, room, self._creations.get(room_id))
+
+    async def _follow_upgrade(self, old_room: str, new_room: str) -> None:
+        """The room was upgraded (tombstone): join its replacement and move the group there."""
+        client = self.client
+        assert client is not None
+        if new_room not in client.rooms:
+            resp = await client.join(new_room)
+            if isinstance(resp, JoinError):
+                # An invite-only replacement: wait for the invite, then move (see _on_invite).
+                log.warning("could not join %s, the upgrade of %s: %s", new_room, old_room, resp)
+                self._upgrades[new_room] = old_room
+                return
+        await self._move_group(old_room, new_room)
+
+    async def _move_group(self, old_room: str, new_room: str) -> None:
+        client = self.client
+        assert client is not None
+        self._greet.discard(new_room)  # the group carries on there: no second hello
+        if old_room in self.state.direct_room_ids:
+            user_ids = [u for u, r in self.state.direct_rooms.items() if r == old_room]
+            for user_id in user_ids:
+                await self._adopt_direct(user_id, new_room)
+        else:
+            moved = await self.places.move(Place(PLATFORM, old_room), new_room)
+            if moved is not None:
+                log.info("group %s moved from %s to its upgrade %s", moved.id, old_room, new_room)
+        # The old room is closed for good: leaving it keeps a stray command there from
+        # starting a second group. Our leave arrives in a later sync and is handled there.
+        with contextlib.suppress(*NETWORK_ERRORS):
+            await client.room_leave(old_room)
+
+    async def _adopt_direct(self, user_id: str, room_id: str) -> None:
+        """A DM the member opened (an `is_direct` invite): the one the bot uses from now on."""
+        client = self.client
+        assert client is not None
+        async with self._direct_lock:
+            if room_id not in self.state.direct_room_ids:
+                self.state.direct_room_ids.append(room_id)
+            self.state.direct_rooms[user_id] = room_id
+            self._dirty = True
+            with contextlib.suppress(*NETWORK_ERRORS):
+                await direct.mark_direct(client, user_id, room_id)
 
     async def _hello(self, room_id: str) -> None:
         p = self.engine.prefix
@@ -362,16 +461,17 @@ class MatrixAdapter:
         """Kicked, banned or left: keep the group's data (archived), keep nothing on Matrix."""
         client = self.client
         assert client is not None
-        direct = room_id in self.state.direct_room_ids
-        if direct:
+        if room_id in self.state.direct_room_ids:
             self.state.direct_room_ids.remove(room_id)
             self.state.direct_rooms = {
                 u: r for u, r in self.state.direct_rooms.items() if r != room_id
             }
         else:
-            await self.engine.archive_group(Place(PLATFORM, room_id))
+            await self.places.archive(Place(PLATFORM, room_id))
         self._creations.pop(room_id, None)
         self._greet.discard(room_id)
+        if self.command_list is not None:
+            self.command_list.forget(room_id)
         with contextlib.suppress(*NETWORK_ERRORS):  # tidiness, not correctness
             await client.room_forget(room_id)
         log.info("left %s", room_id)
@@ -379,8 +479,8 @@ class MatrixAdapter:
     # -- events -----------------------------------------------------------------------------
 
     def _place(self, room: MatrixRoom) -> Place:
-        direct = room.room_id in self.state.direct_room_ids
-        return Place(PLATFORM, room.room_id, room.display_name or "", is_direct=direct)
+        one_to_one = room.room_id in self.state.direct_room_ids
+        return Place(PLATFORM, room.room_id, room.display_name or "", is_direct=one_to_one)
 
     def _actor(self, room: MatrixRoom, user_id: str) -> Actor:
         level = room.power_levels.get_user_level(user_id)
@@ -407,7 +507,8 @@ class MatrixAdapter:
                 self._actor(room, sender), self._place(room), text, event_id
             )
             if reply is not None:
-                await self._answer(room_id, reply, event_id, owner=sender)
+                thread = thread_root(event.source)  # answered where it was asked
+                await self._answer(room_id, reply, event_id, owner=sender, thread=thread)
         elif isinstance(event, ReactionEvent):
             await self._on_reaction(room, event)
         elif isinstance(event, RedactionEvent):
@@ -428,10 +529,11 @@ class MatrixAdapter:
         self._mark(event.event_id)
         _remember(self._reactions, event.event_id, event.reacts_to, CHOICES_KEPT)
         actor, place = self._actor(room, event.sender), self._place(room)
-        choice = self._choices.get(event.reacts_to)
+        index = _choice_index(event.key)
+        choice = await self._offered(event.reacts_to) if index is not None else None
+        thread = None
         if choice is not None:
-            who, actions = choice
-            index = _choice_index(event.key)
+            who, actions, thread = choice.owner, choice.actions, choice.thread
             if (who and who != event.sender) or index is None or index >= len(actions):
                 return
             reply: Reply | None = await self.engine.handle_action(
@@ -444,7 +546,16 @@ class MatrixAdapter:
         # A reaction by someone the prompt does not concern changes nothing and says nothing;
         # an answer the event's card now shows (replaced in place) needs no message either.
         if reply is not None and not reply.error and not reply.extra.get(CARD_UPDATED):
-            await self._answer(room.room_id, reply, event.reacts_to, owner=event.sender)
+            await self._answer(
+                room.room_id, reply, event.reacts_to, owner=event.sender, thread=thread
+            )
+
+    async def _offered(self, event_id: str) -> OfferedChoiceRec | None:
+        """The numbered choices a message of ours offered: recent ones here, all in the database."""
+        choice = self._choices.get(event_id)
+        if choice is None:
+            choice = await self.choices.find(PLATFORM, event_id)
+        return choice
 
     def _mark(self, event_id: str) -> None:
         self._handled[event_id] = None
@@ -455,11 +566,16 @@ class MatrixAdapter:
     # -- sending ----------------------------------------------------------------------------
 
     async def _answer(
-        self, room_id: str, reply: Reply, in_reply_to: str | None, owner: str = ""
+        self,
+        room_id: str,
+        reply: Reply,
+        in_reply_to: str | None,
+        owner: str = "",
+        thread: str | None = None,
     ) -> str | None:
         """A reply to something a member did: a quiet m.notice (prompts excepted)."""
         try:
-            return await self._post(room_id, reply, in_reply_to, owner=owner)
+            return await self._post(room_id, reply, in_reply_to, owner=owner, thread=thread)
         except DeliveryError as exc:
             log.warning("reply to %s in %s not delivered: %s", in_reply_to, room_id, exc)
             return None
@@ -472,10 +588,11 @@ class MatrixAdapter:
         *,
         owner: str = "",
         group_id: int | None = None,
+        thread: str | None = None,
     ) -> str:
         by_emoji = events.answered_by_emoji(reply, in_reply_to)
         prompt = render.is_prompt(reply) and not by_emoji
-        message = self._content(reply, in_reply_to, prompt=prompt, by_emoji=by_emoji)
+        message = self._content(reply, in_reply_to, prompt=prompt, by_emoji=by_emoji, thread=thread)
         event_id = await self._send(room_id, message)
         await self.engine.record_posted(PLATFORM, event_id, reply)  # an event's card
         if by_emoji:
@@ -491,9 +608,9 @@ class MatrixAdapter:
             await self._seed(room_id, event_id, render.prompt_keys(reply))
         elif reply.buttons:
             # Numbered choices: for the member a reply answers, or (scheduled messages) anyone
-            # the engine finds concerned; kept in memory, the typed command always works too.
+            # the engine finds concerned; the typed command always works too.
             actions = tuple(b.action for b in reply.buttons)[: len(render.CHOICE_KEYS)]
-            _remember(self._choices, event_id, (owner, actions), CHOICES_KEPT)
+            await self._offer(OfferedChoiceRec(PLATFORM, event_id, owner, actions, thread))
             await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)])
         if reply.image is not None:
             await self._send_file(room_id, reply)
@@ -507,6 +624,7 @@ class MatrixAdapter:
         prompt: bool = False,
         by_emoji: bool = False,
         quiet: bool = False,
+        thread: str | None = None,
     ) -> dict[str, Any]:
         # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
         # goes out as m.text; replies to members and summaries stay quiet notices.
@@ -514,9 +632,24 @@ class MatrixAdapter:
         loud = wanted and in_reply_to is None and not quiet
         msgtype = "m.text" if loud else "m.notice"
         message = render.content(
-            reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt or by_emoji
+            reply,
+            msgtype=msgtype,
+            in_reply_to=in_reply_to,
+            prompt=prompt or by_emoji,
+            thread=thread,
         )
         return events.with_legend(message, reply) if by_emoji else message
+
+    async def _offer(self, choice: OfferedChoiceRec) -> None:
+        _remember(self._choices, choice.message_id, choice, CHOICES_KEPT)
+        try:
+            await self.choices.offer(
+                PLATFORM, choice.message_id, choice.owner, choice.actions, choice.thread
+            )
+        except Exception:
+            # The message is out; failing now would make the scheduler send it again. Until a
+            # restart the choice still works from memory.
+            log.exception("could not keep the choices of %s in the database", choice.message_id)
 
     async def _seed(self, room_id: str, event_id: str, keys: Iterable[str]) -> None:
         results = await asyncio.gather(
@@ -604,26 +737,47 @@ class MatrixAdapter:
             room = client.rooms.get(room_id) if room_id else None
             if room is not None and room.joined_count + room.invited_count >= 2:
                 return room.room_id
+            # Encrypted from its first event when the bot can encrypt (what Element does too).
+            initial = [direct.encryption_state()] if self.config.encryption else []
             try:
                 resp = await client.room_create(
-                    is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
+                    is_direct=True,
+                    invite=[user_id],
+                    preset=RoomPreset.trusted_private_chat,
+                    initial_state=initial,
                 )
             except NETWORK_ERRORS as exc:
                 raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
             if isinstance(resp, RoomCreateError):
                 raise DeliveryError(f"cannot open a DM with {user_id}: {resp}", retryable=False)
             room_id = resp.room_id
-            seen = self._room_seen.setdefault(room_id, asyncio.Event())
+            self._room_seen.setdefault(room_id, asyncio.Event())
             self.state.direct_rooms[user_id] = room_id
             self.state.direct_room_ids.append(room_id)
             self._save()
+            with contextlib.suppress(*NETWORK_ERRORS):
+                await direct.mark_direct(client, user_id, room_id)
             if self.config.encryption:
-                # nio encrypts only for rooms it has synced; wait for the room to show up.
                 try:
-                    await asyncio.wait_for(seen.wait(), timeout=10)
+                    await asyncio.wait_for(self._synced_with(room_id, user_id), timeout=10)
                 except TimeoutError as exc:
                     raise DeliveryError("new DM room not synced yet", retryable=True) from exc
             return room_id
+
+    async def _synced_with(self, room_id: str, user_id: str) -> None:
+        """Until a sync showed the new room as encrypted with the member in it.
+
+        nio encrypts only for rooms it has synced, and shares the room key with the members it
+        knows: a sync can show the room half-made (our join, not yet the invite), and a message
+        sent then is one the member can never decrypt.
+        """
+        client = self.client
+        assert client is not None
+        while True:
+            room = client.rooms.get(room_id)
+            if room is not None and room.encrypted and user_id in room.users:
+                return
+            await self._room_seen.setdefault(room_id, asyncio.Event()).wait()
 
 
 def _choice_index(key: str) -> int | None:

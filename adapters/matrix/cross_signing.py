@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import ClientError
 from nio import AsyncClient
 
+from adapters.matrix import client_api
 from adapters.matrix.secret_storage import RecoveryKeyError, StorageKey
 from adapters.matrix.signing import SigningKey, verify_json
 
@@ -32,7 +32,6 @@ log = logging.getLogger("logoff.matrix.cross_signing")
 
 KEY_FILE = "cross-signing.json"
 NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
-API = "/_matrix/client/v3"
 # Where secret storage keeps each private key (the spec's names) and our names for them.
 SECRETS = {
     "master": "m.cross_signing.master",
@@ -243,25 +242,13 @@ class _CrossSigning:
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> tuple[int, dict[str, Any]]:
-        headers = {
-            "Authorization": f"Bearer {self.client.access_token}",
-            "Content-Type": "application/json",
-        }
-        data = json.dumps(body) if body is not None else None
         try:
-            resp = await self.client.send(method, API + path, data, headers)
-            try:
-                answer = await resp.json(content_type=None)
-            except ValueError:
-                answer = {}
-            finally:
-                resp.release()
+            return await client_api.call(self.client, method, path, body)
         except NETWORK_ERRORS as exc:
             raise _Unreachable(exc) from None
-        return resp.status, answer if isinstance(answer, dict) else {}
 
     def _account_data(self, kind: str) -> str:
-        return f"/user/{quote(self.user_id, safe='')}/account_data/{quote(kind, safe='')}"
+        return client_api.account_data_path(self.user_id, kind)
 
     async def _get_account_data(self, kind: str) -> dict[str, Any] | None:
         status, answer = await self._call("GET", self._account_data(kind))

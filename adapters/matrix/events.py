@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from bot.commands.actions import decode
+from bot.messages.actions import decode
 from bot.messages.event_card import CARD_KEY
 from bot.messages.replies import Reply
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from bot.commands.actions import REACTION_ANSWERS, decode
+from adapters.matrix.threads import reply_relation
+from bot.messages.actions import REACTION_ANSWERS, decode
 from bot.messages.markup import to_html, to_plain, unescape_plain
 from bot.messages.replies import Button, Reply
 
@@ -60,7 +61,12 @@ def _choice_line(buttons: tuple[Button, ...]) -> tuple[str, str]:
 
 
 def content(
-    reply: Reply, *, msgtype: str, in_reply_to: str | None = None, prompt: bool = False
+    reply: Reply,
+    *,
+    msgtype: str,
+    in_reply_to: str | None = None,
+    prompt: bool = False,
+    thread: str | None = None,
 ) -> dict[str, Any]:
     """`m.room.message` content; `m.mentions` lists exactly the reply's members (never @room)."""
     refs = {m.member_id: m for m in reply.mentions}
@@ -91,7 +97,7 @@ def content(
         "m.mentions": {"user_ids": user_ids} if user_ids else {},
     }
     if in_reply_to:
-        out["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
+        out["m.relates_to"] = reply_relation(in_reply_to, thread)
     return out
 
 

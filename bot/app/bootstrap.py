@@ -1,4 +1,9 @@
-"""The composition root: builds the engine, storage and the enabled adapters from the config."""
+"""The composition root: the one place that builds everything from the config, adapters included.
+
+Every run path (`logoff run` on the console, Matrix or Discord; the sandbox; `discord-sync`)
+is put together here and served by bot.app.serve, so supervision and stopping are written once.
+This is the only module that imports adapters (an import-linter contract keeps it so).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,29 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.app.config import Config
-from bot.clock import Clock, SystemClock
+from bot.app.http_listener import serve_http
+from bot.app.metrics import build_meter
+from bot.app.serve import Service, logs_to_file, serve
+from bot.clock import Clock, SystemClock, VirtualClock
 from bot.commands import build_registry
 from bot.engine.engine import Engine
-from bot.errors import DeliveryError
+from bot.engine.hooks import SchedulingHooks
+from bot.errors import ConfigError, DeliveryError
 from bot.messages.replies import Reply
+from bot.rules.localtime import parse_timezone
 from bot.scheduling.ports import EventMirror, MirroredEvent, Outbox
+from bot.scheduling.replanning import Replanner
+from bot.scheduling.scheduler import Scheduler
 from storage import database
 from storage.records import GroupRec, MemberRec
 
 if TYPE_CHECKING:
-    from bot.scheduling.scheduler import Scheduler
+    from zoneinfo import ZoneInfo
 
 log = logging.getLogger("logoff")
 
@@ -32,14 +46,17 @@ class App:
     config: Config
     clock: Clock
     engine: Engine
+    scheduler: Scheduler
     outboxes: dict[str, Outbox] = field(default_factory=dict)
     # Set when the first adapter has attached its Outbox (it is connected).
     connected: asyncio.Event = field(default_factory=asyncio.Event)
-    scheduler: Scheduler | None = None  # set by bot.app.serve.attach_scheduler
 
     def attach_outbox(self, platform: str, outbox: Outbox) -> None:
         self.outboxes[platform] = outbox
         self.connected.set()
+
+    def detach_outbox(self, platform: str) -> None:
+        self.outboxes.pop(platform, None)
 
     @property
     def outbox(self) -> Outbox:
@@ -77,23 +94,47 @@ class PlatformOutbox:
         return event.mirror_id
 
 
-def build_engine(config: Config, clock: Clock) -> Engine:
-    engine = Engine(
+def build_engine(
+    config: Config,
+    clock: Clock,
+    hooks: SchedulingHooks | None = None,
+    outbox: Outbox | None = None,
+) -> Engine:
+    """The engine alone (no scheduler: snoozing is refused, nothing is re-planned)."""
+    return Engine(
         clock,
         config.group_defaults(),
         build_registry(),
         prefix=config.bot.command_prefix,
         commands_per_minute=config.bot.commands_per_minute,
+        hooks=hooks,
+        secrets=tuple(s for s in config.secrets() if len(s) >= 4),
+        meter=build_meter() if config.http.address else None,
+        outbox=outbox,
     )
-    engine.secrets = tuple(s for s in config.secrets() if len(s) >= 4)
-    return engine
+
+
+def build_app(config: Config, clock: Clock) -> App:
+    """The engine and the scheduler, wired to each other; adapters attach their Outbox later."""
+    replanner = Replanner(clock)
+    outboxes: dict[str, Outbox] = {}
+    outbox = PlatformOutbox(outboxes)  # filled as adapters connect
+    engine = build_engine(config, clock, replanner, outbox)
+    scheduler = Scheduler(
+        engine,
+        outbox,
+        clock,
+        catch_up=timedelta(hours=config.schedule.catch_up_hours),
+        wake=replanner.woken,
+    )
+    return App(config=config, clock=clock, engine=engine, scheduler=scheduler, outboxes=outboxes)
 
 
 @asynccontextmanager
 async def open_app(
     config: Config, clock: Clock | None = None, *, in_memory: bool = False
 ) -> AsyncIterator[App]:
-    """Connect the database (refusing an unmigrated one) and build the engine."""
+    """Connect the database (refusing an unmigrated one) and build the app."""
     clock = clock or SystemClock()
     if in_memory:
         await database.migrate("sqlite://:memory:", keep_open=True)
@@ -102,6 +143,146 @@ async def open_app(
             config.bot.data_dir.mkdir(parents=True, exist_ok=True)
         await database.open_database(config.db_url)
     try:
-        yield App(config=config, clock=clock, engine=build_engine(config, clock))
+        app = build_app(config, clock)
+        async with serve_http(app):  # /health, /ready, /metrics when [http] address is set
+            yield app
     finally:
         await database.close_database()
+
+
+# -- adapters as supervised services ---------------------------------------------------------
+
+
+def matrix_service(app: App) -> Service:
+    """The Matrix adapter: logs in, attaches its Outbox, syncs; `stop` saves the sync state."""
+    from adapters.matrix import import_nio
+
+    import_nio(app.config.matrix.encryption)
+    from adapters.matrix.adapter import PLATFORM, MatrixAdapter
+
+    adapter = MatrixAdapter(app.engine, app.config.matrix, app.config.bot.data_dir)
+    app.attach_outbox(PLATFORM, adapter)
+    # Cancelling `run` also saves the sync state and closes the client (its `finally`);
+    # an adapter with its own `stop` is asked first, so it can end a sync cleanly.
+    stop = getattr(adapter, "stop", None)
+    return Service("matrix", adapter.run, stop=stop, handle=adapter)
+
+
+def discord_service(app: App) -> Service:
+    """The Discord adapter: a fresh client for every (re)start, as discord.py needs."""
+    from adapters.discord import DiscordConnection
+
+    connection = DiscordConnection(
+        app.engine, app.config, attach=app.attach_outbox, detach=app.detach_outbox
+    )
+    return Service("discord", connection.run, stop=connection.stop, handle=connection)
+
+
+def console_service(
+    app: App, user: str, tz: ZoneInfo, *, outbox_file: Path | None = None, read_input: bool = True
+) -> Service:
+    """The console adapter as the Outbox; it reads commands from stdin unless told not to."""
+    from adapters.console import ConsoleAdapter, OutboxFile
+
+    box = OutboxFile(outbox_file) if outbox_file else None
+    console = ConsoleAdapter(app.engine, user, tz, outbox_file=box)
+    app.attach_outbox("console", console)
+
+    async def run() -> None:
+        await console.run()
+
+    async def forever() -> None:
+        await asyncio.Event().wait()  # serving the Outbox only: until stopped
+
+    async def close() -> None:
+        if box is not None:
+            box.close()
+
+    return Service(
+        "console",
+        run if read_input else forever,
+        ends_serving=read_input,  # end of input ends the bot
+        after=close,
+        handle=console,
+    )
+
+
+def platform_services(app: App) -> list[Service]:
+    """The enabled platforms, in a fixed order."""
+    services = []
+    if app.config.matrix.enabled:
+        services.append(matrix_service(app))
+    if app.config.discord.enabled:
+        services.append(discord_service(app))
+    return services
+
+
+async def run_bot(
+    config: Config, user: str, *, outbox_file: Path | None = None, read_input: bool = True
+) -> int:
+    """`logoff run`: every enabled platform, or the console when none is; until a signal."""
+    platforms = config.matrix.enabled or config.discord.enabled
+    if platforms and (outbox_file is not None or not read_input):
+        raise ConfigError(
+            [
+                (
+                    "run",
+                    "--outbox-file and --no-input serve the console adapter only; "
+                    "disable [matrix] and [discord] to use them",
+                )
+            ]
+        )
+    async with open_app(config) as app:
+        if platforms:
+            return await serve(app.scheduler, platform_services(app), connected=app.connected)
+        tz = parse_timezone(config.bot.timezone)
+        service = console_service(app, user, tz, outbox_file=outbox_file, read_input=read_input)
+        log_path = logs_to_file(config.bot.data_dir / "logoff.log")
+        prefix = config.bot.command_prefix
+        if read_input:
+            where = f", sends to {outbox_file}" if outbox_file else ""
+            print(
+                f"Logoff console{where} — you are @{user} (admin) in #console. "
+                f"Try {prefix}help; end with Ctrl-D. (Log: {log_path})",
+                flush=True,
+            )
+        else:
+            where = f"; sends to {outbox_file}" if outbox_file else ""
+            print(
+                f"Logoff console — scheduler running{where}; stop with SIGTERM or Ctrl-C. "
+                f"(Log: {log_path})",
+                flush=True,
+            )
+        return await serve(app.scheduler, [service], connected=app.connected)
+
+
+async def run_sandbox(config: Config, clock: VirtualClock, user: str, tz: ZoneInfo) -> int:
+    """`logoff sandbox`: the console on a throwaway database, virtual time moved by `!wait`."""
+    from adapters.console import ConsoleAdapter
+    from bot.app.serve import advance
+
+    async with open_app(config, clock, in_memory=True) as app:
+
+        async def wait(span: timedelta) -> None:
+            await advance(app.scheduler, clock, span)
+
+        console = ConsoleAdapter(app.engine, user, tz, wait=wait)
+        app.attach_outbox("console", console)
+        now = clock.now().astimezone(tz)
+        log_path = logs_to_file(config.bot.data_dir / "sandbox.log")
+        print(
+            "Logoff sandbox — a throwaway database; virtual time "
+            f"{now:%a %d %b %Y %H:%M} {tz.key}. You are @{user} (admin); start a line with "
+            f"@name to speak as someone else; {config.bot.command_prefix}wait 3d moves time on. "
+            f"(Log: {log_path})",
+            flush=True,
+        )
+        await console.run()
+    return 0
+
+
+async def sync_discord_commands(config: Config) -> list[str]:
+    """`logoff discord-sync`: upload the slash commands now; returns the scopes synced."""
+    from adapters.discord import sync_commands
+
+    return await sync_commands(build_engine(config, SystemClock()), config)

@@ -44,7 +44,7 @@ def _print_problems(problems: list[tuple[str, str]]) -> None:
 
 
 def _logging(config: Config) -> None:
-    from bot.app import redaction
+    from bot.app import log_format, redaction
 
     logging.basicConfig(
         level=config.bot.log_level.upper(),
@@ -52,6 +52,7 @@ def _logging(config: Config) -> None:
         stream=sys.stderr,
     )
     redaction.install(config.secrets())
+    log_format.install(config.bot.log_format)
     if config.bot.log_level != "debug":
         # Library chatter (e.g. "Tortoise-ORM shutdown") is noise for the person at the console.
         logging.getLogger("tortoise").setLevel(logging.WARNING)
@@ -126,17 +127,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 async def _run(config: Config, args: argparse.Namespace) -> int:
-    from bot.app.bootstrap import open_app
-    from bot.app.serve import run_platforms
+    from bot.app.bootstrap import run_bot
 
-    async with open_app(config) as app:
-        if args.outbox_file or args.no_input:
-            from adapters.console import serve_console
-
-            return await serve_console(
-                app, args.user, outbox_file=args.outbox_file, read_input=not args.no_input
-            )
-        return await run_platforms(app, user=args.user)
+    return await run_bot(
+        config, args.user, outbox_file=args.outbox_file, read_input=not args.no_input
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -167,8 +162,7 @@ def _parse_start(text: str | None) -> datetime:
 
 
 async def _sandbox(config: Config, args: argparse.Namespace) -> int:
-    from bot.app.bootstrap import open_app
-    from bot.app.serve import run_sandbox
+    from bot.app.bootstrap import run_sandbox
     from bot.clock import VirtualClock
     from bot.rules.localtime import parse_timezone
 
@@ -179,9 +173,7 @@ async def _sandbox(config: Config, args: argparse.Namespace) -> int:
 
         start = resolve_local(start.date(), start.time(), tz)
     cfg = Config(bot=dataclasses.replace(config.bot, timezone=tz.key), schedule=config.schedule)
-    clock = VirtualClock(start)
-    async with open_app(cfg, clock, in_memory=True) as app:
-        return await run_sandbox(app, clock, user=args.user, tz=tz)
+    return await run_sandbox(cfg, VirtualClock(start), user=args.user, tz=tz)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -197,10 +189,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from bot.app.serve import simulate_main
+    from bot.app.simulation import simulate_cli
 
     config = _load(args)
-    return simulate_main(config, args)
+    return simulate_cli(config, args)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -249,10 +241,21 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_discord_sync(args: argparse.Namespace) -> int:
-    from bot.app.serve import discord_sync_main
+    from bot.app.bootstrap import sync_discord_commands
 
     config = _load(args)
-    return discord_sync_main(config, args)
+    if not config.discord.token:
+        print("discord-sync needs discord.token (or LOGOFF_DISCORD_TOKEN).", file=sys.stderr)
+        return 2
+    scopes = asyncio.run(sync_discord_commands(config))
+    print(f"Synced the slash commands: {', '.join(scopes) or 'nothing to sync'}.")
+    return 0
+
+
+CONFIG_HELP = (
+    "path to config.toml (default: ./config.toml, or $LOGOFF_CONFIG; without one, "
+    "built-in defaults); accepted before or after the verb"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,14 +264,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Logoff: small offline pledges, kept together. "
         "Log on only to the degree that it helps you log off.",
     )
-    parser.add_argument(
-        "--config",
-        "-c",
-        help="path to config.toml (default: ./config.toml, "
-        "or $LOGOFF_CONFIG; without one, built-in defaults)",
-    )
+    parser.add_argument("--config", "-c", help=CONFIG_HELP)
+    # The same option after the verb (`logoff run --config FILE`, as people type it). SUPPRESS
+    # keeps a verb without it from overwriting the value given before the verb.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", default=argparse.SUPPRESS, help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    run = sub.add_parser("run", help="run the bot (console when no platform is enabled)")
+
+    def verb(name: str, summary: str) -> argparse.ArgumentParser:
+        description = summary[0].upper() + summary[1:] + "."
+        return sub.add_parser(name, help=summary, description=description, parents=[common])
+
+    run = verb("run", "run the bot (console when no platform is enabled)")
     run.add_argument(
         "--user",
         default=os.environ.get("USER") or "you",
@@ -286,20 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="console: do not read commands from stdin; serve the scheduler until SIGTERM/SIGINT",
     )
     run.set_defaults(func=cmd_run)
-    sandbox = sub.add_parser(
-        "sandbox", help="try everything on a throwaway database with virtual time"
-    )
+    sandbox = verb("sandbox", "try everything on a throwaway database with virtual time")
     sandbox.add_argument("--start", help="virtual start, ISO date-time (default: now)")
     sandbox.add_argument("--tz", help="the group's time zone, e.g. Europe/Berlin")
     sandbox.add_argument("--user", default=os.environ.get("USER") or "you", help="who is typing")
     sandbox.set_defaults(func=cmd_sandbox)
-    simulate = sub.add_parser(
-        "simulate", help="simulate a group for weeks and print attention figures"
-    )
-    simulate.add_argument("--members", type=int, default=12)
-    simulate.add_argument("--pledges", type=int, default=2)
-    simulate.add_argument("--weeks", type=int, default=8)
-    simulate.add_argument("--seed", type=int, default=1)
+    simulate = verb("simulate", "simulate a group for weeks and print attention figures")
+    simulate.add_argument("--members", type=int, default=12, help="members in the group")
+    simulate.add_argument("--pledges", type=int, default=2, help="weekly pledges")
+    simulate.add_argument("--weeks", type=int, default=8, help="weeks to simulate")
+    simulate.add_argument("--seed", type=int, default=1, help="seed of the members' habits")
     simulate.add_argument(
         "--daily", type=int, default=0, help="daily pledges beside the weekly ones (mixed cadences)"
     )
@@ -312,19 +315,16 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--transcript", action="store_true", help="print every message")
     simulate.add_argument("--json", action="store_true", help="print the figures as JSON")
     simulate.set_defaults(func=cmd_simulate)
-    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate = verb("migrate", "create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
-    check = sub.add_parser("check-config", help="validate the configuration, listing every problem")
+    check = verb("check-config", "validate the configuration, listing every problem")
     check.set_defaults(func=cmd_check_config)
-    backup = sub.add_parser(
-        "backup",
-        help="write a consistent backup of the live database (SQLite or PostgreSQL) to a file",
+    backup = verb(
+        "backup", "write a consistent backup of the live database (SQLite or PostgreSQL) to a file"
     )
     backup.add_argument("path", help="the backup file to write (a SQLite file, mode 600)")
     backup.set_defaults(func=cmd_backup)
-    restore = sub.add_parser(
-        "restore", help="replace the database with a backup made by `logoff backup`"
-    )
+    restore = verb("restore", "replace the database with a backup made by `logoff backup`")
     restore.add_argument("path", help="the backup file")
     restore.add_argument(
         "--force",
@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace a database that already holds data (it is saved to data_dir first)",
     )
     restore.set_defaults(func=cmd_restore)
-    dsync = sub.add_parser("discord-sync", help="push the slash commands to Discord now")
+    dsync = verb("discord-sync", "push the slash commands to Discord now")
     dsync.set_defaults(func=cmd_discord_sync)
     return parser
 

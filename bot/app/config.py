@@ -25,6 +25,9 @@ ENV_KINDS = {
     list: "a comma-separated list",
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("plain", "json")
+# /ready turns 503 when the oldest due job has waited longer than this (issue 12).
+READY_MAX_LAG_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class BotConfig:
     timezone: str = "UTC"
     command_prefix: str = "!"
     log_level: str = "info"
+    log_format: str = "plain"
     commands_per_minute: int = 60
 
 
@@ -53,6 +57,9 @@ class DiscordConfig:
     enabled: bool = False
     token: str = ""
     guilds: tuple[int, ...] = ()
+    # Sharding (issue 12): 0 lets Discord say how many; shard_ids empty runs every shard.
+    shard_count: int = 0
+    shard_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,15 @@ class MatrixConfig:
     device_name: str = "Logoff"
     allowed_inviters: tuple[str, ...] = ()
     encryption: bool = False
+    recovery_key: str = ""
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """The health/readiness/metrics listener (issue 12): off unless an address is set."""
+
+    address: str = ""  # "HOST:PORT", or only "PORT" for 127.0.0.1
+    ready_max_lag_seconds: int = READY_MAX_LAG_SECONDS
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     matrix: MatrixConfig = field(default_factory=MatrixConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     source: Path | None = None
 
     @property
@@ -96,6 +113,9 @@ class Config:
     def secrets(self) -> list[str]:
         """Every secret value, so logs and replies can be checked never to contain them."""
         values = [self.discord.token, self.matrix.password, self.matrix.access_token]
+        recovery = self.matrix.recovery_key.strip()
+        # As written (groups of four) and as pasted without the spaces.
+        values += [recovery, "".join(recovery.split())]
         if "@" in self.database_url and ":" in self.database_url.split("@")[0]:
             values.append(self.database_url.split("@")[0].rsplit(":", 1)[-1])
         return [v for v in values if v]
@@ -203,10 +223,9 @@ def parse_config(
     data: dict[str, Any], base: Path | None = None
 ) -> tuple[Config, list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
-    for table in sorted(set(data) - {"bot", "database", "schedule", "discord", "matrix"}):
-        problems.append(
-            (table, "is not a known table ([bot], [database], [schedule], [discord], [matrix])")
-        )
+    tables = ("bot", "database", "schedule", "discord", "matrix", "http")
+    for table in sorted(set(data) - set(tables)):
+        problems.append((table, f"is not a known table ({', '.join(f'[{t}]' for t in tables)})"))
     b = _Reader(data, "bot", problems)
     data_dir = Path(b.get("data_dir", str, "data", '"data"'))
     if base is not None and not data_dir.is_absolute() and not b.from_env("data_dir"):
@@ -216,6 +235,7 @@ def parse_config(
         timezone=b.parsed("timezone", "UTC", '"Europe/Berlin"', lambda t: parse_timezone(t).key),
         command_prefix=b.get("command_prefix", str, "!", '"!"'),
         log_level=b.get("log_level", str, "info", '"info"').lower(),
+        log_format=b.get("log_format", str, "plain", '"json"').lower(),
         commands_per_minute=b.get("commands_per_minute", int, 60, "60"),
     )
     _check_range(b, "commands_per_minute", bot.commands_per_minute, 0, 10_000)
@@ -225,6 +245,8 @@ def parse_config(
         )
     if bot.log_level not in LOG_LEVELS:
         problems.append(("bot.log_level", f"must be one of {', '.join(LOG_LEVELS)}"))
+    if bot.log_format not in LOG_FORMATS:
+        problems.append(("bot.log_format", f"must be one of {', '.join(LOG_FORMATS)}"))
     b.unknown()
 
     d = _Reader(data, "database", problems)
@@ -272,7 +294,10 @@ def parse_config(
         enabled=dc.get("enabled", bool, False, "true"),
         token=dc.get("token", str, "", '"..." (or set LOGOFF_DISCORD_TOKEN)'),
         guilds=tuple(guilds),
+        shard_count=dc.get("shard_count", int, 0, "2"),
+        shard_ids=_shard_ids(dc),
     )
+    _check_shards(dc, discord)
     if discord.enabled and not discord.token:
         problems.append(
             ("discord.token", "is required when [discord] is enabled (or set LOGOFF_DISCORD_TOKEN)")
@@ -290,6 +315,7 @@ def parse_config(
         device_name=mx.get("device_name", str, "Logoff", '"Logoff"'),
         allowed_inviters=tuple(str(i) for i in inviters),
         encryption=mx.get("encryption", bool, False, "false"),
+        recovery_key=mx.get("recovery_key", str, "", '"EsT..." (or LOGOFF_MATRIX_RECOVERY_KEY)'),
     )
     for inviter in matrix.allowed_inviters:
         if not (inviter.startswith("@") or inviter.startswith("*:")) or ":" not in inviter:
@@ -317,8 +343,66 @@ def parse_config(
                 )
             )
     mx.unknown()
-    config = Config(bot=bot, database_url=url, schedule=schedule, discord=discord, matrix=matrix)
+    h = _Reader(data, "http", problems)
+    http = HttpConfig(
+        address=h.parsed("address", "", '"127.0.0.1:8080"', _http_address),
+        ready_max_lag_seconds=h.get(
+            "ready_max_lag_seconds", int, READY_MAX_LAG_SECONDS, str(READY_MAX_LAG_SECONDS)
+        ),
+    )
+    _check_range(h, "ready_max_lag_seconds", http.ready_max_lag_seconds, 1, 24 * 3600)
+    h.unknown()
+    config = Config(
+        bot=bot, database_url=url, schedule=schedule, discord=discord, matrix=matrix, http=http
+    )
     return config, problems
+
+
+def parse_http_address(text: str) -> tuple[str, int]:
+    """("host", port) of "HOST:PORT", "[v6]:PORT" or a bare "PORT" (then the loopback address)."""
+    text = text.strip()
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", text
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"{text!r} is not HOST:PORT or a port from 1 to 65535")
+    return host, int(port)
+
+
+def _http_address(text: str) -> str:
+    if not text.strip():
+        return ""
+    host, port = parse_http_address(text)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _shard_ids(r: _Reader) -> tuple[int, ...]:
+    ids: list[int] = []
+    for item in r.get("shard_ids", list, [], "[0, 1]"):
+        if isinstance(item, int) and not isinstance(item, bool) and item >= 0:
+            ids.append(item)
+        elif isinstance(item, str) and item.isdigit():
+            ids.append(int(item))
+        else:
+            r.problems.append((r.key("shard_ids"), f"{item!r} is not a shard number; e.g. [0, 1]"))
+    return tuple(ids)
+
+
+def _check_shards(r: _Reader, discord: DiscordConfig) -> None:
+    _check_range(r, "shard_count", discord.shard_count, 0, 65_535)
+    if discord.shard_ids and discord.shard_count < 1:
+        r.problems.append(
+            (r.key("shard_ids"), "needs shard_count too, e.g. shard_count = 2 with shard_ids = [0]")
+        )
+    wrong = [i for i in discord.shard_ids if discord.shard_count and i >= discord.shard_count]
+    if wrong:
+        r.problems.append(
+            (
+                r.key("shard_ids"),
+                f"{wrong} out of range: shards are numbered 0 to {discord.shard_count - 1}",
+            )
+        )
 
 
 def load_config(path: Path | None) -> tuple[Config, list[tuple[str, str]]]:
@@ -343,6 +427,7 @@ def load_config(path: Path | None) -> tuple[Config, list[tuple[str, str]]]:
         schedule=config.schedule,
         discord=config.discord,
         matrix=config.matrix,
+        http=config.http,
         source=path,
     ), problems
 

@@ -14,11 +14,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.app.bootstrap import App, build_engine
+from bot.actors import Actor, Place
+from bot.app.bootstrap import App, build_app
 from bot.app.config import BotConfig, Config
 from bot.clock import VirtualClock
-from bot.commands.actions import Action, decode
-from bot.engine.context import Actor, Place
+from bot.messages.actions import Action, decode
 from bot.messages.markup import to_plain, unescape_plain
 from bot.messages.replies import Reply
 from bot.rules.localtime import parse_timezone, resolve_local
@@ -371,7 +371,6 @@ class Simulation:
 
     async def run_until(self, end: datetime) -> None:
         scheduler = self.app.scheduler
-        assert scheduler is not None
         while True:
             # One due instant at a time: members' taps queued by a message must happen
             # before later jobs run.
@@ -480,12 +479,9 @@ async def simulate(
     clock = VirtualClock(first_monday(start, tz))
     await database.migrate("sqlite://:memory:", keep_open=True)
     try:
-        from bot.app.serve import attach_scheduler
-
-        app = App(config=cfg, clock=clock, engine=build_engine(cfg, clock))
+        app = build_app(cfg, clock)
         sim = Simulation(app, clock, tz, seed)
         app.attach_outbox(PLATFORM, SimOutbox(sim))
-        attach_scheduler(app)
         await sim.setup(members, pledges, daily, second_zone)
         begin = clock.now()
         sim.plan_mutes(begin, weeks)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.commands.actions import Action
 from bot.commands.invocation import Invocation
 from bot.commands.pledges import PLEDGE_ARG
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import UserError
 from bot.messages import boards as reports
+from bot.messages.actions import Action
 from bot.messages.markup import inert
 from bot.messages.replies import Button, Reply, private
 from bot.progress import answering as answers

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.commands.actions import ATTENDANCE_REACTIONS, RSVP_REACTIONS, Action, event_action
 from bot.commands.event_mirror import mirror_event
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.messages import event_card
+from bot.messages.actions import ATTENDANCE_REACTIONS, RSVP_REACTIONS, Action, event_action
 from bot.messages.event_ics import event_calendar
 from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Reply, private, public

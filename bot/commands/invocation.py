@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.engine.context import Actor, Place
+from bot.actors import Actor, Place
 from bot.errors import UserError
 from storage.records import GroupRec, MemberRec
 

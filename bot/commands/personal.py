@@ -14,8 +14,8 @@ from bot.messages.replies import Reply, private
 from bot.rules import pledge_periods as tracking
 from bot.rules.durations import format_duration
 from bot.rules.localtime import parse_timezone, to_local
+from bot.rules.reach import member_due
 from bot.rules.slots import Slot, format_slot, next_occurrence
-from bot.scheduling import attention
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
 from storage.records import MemberRec, PledgeRec
@@ -70,7 +70,7 @@ async def remind(inv: Invocation) -> Reply:
     group = inv.need_group()
     text = f"Your reminder for “{inert(pledge.title)}” is {format_slot(slot)} ({tz.key}), {place}."
     at = next_occurrence(slot, inv.now, tz)
-    due = attention.member_due(at, group, inv.member, where == "dm")
+    due = member_due(at, group, inv.member, where == "dm")
     if due > at:
         # Accepted as asked, but nothing pings in quiet hours: say when it really comes.
         quiet = group.quiet_hours or "off"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from bot.commands.actions import Action
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Arg, Command, Registry, Role
+from bot.messages.actions import Action
 from bot.messages.replies import Button, Reply, private
 from storage import groups as group_queries
 from storage import privacy as privacy_queries

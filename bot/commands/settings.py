@@ -11,6 +11,7 @@ from typing import Any
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import PermissionDenied, UserError
+from bot.messages.notices import describe_held
 from bot.messages.replies import Reply, private, public
 from bot.progress import closing
 from bot.rules import event_times
@@ -19,7 +20,6 @@ from bot.rules.localtime import WEEKDAY_NAMES, WEEKDAYS, parse_timezone, parse_w
 from bot.rules.periods import describe, period_at
 from bot.rules.quiet import format_quiet_hours, parse_quiet_hours
 from bot.rules.slots import format_slot, parse_slot
-from bot.scheduling import attention
 from storage import closing as close_queries
 from storage import deferred as deferred_queries
 from storage import events as event_queries
@@ -188,7 +188,7 @@ async def _listing(group: GroupRec, now: datetime) -> str:
             f"**Held back by the weekly cap this week** ({len(held)}; raise it with "
             f"`!settings cap {group.weekly_message_cap + 2}`):"
         )
-        lines.extend("• " + line for line in attention.describe_held(held, group))
+        lines.extend("• " + line for line in describe_held(held, group))
     lines.append(
         "Change one with `!settings <key> <value>`, e.g. `!settings timezone Europe/Berlin`."
     )

@@ -6,29 +6,33 @@ import asyncio
 import dataclasses
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot import log_context
+from bot.actors import Actor, Place
 from bot.clock import Clock
 from bot.commands import checkins as answer_commands
 from bot.commands import event_mirror
 from bot.commands import events as event_commands
 from bot.commands import privacy as privacy_commands
-from bot.commands.actions import REACTION_ANSWERS, Action, decode
 from bot.commands.converters import convert, match_pledges, pledge_span
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Command, Registry, Role, bind, tokenize
-from bot.engine.context import Actor, Place
+from bot.engine.hooks import SchedulingHooks
 from bot.engine.ratelimit import RateLimiter
 from bot.errors import PermissionDenied, UserError
+from bot.messages.actions import REACTION_ANSWERS, Action, decode
 from bot.messages.event_card import CARD_UPDATED
 from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Button, Reply, error, private
+from bot.meter import Meter, NoMeter
 from bot.progress import answering as answers
 from bot.progress import closing
 from bot.rules import pledge_periods as tracking
 from bot.rules.periods import describe
-from bot.scheduling.ports import MirroredEvent
+from bot.scheduling.ports import MirroredEvent, Outbox
 from storage import checkins as checkin_queries
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
@@ -38,9 +42,9 @@ from storage.records import GroupDefaults, GroupRec, MemberRec, PledgeRec
 log = logging.getLogger("logoff.engine")
 
 MAX_COMMAND_LENGTH = 2000
-SnoozeHook = Callable[[MemberRec, PledgeRec, GroupRec, str, str, datetime], Awaitable[datetime]]
-ChangeHook = Callable[[int], Awaitable[None]]
-# Issue 14: edit a posted message in place (the Outbox's `edit`), set by the scheduler.
+# Typed commands that answer a period, counted like the taps that do the same.
+ANSWER_COMMANDS = ("done", "skip")
+# Issue 14: edit a posted message in place (the Outbox's `edit`).
 CardHook = Callable[[GroupRec, str, Reply], Awaitable[None]]
 # Issue 14: mirror an event into the platform's calendar (the Outbox's `mirror_event`).
 MirrorHook = Callable[[GroupRec, MirroredEvent], Awaitable[str | None]]
@@ -56,23 +60,40 @@ class Engine:
         registry: Registry,
         prefix: str = "!",
         commands_per_minute: int = 60,
+        *,
+        hooks: SchedulingHooks | None = None,
+        secrets: tuple[str, ...] = (),
+        meter: Meter | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.clock = clock
+        # What the core counts (bot.meter); the scheduler reports to the same one.
+        self.meter: Meter = meter or NoMeter()
         self.limiter = RateLimiter(commands_per_minute)
-        # Tokens and passwords of this deployment (set by the app from the config).
-        self.secrets: tuple[str, ...] = ()
+        # Tokens and passwords of this deployment, never echoed back in a reply.
+        self.secrets = secrets
         self.defaults = defaults
         self.registry = registry
         self.prefix = prefix
-        self.snooze_hook: SnoozeHook | None = None
-        # Called with a group's id after a command changed it, so the scheduler re-plans.
-        self.change_hook: ChangeHook | None = None
-        self.card_hook: CardHook | None = None
-        self.mirror_hook: MirrorHook | None = None
+        # Re-planning after a change and snoozing; None where no scheduler runs.
+        self.hooks = hooks
+        # Issue 14: where an event's card is edited in place and mirrored (None: nowhere).
+        self.outbox = outbox
         # Public base URL of the HTTP listener, for the group calendar feeds ("" when none).
         self.feed_base_url = ""
         # One writer at a time inside a process: a tap and a typed command never interleave.
         self._lock = asyncio.Lock()
+
+    @property
+    def card_hook(self) -> CardHook | None:
+        """Issue 14: edit an event's card in place (the Outbox's `edit`)."""
+        return self.outbox.edit if self.outbox is not None else None
+
+    @property
+    def mirror_hook(self) -> MirrorHook | None:
+        """Issue 14: mirror an event into the platform's own calendar, where there is one."""
+        mirror = getattr(self.outbox, "mirror_event", None)
+        return mirror if callable(mirror) else None
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -92,7 +113,7 @@ class Engine:
         if verdict == "notify":
             return self._slow_down()
         return await self._guard(
-            actor, place, event_id, lambda: self._run_text(actor, place, body, event_id)
+            actor, place, event_id, lambda: self._run_text(actor, place, body, event_id), "text"
         )
 
     async def handle_command(
@@ -109,14 +130,18 @@ class Engine:
                 raise UserError(f"I don't know the command `{' '.join(path)}`.")
             return await self._invoke(actor, place, command, raw, event_id)
 
-        return await self._guard(actor, place, event_id, run)
+        return await self._guard(actor, place, event_id, run, "slash")
 
     async def handle_action(
         self, actor: Actor, place: Place, action_text: str, event_id: str
     ) -> Reply:
         """A tap on a button (its encoded action)."""
         return await self._guard(
-            actor, place, event_id, lambda: self._run_action(actor, place, action_text, event_id)
+            actor,
+            place,
+            event_id,
+            lambda: self._run_action(actor, place, action_text, event_id),
+            "tap",
         )
 
     async def handle_reaction(
@@ -152,7 +177,7 @@ class Engine:
                 return private("")
             return private("Took that back.")
 
-        reply = await self._guard(actor, place, reaction_event_id + ":undo", run)
+        reply = await self._guard(actor, place, reaction_event_id + ":undo", run, "undo")
         return reply if reply.text else None
 
     async def pledge_choices(self, place: Place, typed: str) -> list[tuple[str, str]]:
@@ -222,14 +247,27 @@ class Engine:
         )
 
     async def _guard(
-        self, actor: Actor, place: Place, event_id: str, run: Callable[[], Awaitable[Reply]]
+        self,
+        actor: Actor,
+        place: Place,
+        event_id: str,
+        run: Callable[[], Awaitable[Reply]],
+        via: str,
     ) -> Reply:
+        # Monotonic time: a duration for the latency histogram, not a moment of the calendar.
+        started = time.monotonic()
+        outcome = "error"
+        about = log_context.enter(place.platform, None if place.is_direct else place.external_id)
         try:
             async with self._lock:
-                return self._scrub(await run())
+                reply = self._scrub(await run())
+            outcome = "ok"
+            return reply
         except UserError as exc:
+            outcome = "refused"
             return self._scrub(error(exc.message, exc.usage))
         except Exception:
+            self.meter.error("engine")
             ref = secrets.token_hex(3)
             log.exception(
                 "unexpected error ref=%s platform=%s place=%s actor=%s event=%s",
@@ -243,6 +281,9 @@ class Engine:
                 f"Sorry, something went wrong on my side (reference `{ref}`). "
                 "Please try again; if it keeps happening, tell whoever runs this bot."
             )
+        finally:
+            log_context.leave(about)
+            self.meter.command(via, time.monotonic() - started, outcome)
 
     @staticmethod
     def _event_key(actor: Actor, event_id: str) -> str:
@@ -341,9 +382,11 @@ class Engine:
                 continue
             inv.args[arg.name] = await convert(inv, arg, value, pledges)
         reply = await command.handler(inv)
-        if command.replans and group is not None and self.change_hook is not None:
+        if command.name in ANSWER_COMMANDS:
+            self.meter.answered(command.name)
+        if command.replans and group is not None and self.hooks is not None:
             try:
-                await self.change_hook(group.id)
+                await self.hooks.replan(group.id)
             except Exception:
                 log.exception("re-planning group %s failed", group.id)
         return reply
@@ -379,9 +422,11 @@ class Engine:
         key = self._event_key(actor, event_id)
         if action.verb in ("done", "not", "skip"):
             note = "(one tap)" if action.verb == "skip" else ""
-            return await answer_commands.answer(
+            reply = await answer_commands.answer(
                 pledge, group, member, action.verb, note, key, now, period_key=action.period_key
             )
+            self.meter.answered(action.verb)
+            return reply
         if not answers.is_open(
             part, pledge, group, tracking.period_by_key(pledge, group, action.period_key), now
         ):
@@ -390,7 +435,9 @@ class Engine:
                 f"That question was about the {describe(period)}, which "
                 f"{answers.close_text(period, group, now)}: there is nothing to snooze."
             )
-        return await self._snooze(member, pledge, group, action, key, now)
+        reply = await self._snooze(member, pledge, group, action, key, now)
+        self.meter.answered("snooze")
+        return reply
 
     async def _snooze(
         self,
@@ -413,10 +460,10 @@ class Engine:
                     )
                 ),
             )
-        if self.snooze_hook is None:
+        if self.hooks is None:
             raise UserError("Snoozing needs the scheduler, which is not running here.")
         period = tracking.period_by_key(pledge, group, action.period_key)
-        until = await self.snooze_hook(member, pledge, group, action.verb, action.period_key, now)
+        until = await self.hooks.snooze(member, pledge, group, action.verb, action.period_key, now)
         return private(
             f"💤 I'll ask you again about **{inert(pledge.title)}** ({describe(period)}) "
             f"at {until.astimezone(tracking.group_tz(group)):%a %H:%M}."

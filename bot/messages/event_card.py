@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.commands.actions import event_action
+from bot.messages.actions import event_action
 from bot.messages.markup import inert
 from bot.messages.replies import NOTIFY, Button, MentionRef, Reply, Visibility
 from bot.rules.event_times import describe_length

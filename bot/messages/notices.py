@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.commands.actions import Action
+from bot.messages.actions import Action
 from bot.messages.markup import inert
 from bot.messages.replies import Button, MentionRef, Reply, Visibility
+from bot.rules import pledge_periods as tracking
 from bot.rules.periods import Period, describe
-from storage.records import MemberRec, PledgeRec
+from storage import scheduling as round_queries
+from storage.records import GroupRec, MemberRec, PledgeRec
 
 # Discord allows 25 buttons per message (5 rows of 5): pledges beyond that get no buttons.
 MAX_BUTTONS = 25
@@ -149,3 +151,19 @@ def reply_from_json(data: dict[str, Any]) -> Reply:
         mentions=tuple(MentionRef(int(m[0]), m[1], m[2], m[3]) for m in data.get("mentions", [])),
         extra={str(k): str(v) for k, v in data.get("extra", {}).items()},
     )
+
+
+def describe_held(rows: Iterable[round_queries.HeldBack], group: GroupRec) -> list[str]:
+    """Lines for `!settings`: what the cap held back this week, in the group's time."""
+    tz = tracking.group_tz(group)
+    lines = []
+    for r in rows:
+        local = r.due_at.astimezone(tz)
+        what = {"summary": "the weekly summary", PROMPT: "a question", FOLLOWUP: "a last call"}
+        label = what.get(r.kind, "a reminder")
+        titles = ", ".join(r.titles) or "—"
+        lines.append(
+            f"{local:%a %d %b %H:%M}: {label} ({titles}) for {r.members} "
+            f"member{'s' if r.members != 1 else ''}"
+        )
+    return lines

@@ -19,7 +19,7 @@ NOTIFY = "notify"
 @dataclass(frozen=True)
 class Button:
     label: str
-    action: str  # an encoded action (bot.commands.actions); adapters treat it as opaque
+    action: str  # an encoded action (bot.messages.actions); adapters treat it as opaque
     emoji: str = ""
     style: str = "secondary"  # primary | secondary | danger | success
 

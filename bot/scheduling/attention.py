@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,8 +23,9 @@ from bot.messages.notices import (
 from bot.messages.replies import Reply
 from bot.rules import pledge_periods as tracking
 from bot.rules.periods import Period, describe, period_at
+from bot.rules.reach import after_quiet, member_due, member_tz
 from bot.rules.slots import parse_slot
-from bot.scheduling.planning import after_quiet, member_tz, slot_in_period
+from bot.scheduling.planning import slot_in_period
 from storage import scheduling as round_queries
 from storage.records import GroupRec, JobRec, MemberRec, PeriodTally, PledgeRec
 from storage.scheduling import RoundPart
@@ -44,8 +45,6 @@ IMPORTANCE_LAST_CALL = 2
 IMPORTANCE_DAILY = 1
 # A message handed over this soon after the check that made it needs no second look.
 RECHECK_AFTER = timedelta(seconds=5)
-# Quiet windows of the group's and a member's zone may alternate; a few rounds settle it.
-_QUIET_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -221,23 +220,6 @@ async def load_facts(jobs: Sequence[JobRec], groups: dict[int, GroupRec] | None 
                 continue
             reached.add((member_id, pledge_id, budget_key(period, group)))
     return Facts(pledges=pledges, parts=parts, tallies=tallies, reached=reached)
-
-
-def member_due(minute: datetime, group: GroupRec, member: MemberRec, dm: bool) -> datetime:
-    """When a ping may reach a member: never in quiet hours read in their own zone, and a
-    channel message never in the group's either."""
-    if dm:
-        return after_quiet(minute, group, member_tz(member, group))
-    due = after_quiet(minute, group)
-    if not member.timezone:
-        return due
-    own = member_tz(member, group)
-    for _ in range(_QUIET_ROUNDS):
-        later = after_quiet(after_quiet(due, group, own), group)
-        if later == due:
-            return due
-        due = later
-    return after_quiet(due, group, own)
 
 
 def _left_unanswered(
@@ -662,22 +644,6 @@ def _rerendered(job: JobRec, left: Sequence[Notice], now: datetime) -> JobRec:
     payload["notices"] = notices_to_json(left)
     payload["checked_at"] = now.isoformat()
     return dataclasses.replace(job, payload=payload)
-
-
-def describe_held(rows: Iterable[round_queries.HeldBack], group: GroupRec) -> list[str]:
-    """Lines for `!settings`: what the cap held back this week, in the group's time."""
-    tz = tracking.group_tz(group)
-    lines = []
-    for r in rows:
-        local = r.due_at.astimezone(tz)
-        what = {SUMMARY: "the weekly summary", PROMPT: "a question", FOLLOWUP: "a last call"}
-        label = what.get(r.kind, "a reminder")
-        titles = ", ".join(r.titles) or "—"
-        lines.append(
-            f"{local:%a %d %b %H:%M}: {label} ({titles}) for {r.members} "
-            f"member{'s' if r.members != 1 else ''}"
-        )
-    return lines
 
 
 _ = describe

@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 
 from bot.messages.notices import FOLLOWUP, PROMPT, REMIND, SNOOZE
 from bot.rules import pledge_periods as tracking
-from bot.rules.localtime import parse_timezone, resolve_local
+from bot.rules.localtime import resolve_local
 from bot.rules.periods import Period, period_at
-from bot.rules.quiet import parse_quiet_hours, quiet_end
+
+# Re-exported: the scheduler reads them here.
+from bot.rules.reach import after_quiet as after_quiet
+from bot.rules.reach import member_tz as member_tz
 from bot.rules.slots import Slot, next_occurrence, occurrence_in_period, parse_slot
 from storage import groups as group_queries
 from storage import jobs as job_queries
@@ -24,23 +27,6 @@ PLANNED_KINDS = (REMIND, PROMPT, FOLLOWUP, CLOSE, SUMMARY)
 # early enough to be answered before the close and late enough to follow a night's sleep.
 FOLLOWUP_SHARE = 2 / 3
 _TICK = timedelta(microseconds=1)
-
-
-def member_tz(member: MemberRec, group: GroupRec) -> ZoneInfo:
-    """A member's own zone for personal reminders and DMs, else the group's."""
-    if member.timezone:
-        try:
-            return parse_timezone(member.timezone)
-        except Exception:
-            return tracking.group_tz(group)
-    return tracking.group_tz(group)
-
-
-def after_quiet(instant: datetime, group: GroupRec, tz: ZoneInfo | None = None) -> datetime:
-    """`instant`, or the end of the quiet window it falls in (the group's window, local to tz)."""
-    window = parse_quiet_hours(group.quiet_hours) if group.quiet_hours else None
-    end = quiet_end(instant, window, tz or tracking.group_tz(group))
-    return end or instant
 
 
 def slot_in_period(slot: Slot, period: Period, tz: ZoneInfo) -> datetime | None:

@@ -14,7 +14,7 @@ class Outbox(Protocol):
     """Send a message; return the platform's message id once the platform accepted it.
 
     Raise `bot.errors.DeliveryError` when it did not (retryable or not); the scheduler retries.
-    A `Reply` with buttons is a question: its buttons carry encoded actions (bot.commands.actions).
+    A `Reply` with buttons is a question: its buttons carry encoded actions (bot.messages.actions).
     """
 
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str: ...

@@ -11,16 +11,18 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
+from bot import log_context
 from bot.clock import Clock, VirtualClock
 from bot.errors import DeliveryError
 from bot.messages.notices import NOTICE_KINDS, reply_from_json, reply_to_json
 from bot.messages.weekly_summary import closed_week_summary
+from bot.meter import CAP, MUTED, QUIET_HOURS
 from bot.scheduling import attention, event_jobs, planning
 from bot.scheduling.ports import Outbox
 from storage import groups as group_queries
 from storage import jobs as job_queries
 from storage import scheduling as round_queries
-from storage.records import GroupRec, JobRec, MemberRec, NewJob, PledgeRec
+from storage.records import GroupRec, JobRec, MemberRec, NewJob
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -32,6 +34,7 @@ BATCH = 500
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 IDLE_SLEEP = 300.0  # re-check now and then even without a wake-up: other processes add jobs
+RETRY_SLEEP = 5.0  # after a failed round (the database away)
 MAX_ROUNDS = 10_000
 SEND_KINDS = (attention.CHANNEL_SEND, attention.DM_SEND)
 # Accepted messages are recorded and marked sent in batches of this many: a crash before the
@@ -68,46 +71,19 @@ class Scheduler:
         catch_up: timedelta = timedelta(hours=24),
         lease: timedelta = LEASE,
         batch: int = BATCH,
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.engine = engine
+        self.meter = engine.meter
         self.outbox = outbox
         self.clock = clock
         self.catch_up = catch_up
         self.lease = lease
         self.batch = batch
-        self._wake = asyncio.Event()
+        # Shared with the engine's Replanner: a command that adds an earlier job sets it.
+        self._wake = wake or asyncio.Event()
         self._stopping = False
-
-    # -- hooks the engine calls -------------------------------------------------------------
-
-    def attach(self) -> None:
-        """Let the engine tell us about changed groups and snoozes."""
-        self.engine.snooze_hook = self.snooze
-        self.engine.change_hook = self.replan
-        # Issue 14: an event's card is edited in place after each RSVP.
-        self.engine.card_hook = getattr(self.outbox, "edit", None)
-        self.engine.mirror_hook = getattr(self.outbox, "mirror_event", None)
-
-    async def replan(self, group_id: int) -> None:
-        await planning.plan_group(group_id, self.clock.now())
-        self.wake()
-
-    async def snooze(
-        self,
-        member: MemberRec,
-        pledge: PledgeRec,
-        group: GroupRec,
-        verb: str,
-        period_key: str,
-        now: datetime,
-    ) -> datetime:
-        """Ask one member again later; the group's own reminders stay where they are."""
-        tz = planning.member_tz(member, group)
-        until = planning.snooze_until(verb, now, tz)
-        job = planning.snooze_job(member, pledge, group, period_key, until)
-        await job_queries.plan([job], now)
-        self.wake()
-        return until
+        self._running = False
 
     # -- the task ---------------------------------------------------------------------------
 
@@ -115,21 +91,51 @@ class Scheduler:
         """An earlier job may exist now: recompute how long to sleep."""
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        """True while `run` serves jobs (readiness reads it: a task alone may be backing off)."""
+        return self._running
+
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
 
     async def run(self) -> None:
-        """Serve due jobs until cancelled or stopped."""
-        await planning.plan_all(self.clock.now())
+        """Serve due jobs until stopped; a database that fails (even at start) is retried.
+
+        The start-up planning sits inside the loop: if the database is down when the bot
+        starts, commands may already work, and reminders must follow as soon as it is back.
+        """
+        self._running = True
+        try:
+            await self._serve()
+        finally:
+            self._running = False
+
+    async def _serve(self) -> None:
+        planned = False
+        failing = False
         while not self._stopping:
             # Clear before looking: a wake-up that lands while we compute is not lost.
             self._wake.clear()
             try:
+                if not planned:
+                    await planning.plan_all(self.clock.now())
+                    planned = True
                 await self.run_due()
-            except Exception:
-                log.exception("scheduler round failed; retrying shortly")
-            delay = await self._sleep_for()
+            except Exception as exc:
+                self.meter.error("scheduler")
+                # Logged once per outage with its traceback, not every few seconds.
+                if not failing:
+                    log.exception("scheduler round failed; retrying every few seconds")
+                else:
+                    log.debug("scheduler round failed again: %r", exc)
+                failing = True
+            else:
+                if failing:
+                    log.warning("the scheduler works again")
+                failing = False
+            delay = RETRY_SLEEP if failing else await self._sleep_for()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
@@ -138,7 +144,7 @@ class Scheduler:
             nxt = await job_queries.next_due_at()
         except Exception:
             log.exception("could not read the next due time")
-            return 5.0
+            return RETRY_SLEEP
         if nxt is None:
             return IDLE_SLEEP
         return max(0.0, min(IDLE_SLEEP, (nxt - self.clock.now()).total_seconds()))
@@ -214,6 +220,7 @@ class Scheduler:
         try:
             await work
         except Exception as exc:
+            self.meter.error("scheduler")
             log.exception("jobs %s failed; retrying later", [j.dedupe_key for j in jobs])
             await self._retry(jobs, token, now, repr(exc), None)
 
@@ -277,6 +284,9 @@ class Scheduler:
                 await self._retry(jobs, token, now, repr(exc), None)
                 failed.extend(jobs)
         capped = await attention.within_caps([(g, outs) for g, _, outs in batched], now, facts)
+        held = sum(len(outs) for _, _, outs in batched) - sum(len(kept) for kept in capped)
+        if held:
+            self.meter.held_back(CAP, held)
         expansions = [
             ([j.id for j in jobs], [self._send_job(o, now) for o in kept])
             for (_, jobs, _), kept in zip(batched, capped, strict=True)
@@ -307,6 +317,8 @@ class Scheduler:
         reply.extra["idempotency_key"] = key
         out = attention.Outgoing(key, job.due_at, group.id, None, reply, "summary", None, None)
         sends = [self._send_job(o, now) for o in await attention.within_cap(group, [out], now)]
+        if not sends:
+            self.meter.held_back(CAP)
         await job_queries.expand([job.id], token, sends, now)
 
     async def _event(self, job: JobRec, token: str, now: datetime) -> None:
@@ -358,6 +370,10 @@ class Scheduler:
                 await self._settle_sent(accepted, token, now)
                 accepted = []
         await self._settle_sent(accepted, token, now)
+        if skipped.get("muted"):
+            self.meter.held_back(MUTED, len(skipped["muted"]))
+        if quiet:
+            self.meter.held_back(QUIET_HOURS, len(quiet))
         for reason, ids in skipped.items():
             await job_queries.settle(ids, token, job_queries.SKIPPED, now, reason)
         await job_queries.release_many(quiet, token)
@@ -374,6 +390,7 @@ class Scheduler:
     ) -> round_queries.SentRecord | None:
         """Give one message to the platform; the record to store if it was accepted."""
         reply = reply_from_json(job.payload["reply"])
+        about = log_context.enter(group.platform, group.external_id)
         try:
             if member is None:
                 message_id = await self.outbox.send_to_group(group, reply)
@@ -387,11 +404,17 @@ class Scheduler:
             await self._retry([job], token, now, str(exc), exc.retry_after)
             return None
         except Exception as exc:
+            self.meter.error("scheduler")
             log.exception("handing over %s failed", job.dedupe_key)
             await self._retry([job], token, now, repr(exc), None)
             return None
+        finally:
+            log_context.leave(about)
         record = job.payload.get("record", {})
         pledge_id = record.get("pledge_id")
+        self.meter.sent(
+            member.platform if member else group.platform, str(record.get("kind", "message"))
+        )
         return round_queries.SentRecord(
             platform=member.platform if member else group.platform,
             message_id=message_id,

@@ -103,15 +103,39 @@ def console(podman: Podman, volume: str, script: str) -> subprocess.CompletedPro
     return podman("run", "-i", "--rm", *LOCKED_DOWN, "-v", f"{volume}:/data", IMAGE, input=script)
 
 
-def ready(podman: Podman, name: str) -> str:
-    """What tells that the running container is ready to answer.
+# Run inside the container: its network is `none`, so only its own loopback reaches the bot.
+GET_READY = """\
+import json, sys, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen("http://127.0.0.1:8080/ready", timeout=5) as r:
+        status, body = r.status, r.read()
+except urllib.error.HTTPError as e:
+    status, body = e.code, e.read()
+print(json.dumps({"status": status, "body": json.loads(body)}))
+"""
 
-    TODO(issue 12, health listener): once the HTTP listener exists, start the container with
-    LOGOFF_HTTP_ADDRESS=0.0.0.0:8080 and GET /ready inside it here (and assert that
-    `podman healthcheck run` reaches /health); until then `logoff check-config` in the
-    running container reads the same configuration and names the database it uses.
-    """
-    return podman.check("exec", name, "logoff", "check-config")
+
+def ready(podman: Podman, name: str, seconds: float = 60) -> dict[str, object]:
+    """GET /ready on the image's listener (LOGOFF_HTTP_ADDRESS=0.0.0.0:8080) until it is 200."""
+    deadline = time.monotonic() + seconds
+    said = ""
+    while time.monotonic() < deadline:
+        done = podman("exec", name, "python", "-c", GET_READY)
+        said = done.stdout + done.stderr
+        if done.returncode == 0:
+            answer = json.loads(done.stdout)
+            if answer["status"] == 200:
+                body: dict[str, object] = answer["body"]
+                return body
+        time.sleep(0.5)
+    raise AssertionError(f"/ready of {name} never answered 200 in {seconds} s: {said}")
+
+
+def python_in(podman: Podman, image: str, code: str) -> str:
+    """What `code` prints, run by the image's Python in a throwaway container."""
+    return podman.check(
+        "run", "--rm", "--network", "none", "--entrypoint", "python", image, "-c", code
+    )
 
 
 def wait_for_log(podman: Podman, name: str, text: str, seconds: float = 60) -> str:
@@ -144,20 +168,22 @@ def test_the_image_is_labelled_runs_as_a_fixed_user_and_declares_data_and_health
     assert labels["org.opencontainers.image.licenses"] == "AGPL-3.0-or-later"
     assert len(labels["org.opencontainers.image.revision"]) == 40
     assert info["Healthcheck"]["Test"] == ["CMD", "logoff-healthcheck"]
+    assert "LOGOFF_HTTP_ADDRESS=0.0.0.0:8080" in config["Env"]
+    assert "8080/tcp" in config["ExposedPorts"]
     # Installed from the wheel into the virtual environment, not from a copy of the source.
-    where = podman.check(
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--entrypoint",
-        "python",
-        image,
-        "-c",
-        "import bot, storage.migrations as m; print(bot.__file__, m.__file__)",
+    where = python_in(
+        podman, image, "import bot, storage.migrations as m; print(bot.__file__, m.__file__)"
     )
     assert where.count("/opt/logoff/lib/python3") == 2, where
     assert "/src" not in where
+    # The summary picture's font, and the metrics extra for /metrics.
+    extras = python_in(
+        podman,
+        image,
+        "import os, prometheus_client as p;"
+        "print(os.path.exists('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'), p.__name__)",
+    )
+    assert extras.split() == ["True", "prometheus_client"], extras
 
 
 def test_the_console_bot_answers_with_sqlite_on_the_volume_and_a_read_only_root(
@@ -176,11 +202,20 @@ def test_the_console_bot_answers_with_sqlite_on_the_volume_and_a_read_only_root(
     try:
         logs = wait_for_log(podman, name, "Logoff console")
         assert "The database is up to date." in logs  # migrate again on start: a no-op
-        said = ready(podman, name)
-        assert "Configuration OK" in said
+        body = ready(podman, name)
+        assert body["status"] == "ready"
+        checks = body["checks"]
+        assert isinstance(checks, dict)
+        assert checks["database"] == {"ok": True}
+        assert checks["platform:console"] == {"ok": True}
+        assert checks["scheduler"]["ok"] is True
+        said = podman.check("exec", name, "logoff", "check-config")
         assert "sqlite:///data/logoff.db" in said
         health = podman("healthcheck", "run", name)
         assert health.returncode == 0, health.stdout + health.stderr
+        (probed,) = json.loads(podman.check("inspect", name))
+        probe_log = json.dumps(probed["State"].get("Health") or probed["State"].get("Healthcheck"))
+        assert "http://127.0.0.1:8080/health: 200" in probe_log, probe_log
         assert podman.check("exec", name, "id", "-u").strip() == "10001"
         refused = podman("exec", name, "touch", "/opt/logoff/x")
         assert refused.returncode != 0

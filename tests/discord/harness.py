@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.discord import run_discord
 from adapters.discord.client import LogoffClient
 from adapters.discord.outbox import DiscordOutbox
-from bot.app.bootstrap import App, open_app
+from bot.app.bootstrap import App, discord_service, open_app
 from bot.app.config import BotConfig, Config, DiscordConfig
 from bot.clock import Clock
 from storage import database
@@ -93,12 +92,12 @@ class RunningBot:
 async def start_bot(
     peer: DiscordPeer, data_dir: Path, clock: Clock | None = None, **config: Any
 ) -> AsyncIterator[RunningBot]:
-    """Migrate a SQLite file, open the app and run `run_discord(app)`; always stop it."""
+    """Migrate a SQLite file, open the app and run its Discord service; always stop it."""
     cfg = make_config(data_dir, **config)
     data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 -- test set-up, once
     await database.migrate(cfg.db_url)
     async with open_app(cfg, clock) as app:
-        task = asyncio.create_task(run_discord(app))
+        task = asyncio.create_task(discord_service(app).run())
         try:
             await _ready(app, task)
             await peer.wait_connected(timeout=TIMEOUT)
@@ -115,7 +114,7 @@ async def _ready(app: App, task: asyncio.Task[None]) -> None:
     while "discord" not in app.outboxes:
         if task.done():
             task.result()
-            raise AssertionError("run_discord ended before it was ready")
+            raise AssertionError("the Discord service ended before it was ready")
         if loop.time() > deadline:
             raise TimeoutError("the Discord adapter did not log in")
         await asyncio.sleep(0.01)

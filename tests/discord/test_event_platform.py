@@ -10,7 +10,6 @@ import pytest
 
 from bot.messages.replies import Button, Reply, Visibility
 from bot.scheduling.ports import MirroredEvent
-from bot.scheduling.scheduler import Scheduler
 from storage.records import GroupRec, MemberRec
 from tests.discord.harness import RunningBot, start_bot
 from tests.discord_peer import MANAGE_EVENTS, DiscordPeer, StoredMessage
@@ -147,7 +146,6 @@ async def test_event_commands_drive_the_mirror_and_interested_counts_as_maybe(
 ) -> None:
     _allow_events(peer)
     async with start_bot(peer, data_dir) as bot:
-        Scheduler(bot.app.engine, bot.app.outbox, bot.app.clock).attach()
         card = await _event_new(bot, peer)
         mirror = await peer.scheduled_events.wait_for(peer.guild)
         assert (mirror.name, mirror.location) == ("Street party", "Linden Square")
@@ -161,7 +159,6 @@ async def test_event_commands_drive_the_mirror_and_interested_counts_as_maybe(
         await bot.slash(peer.member, "event edit", event="1", place="Town hall")
         assert mirror.location == "Town hall"
     async with start_bot(peer, data_dir) as bot:  # the mirror's id is kept on the event
-        Scheduler(bot.app.engine, bot.app.outbox, bot.app.clock).attach()
         await bot.slash(peer.member, "event cancel", event="1")
         assert mirror.status == 4
         assert len(peer.scheduled_events.in_guild(peer.guild)) == 1
@@ -171,7 +168,6 @@ async def test_event_commands_drive_the_mirror_and_interested_counts_as_maybe(
 async def test_event_new_without_manage_events_tells_the_creator_once(
     bot: RunningBot, peer: DiscordPeer
 ) -> None:
-    Scheduler(bot.app.engine, bot.app.outbox, bot.app.clock).attach()
     await _event_new(bot, peer)
     dm = peer.dm_channel(peer.member)
     told = await peer.wait_for_message(dm, lambda m: "Manage Events" in m.content)

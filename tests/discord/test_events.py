@@ -21,8 +21,8 @@ MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
 
 
 def _scheduler(bot: RunningBot, clock: VirtualClock) -> Scheduler:
-    jobs = Scheduler(bot.app.engine, bot.app.outbox, clock)
-    jobs.attach()  # also lets the engine edit cards in place
+    jobs = bot.app.scheduler  # on the bot's virtual clock; it also edits cards in place
+    assert jobs is not None
     return jobs
 
 

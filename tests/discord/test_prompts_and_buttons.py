@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.commands.actions import Action
+from bot.messages.actions import Action
 from bot.messages.replies import Button, MentionRef, Reply, Visibility
 from bot.rules import pledge_periods as tracking
 from tests.discord.harness import RunningBot, start_bot

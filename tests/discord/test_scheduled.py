@@ -7,13 +7,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.clock import VirtualClock
 from tests.discord.harness import RunningBot, start_bot
 from tests.discord_peer import DiscordPeer
-
-scheduler = pytest.importorskip("bot.scheduling.scheduler")
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
@@ -24,8 +20,7 @@ async def test_a_scheduled_reminder_and_the_weekly_summary_reach_the_channel(
 ) -> None:
     clock = VirtualClock(MONDAY)
     async with start_bot(peer, data_dir, clock) as bot:
-        jobs = scheduler.Scheduler(bot.app.engine, bot.app.outbox, clock)
-        jobs.attach()
+        jobs = bot.app.scheduler
         await bot.slash(peer.member, "pledge new", title="Call a neighbour", remind="thu 18:00")
         await jobs.advance_to(clock, datetime(2026, 12, 3, 18, 5, tzinfo=BERLIN))
         reminder = await peer.wait_for_message(

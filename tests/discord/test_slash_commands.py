@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from pathlib import Path
 
-from adapters.discord import sync_commands
-from bot.app.serve import discord_sync_main
+from bot.app.bootstrap import sync_discord_commands
+from bot.app.cli import main as logoff
 from bot.commands import build_registry
 from bot.commands.registry import Role
 from tests.discord.harness import RunningBot, make_config, start_bot
@@ -72,7 +71,7 @@ async def test_a_second_start_with_the_same_commands_does_not_sync_again(
         reply = await running.slash(peer.member, "help")
         assert "pledge new" in (reply.content or "")
     assert len(_command_puts(peer)) == 1
-    scopes = await sync_commands(make_config(data_dir))
+    scopes = await sync_discord_commands(make_config(data_dir))
     assert scopes == [f"{peer.application_id}:global"]
     assert len(_command_puts(peer)) == 2
 
@@ -184,10 +183,14 @@ async def test_logoff_discord_sync_pushes_the_commands_even_when_unchanged(
 ) -> None:
     async with start_bot(peer, data_dir):
         pass
-    config = make_config(data_dir)
+    config = data_dir.parent / "config.toml"
+    config.write_text(
+        f'[bot]\ndata_dir = "{data_dir}"\n[discord]\nenabled = true\ntoken = "peer-token"\n',
+        encoding="utf-8",
+    )
     # the CLI entry point runs its own event loop, so call it from a worker thread
     code = await asyncio.wait_for(
-        asyncio.to_thread(discord_sync_main, config, argparse.Namespace()), 10
+        asyncio.to_thread(logoff, ["discord-sync", "--config", str(config)]), 10
     )
     assert code == 0
     assert len(_command_puts(peer)) == 2

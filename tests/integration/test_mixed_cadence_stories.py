@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.console.adapter import CHANNEL
-from bot.commands.actions import decode
+from bot.messages.actions import decode
 from tests.support.session import ConsoleSession, open_session
 
 BERLIN = ZoneInfo("Europe/Berlin")

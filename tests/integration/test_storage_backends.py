@@ -54,8 +54,8 @@ async def test_a_check_in_counts_once_per_causing_event(database_url: str):
 async def test_a_replayed_tap_is_answered_but_counted_once(database_url: str):
     async with open_session(database_url, START, "Europe/Berlin") as s:
         await s.say('!pledge new "Call a neighbour" times 2 per week')
-        from bot.commands.actions import Action
-        from bot.engine.context import Actor, Place
+        from bot.actors import Actor, Place
+        from bot.messages.actions import Action
 
         action = Action("done", 1, "week:2026-11-30").encode()
         actor = Actor("console", "you", "you", True)

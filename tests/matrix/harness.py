@@ -24,7 +24,7 @@ from nio import (
     SyncResponse,
 )
 
-from bot.app.bootstrap import App, open_app
+from bot.app.bootstrap import App, matrix_service, open_app
 from bot.app.config import BotConfig, Config, MatrixConfig
 from bot.clock import Clock
 from storage import database
@@ -91,13 +91,11 @@ async def running_bot(
     clock: Clock | None = None,
 ) -> AsyncIterator[App]:
     """The bot in this process, as `logoff migrate` + `logoff run` would start it."""
-    from adapters.matrix import run_matrix
-
     config = account.config(server, encryption=encryption)
     account.data_dir.mkdir(parents=True, exist_ok=True)
     await database.migrate(config.db_url)
     async with open_app(config, clock) as app:
-        task = asyncio.create_task(run_matrix(app))
+        task = asyncio.create_task(matrix_service(app).run())
         try:
             deadline = time.monotonic() + WAIT
             while "matrix" not in app.outboxes or not app.outboxes["matrix"].ready.is_set():  # type: ignore[attr-defined]
@@ -139,6 +137,13 @@ class BotProcess:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"logoff run not ready:\n{self.log.read_text()}")
             await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up at all, as when the machine or the OOM killer stops it."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=WAIT)
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -250,6 +255,12 @@ class Member:
         assert isinstance(resp, RoomCreateResponse), resp
         return str(resp.room_id)
 
+    async def room_with_bot(self, bot_id: str, *, encrypted: bool = False) -> str:
+        """A new room the bot was invited to, once the bot has said hello there."""
+        room = await self.create_room(encrypted=encrypted, invite=(bot_id,))
+        await self.wait_for(lambda s: sent_by(bot_id)(s) and s.room_id == room)
+        return room
+
     async def send(self, room_id: str, text: str) -> str:
         resp = await self.nio.room_send(
             room_id,
@@ -262,7 +273,9 @@ class Member:
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        resp = await self.nio.room_send(room_id, "m.reaction", content)
+        resp = await self.nio.room_send(
+            room_id, "m.reaction", content, ignore_unverified_devices=True
+        )
         assert isinstance(resp, RoomSendResponse), resp
         return str(resp.event_id)
 

@@ -11,7 +11,6 @@ from ical.calendar_stream import IcsCalendarStream
 from nio import DownloadResponse
 
 from bot.clock import VirtualClock
-from bot.scheduling.scheduler import Scheduler
 from tests.matrix.harness import Member, Seen, new_bot_account, running_bot, sent_by
 from tests.services.synapse import SynapseServer
 
@@ -60,8 +59,8 @@ async def test_reactions_answer_the_card_is_replaced_and_the_loop_reaches_going_
     clock = VirtualClock(MONDAY)
     try:
         async with running_bot(synapse_server, account, clock=clock) as app:
-            jobs = Scheduler(app.engine, app.outbox, clock)
-            jobs.attach()
+            jobs = app.scheduler
+            assert jobs is not None
             room = await alice.create_room(invite=(bot, bob.user_id, carol.user_id))
             await bob.join(room)
             await carol.join(room)

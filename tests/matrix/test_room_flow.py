@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app.bootstrap import App
-from bot.commands.actions import Action
+from bot.messages.actions import Action
 from bot.messages.replies import Button, MentionRef, Reply, Visibility
 from bot.rules.pledge_periods import current_period
 from storage import groups as group_queries

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.matrix import render
 from adapters.matrix.rooms import RoomCreation, creation_from, inviter_allowed, is_admin
-from bot.commands.actions import Action
+from bot.messages.actions import Action
 from bot.messages.replies import Button, MentionRef, Reply
 
 BOT = "@logoff:example.org"

@@ -6,13 +6,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.clock import VirtualClock
 from tests.matrix.harness import Member, in_reply_to, new_bot_account, running_bot, sent_by
 from tests.services.synapse import SynapseServer
-
-scheduler = pytest.importorskip("bot.scheduling.scheduler")
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
@@ -26,8 +22,7 @@ async def test_a_scheduled_reminder_pings_its_member_and_a_reaction_answers_it(
     clock = VirtualClock(MONDAY)
     try:
         async with running_bot(synapse_server, account, clock=clock) as app:
-            jobs = scheduler.Scheduler(app.engine, app.outbox, clock)
-            jobs.attach()
+            jobs = app.scheduler
             room = await alice.create_room(invite=(account.user_id,))
             await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
             await alice.reply_to(

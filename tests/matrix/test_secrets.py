@@ -15,8 +15,8 @@ async def test_the_bot_password_and_access_token_appear_in_no_log_line_and_no_re
     account = new_bot_account(synapse_server, tmp_path)
     bot = BotProcess(synapse_server, account)
     # Debug logging is where tokens usually leak (request URLs, headers, login bodies).
-    text = bot.app.config.read_text().replace('log_level = "info"', 'log_level = "debug"')
-    bot.app.config.write_text(text)
+    text = bot.config.read_text().replace('log_level = "info"', 'log_level = "debug"')
+    bot.config.write_text(text)
     alice = await Member.register(synapse_server, "Alice")
     try:
         bot.start()

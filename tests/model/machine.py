@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from bot.app.bootstrap import App, build_engine
+from bot.actors import Actor, Place
+from bot.app.bootstrap import App, build_app
 from bot.app.config import BotConfig, Config
-from bot.app.serve import advance, attach_scheduler
+from bot.app.serve import advance
 from bot.clock import VirtualClock
-from bot.commands.actions import Action, decode
-from bot.engine.context import Actor, Place
 from bot.engine.engine import Engine
+from bot.messages.actions import Action, decode
 from bot.messages.replies import Reply
 from storage import database
 from storage import groups as group_queries
@@ -218,10 +218,9 @@ class EngineModel(RuleBasedStateMachine):
         # The rate limit is not under test here: the checks alone type `!streak` after every step.
         config = Config(bot=BotConfig(timezone="Europe/Berlin", commands_per_minute=0))
         clock = VirtualClock(now)
-        self.app = App(config=config, clock=clock, engine=build_engine(config, clock))
+        self.app = build_app(config, clock)
         self.outbox = Outbox(clock)
         self.app.attach_outbox("console", self.outbox)
-        attach_scheduler(self.app)
         self.ref = Reference(now.astimezone(UTC), "Europe/Berlin")
         remind = ' remind "thu 18:00"' if weekly_slot else ""
         self.say("ana", f'!pledge new "Meet" times {times} per week{remind}')
@@ -446,7 +445,7 @@ class EngineModel(RuleBasedStateMachine):
         # Who the weekly reminder must reach is read in the calendar of this step (a waiting
         # week start takes effect at its end at the earliest).
         self.expect_weekly_reminders(start, target)
-        self.run(advance(self.app, self.clock, target - self.clock.now()))
+        self.run(advance(self.app.scheduler, self.clock, target - self.clock.now()))
         self.model.advance_to(target)
         assert self.clock.now() == self.model.now
         self.run(self._ids())
@@ -592,7 +591,9 @@ class EngineModel(RuleBasedStateMachine):
             due = ref.reminder_due(part, span)
             if due is None or not start <= due < end or in_quiet(due, ref.zone):
                 continue
-            if part.joined_at > due or part.pledge.paused or ref.member(who).muted(due):
+            # A slot at the very second of joining is not owed: the member is on the screen
+            # right then, and the bot plans slots strictly after the pledge's creation.
+            if part.joined_at >= due or part.pledge.paused or ref.member(who).muted(due):
                 continue
             first = span_of_key(part.first_key, ref.zone)
             if first.start > span.start or part.answered(span.key, due):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.commands.actions import Action
-from bot.engine.context import Actor, Place
+from bot.actors import Actor, Place
+from bot.messages.actions import Action
 from bot.rules.streaks import week_units
 from storage import models as m
 from tests.support.session import ConsoleSession

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from bot.actors import Actor, Place
 from bot.commands import build_registry
-from bot.commands.actions import Action
-from bot.engine.context import Actor, Place
+from bot.messages.actions import Action
 from bot.messages.replies import Reply
 from storage import models as m
 from tests.conftest import START

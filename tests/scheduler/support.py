@@ -10,11 +10,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app.bootstrap import App, build_engine
+from bot.actors import Actor, Place
+from bot.app.bootstrap import App, build_app
 from bot.app.config import BotConfig, Config
-from bot.app.serve import attach_scheduler
 from bot.clock import VirtualClock
-from bot.engine.context import Actor, Place
 from bot.errors import DeliveryError
 from bot.messages.replies import Reply
 from bot.scheduling.scheduler import Scheduler
@@ -124,7 +123,7 @@ class Rig:
     async def settings(self, **values: Any) -> None:
         group = await self.group()
         await group_queries.update_group(group.id, **values)
-        await self.scheduler.replan(group.id)
+        await self.app.engine.hooks.replan(group.id)  # type: ignore[union-attr]
 
 
 def config(tz: str = "Europe/Berlin", **schedule: Any) -> Config:
@@ -151,11 +150,11 @@ async def rig(
     else:
         await database.open_database(url)
     try:
-        app = App(config=cfg, clock=clock, engine=build_engine(cfg, clock))
+        app = build_app(cfg, clock)
         box = outbox or RecordingOutbox(clock)
         box.clock = clock
         app.attach_outbox("test", box)
-        scheduler = attach_scheduler(app)
+        scheduler = app.scheduler
         yield Rig(app, clock, box, scheduler)
     finally:
         await database.close_database()

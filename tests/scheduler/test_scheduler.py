@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import VirtualClock
-from bot.commands.actions import Action
+from bot.messages.actions import Action
 from bot.messages.notices import reply_to_json
 from bot.messages.replies import public
 from storage import jobs as job_queries

@@ -148,6 +148,15 @@ class PostgresServer:
             subprocess.run(self._as_pg([*pg_ctl, "-w", "stop"]), capture_output=True, timeout=60)
         shutil.rmtree(directory, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Stop the postmaster as if it crashed; `resume` starts it again on the same port."""
+        command = [str(self._bin("pg_ctl")), "-D", str(self.data_dir), "-m", "immediate"]
+        subprocess.run(self._as_pg([*command, "-w", "stop"]), check=True, timeout=60)
+
+    def resume(self) -> None:
+        command = [str(self._bin("pg_ctl")), "-D", str(self.data_dir), "-l", str(self.log_path)]
+        subprocess.run(self._as_pg([*command, "-w", "-t", "60", "start"]), check=True, timeout=90)
+
     def create_database(self, name: str) -> str:
         """Create database *name*; return its URL."""
         _run_sync(self._execute(f"CREATE DATABASE {_quote_ident(name)}"))

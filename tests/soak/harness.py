@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from adapters.console.outbox_file import read_lines
+from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import load_config
 from bot.clock import SystemClock
-from bot.engine.context import Actor, Place
 from bot.messages.notices import reply_to_json
 from bot.messages.replies import Reply, Visibility
 from storage import database

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,35 +126,8 @@ async def test_every_due_message_is_delivered_once_across_twenty_sigkills_on_sql
     assert "Traceback" not in bot.logs()
 
 
-class PausablePostgres(PostgresServer):
-    """A private cluster that can be stopped (as if it crashed) and started again on its port."""
-
-    def pause(self) -> None:
-        command = [str(self._bin("pg_ctl")), "-D", str(self.data_dir), "-m", "immediate"]
-        subprocess.run(self._as_pg([*command, "-w", "stop"]), check=True, timeout=60)
-
-    def resume(self) -> None:
-        command = [str(self._bin("pg_ctl")), "-D", str(self.data_dir), "-l", str(self.log_path)]
-        subprocess.run(self._as_pg([*command, "-w", "-t", "60", "start"]), check=True, timeout=90)
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PausablePostgres]:
-    """Its own cluster: stopping the session's shared server would break other tests."""
-    if os.environ.get("LOGOFF_TEST_POSTGRES_URL"):
-        # Only when a developer points the tests at their own server (never in .ci/run,
-        # which starts private clusters): this test must stop the server, and may not stop theirs.
-        pytest.skip("an external PostgreSQL cannot be stopped by the test")
-    server = PausablePostgres()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
 async def test_nothing_is_lost_or_doubled_when_postgres_goes_away_and_the_bot_is_killed(
-    tmp_path: Path, private_postgres: PausablePostgres, bot_of: list[BotProcess]
+    tmp_path: Path, private_postgres: PostgresServer, bot_of: list[BotProcess]
 ):
     url = private_postgres.create_database("soak")
     soak = Soak(tmp_path / "soak", url)

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from adapters.console import ConsoleAdapter
-from bot.app.bootstrap import build_engine
+from bot.app.bootstrap import build_app
 from bot.app.config import BotConfig, Config
-from bot.app.serve import advance, attach_scheduler
+from bot.app.serve import advance
 from bot.clock import VirtualClock
 from bot.engine.engine import Engine
 from bot.rules.localtime import parse_timezone
@@ -42,7 +42,7 @@ class ConsoleSession:
 
     async def wait(self, span: timedelta) -> str:
         start = self.out.tell()
-        await advance(self.app, self.clock, span)  # type: ignore[arg-type]
+        await advance(self.app.scheduler, self.clock, span)  # type: ignore[arg-type]
         self.out.seek(start)
         return self.out.read()
 
@@ -54,23 +54,20 @@ class ConsoleSession:
 async def open_session(
     url: str, start: datetime, tz: str, user: str = "you"
 ) -> AsyncIterator[ConsoleSession]:
-    from bot.app.bootstrap import App
-
     zone = parse_timezone(tz)
     config = Config(bot=BotConfig(timezone=zone.key))
     clock = VirtualClock(start)
     await database.migrate(url, keep_open=True)
     try:
-        engine = build_engine(config, clock)
-        app = App(config=config, clock=clock, engine=engine)
+        app = build_app(config, clock)
+        engine = app.engine
         out = io.StringIO()
 
         async def wait(span: timedelta) -> None:
-            await advance(app, clock, span)
+            await advance(app.scheduler, clock, span)
 
         adapter = ConsoleAdapter(engine, user, zone, out=out, wait=wait)
         app.attach_outbox("console", adapter)
-        attach_scheduler(app)
         yield ConsoleSession(engine, clock, adapter, out, app)
     finally:
         await database.close_database()

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import BotConfig, Config
 from bot.clock import VirtualClock
 from bot.commands import build_registry
 from bot.commands.registry import bind, tokenize
-from bot.engine.context import Actor, Place
 from bot.engine.engine import Engine
 from bot.errors import UserError
 from storage import database

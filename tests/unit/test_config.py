@@ -145,3 +145,15 @@ def test_bad_or_misspelt_environment_settings_are_problems_named_by_the_variable
     assert "not a known setting" in messages["LOGOFF_MATRIX_HOMESERVR"]
     assert messages["LOGOFF_SCHEDULE_SUMMARY"] == "needs a day and a time; e.g. mon 18:00"
     assert "LOGOFF_CONFIG" not in messages
+
+
+def test_the_recovery_key_comes_from_the_environment_and_is_masked_with_or_without_spaces(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    key = "EsTc 8kMz Qq2w Rr4T"
+    monkeypatch.setenv("LOGOFF_MATRIX_RECOVERY_KEY", key)
+    config, problems = parse_config({})
+    assert problems == []
+    assert config.matrix.recovery_key == key
+    assert key in config.secrets()
+    assert "EsTc8kMzQq2wRr4T" in config.secrets()

@@ -7,7 +7,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("logoff", "0001_initial")]
+    dependencies = [("logoff", "0002_offered_choices")]
 
     initial = False
 

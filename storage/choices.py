@@ -1,0 +1,59 @@
+"""Numbered choices the bot offered (snooze until when, confirm forget), kept across restarts."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from storage import models as m
+
+# A choice is answered within minutes; after this long the typed command is the way.
+KEPT_FOR = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class OfferedChoiceRec:
+    platform: str
+    message_id: str
+    owner: str  # the platform id of the one member who may answer; "" = whoever it concerns
+    actions: tuple[str, ...]  # encoded actions, in the order the choices are numbered
+    thread: str | None
+
+
+async def record_choices(
+    platform: str,
+    message_id: str,
+    owner: str,
+    actions: tuple[str, ...],
+    now: datetime,
+    *,
+    thread: str | None = None,
+) -> None:
+    """Keep one offer; offers older than KEPT_FOR go at the same time (one DELETE)."""
+    await m.OfferedChoice.filter(created_at__lt=now - KEPT_FOR).delete()
+    # The same message recorded twice (a retried hand-over): the first one stands.
+    with contextlib.suppress(IntegrityError):
+        await m.OfferedChoice.create(
+            platform=platform,
+            message_id=message_id,
+            owner=owner,
+            actions=list(actions),
+            thread=thread,
+            created_at=now,
+        )
+
+
+async def find_choices(platform: str, message_id: str) -> OfferedChoiceRec | None:
+    row = await m.OfferedChoice.get_or_none(platform=platform, message_id=message_id)
+    if row is None:
+        return None
+    return OfferedChoiceRec(
+        row.platform,
+        row.message_id,
+        row.owner,
+        tuple(str(a) for a in row.actions),
+        row.thread,
+    )

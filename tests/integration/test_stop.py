@@ -1,0 +1,61 @@
+"""`logoff run` on the console stops cleanly on SIGTERM and SIGINT, reading stdin or not."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+WAIT = 20.0  # a timeout for a hung process, not a speed requirement
+
+
+def _logoff(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "bot.app.cli", *args, "--config", str(config)]
+
+
+def _wait_for(path: Path, text: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + WAIT
+    while text not in (path.read_text(errors="replace") if path.exists() else ""):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"no {text!r} from logoff run:\n{path.read_text()}")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("read_input", [True, False], ids=["stdin", "no-input"])
+def test_a_signal_stops_the_console_bot_with_exit_zero(
+    tmp_path: Path, sig: signal.Signals, read_input: bool
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    subprocess.run(_logoff(config, "migrate"), cwd=REPO, check=True, capture_output=True)
+    out = tmp_path / "out.txt"
+    outbox = tmp_path / "outbox.jsonl"
+    args = ["run", "--outbox-file", str(outbox)] + ([] if read_input else ["--no-input"])
+    with out.open("wb") as sink:
+        # stdin a pipe held open: the bot must not wait for its end to stop.
+        process = subprocess.Popen(
+            _logoff(config, *args), cwd=REPO, stdin=subprocess.PIPE, stdout=sink, stderr=sink
+        )
+    try:
+        _wait_for(out, "Logoff console", process)
+        if read_input:
+            assert process.stdin is not None
+            process.stdin.write(b"!help\n")
+            process.stdin.flush()
+            _wait_for(out, "pledge new", process)
+        process.send_signal(sig)
+        code = process.wait(timeout=WAIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    log = (tmp_path / "data" / "logoff.log").read_text()
+    assert code == 0, out.read_text() + log
+    assert "Traceback" not in out.read_text() + log
+    assert "stopping" in log
