@@ -227,6 +227,98 @@ class SentMessage(Model):
         unique_together = (("platform", "message_id"),)
 
 
+# -- issue 14: offline events, RSVPs and attendance ------------------------------------------
+
+
+class Event(Model):
+    """An offline event of a group: a local date and time in a zone, optionally keeping a pledge."""
+
+    id = fields.IntField(primary_key=True)
+    group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
+        "logoff.Group", related_name="events", on_delete=fields.CASCADE
+    )
+    number = fields.IntField()
+    title = fields.CharField(max_length=200)
+    local_date = fields.DateField()
+    local_time = fields.CharField(max_length=5)
+    tzid = fields.CharField(max_length=64)
+    starts_at = fields.DatetimeField(db_index=True)
+    ends_at = fields.DatetimeField()
+    place = fields.CharField(max_length=200, default="")
+    pledge: fields.ForeignKeyNullableRelation[Pledge] = fields.ForeignKeyField(
+        "logoff.Pledge", related_name="events", null=True, on_delete=fields.SET_NULL
+    )
+    creator: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "logoff.Member", related_name="created_events", null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharField(max_length=10, default="scheduled")
+    card_message_id = fields.CharField(max_length=255, null=True)
+    # The platform's own copy of the event (a Discord Guild Scheduled Event id), if mirrored.
+    mirror_id = fields.CharField(max_length=64, null=True)
+    sequence = fields.IntField(default=0)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "events"
+        unique_together = (("group", "number"),)
+
+
+class Rsvp(Model):
+    """A member's answer to an event: going, maybe or can't."""
+
+    id = fields.IntField(primary_key=True)
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "logoff.Event", related_name="rsvps", on_delete=fields.CASCADE
+    )
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "logoff.Member", related_name="rsvps", on_delete=fields.CASCADE
+    )
+    answer = fields.CharField(max_length=8)
+    event_key = fields.CharField(max_length=255)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "rsvps"
+        unique_together = (("event", "member"),)
+
+
+class Attendance(Model):
+    """Whether a member made it to an event, and the check-in it recorded for a linked pledge."""
+
+    id = fields.IntField(primary_key=True)
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "logoff.Event", related_name="attendances", on_delete=fields.CASCADE
+    )
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "logoff.Member", related_name="attendances", on_delete=fields.CASCADE
+    )
+    went = fields.BooleanField()
+    checkin: fields.ForeignKeyNullableRelation[CheckIn] = fields.ForeignKeyField(
+        "logoff.CheckIn", related_name="attendances", null=True, on_delete=fields.SET_NULL
+    )
+    event_key = fields.CharField(max_length=255)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "attendances"
+        unique_together = (("event", "member"),)
+
+
+class EventSettings(Model):
+    """A group's event settings: when the reminder comes, and the secret of its ICS feed."""
+
+    id = fields.IntField(primary_key=True)
+    group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
+        "logoff.Group", related_name="event_settings", on_delete=fields.CASCADE, unique=True
+    )
+    reminder = fields.CharField(max_length=16, default="1d")
+    feed_secret = fields.CharField(max_length=64, null=True, unique=True)
+
+    class Meta:
+        table = "event_settings"
+
+
 # -- issue 13 (Matrix): numbered choices that survive a restart ------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from storage import events as event_queries
 from storage import models as m
 from storage.transaction import atomic
 
@@ -79,6 +80,7 @@ async def export_member(member_id: int) -> dict[str, Any]:
         "vouches_given": [
             {"checkin_period": v.checkin.period_key, "at": _iso(v.created_at)} for v in vouches
         ],
+        **await event_queries.export_member(member_id),
     }
 
 
@@ -86,4 +88,5 @@ async def forget_member(member_id: int) -> None:
     """Delete a member and everything personal; closed group weeks keep their counts."""
     async with atomic():
         await m.Pledge.filter(creator_id=member_id).update(creator_id=None)
+        await event_queries.forget_member(member_id)
         await m.Member.filter(id=member_id).delete()

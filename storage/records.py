@@ -216,3 +216,54 @@ class ParticipantRow:
     strength: float
     freezes: int
     closed_through: str | None
+
+
+# -- issue 14: offline events ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRec:
+    id: int
+    group_id: int
+    number: int
+    title: str
+    local_date: date
+    local_time: str
+    tzid: str
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    pledge_id: int | None
+    creator_id: int | None
+    status: str
+    card_message_id: str | None
+    mirror_id: str | None
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RsvpRec:
+    event_id: int
+    member_id: int
+    answer: str
+    display_name: str
+    platform: str
+    external_id: str
+
+
+@dataclass(frozen=True)
+class AttendanceRec:
+    event_id: int
+    member_id: int
+    went: bool
+    checkin_id: int | None
+    display_name: str
+
+
+@dataclass(frozen=True)
+class EventSettingsRec:
+    group_id: int
+    reminder: str
+    feed_secret: str | None

@@ -328,7 +328,8 @@ async def planned_between(
     for chunk in _chunks(ids):
         rows = await m.Job.filter(
             group_id_ref__in=chunk,
-            kind__in=["remind", "prompt", "followup", "summary"],
+            # ev_remind / ev_ask: an event's reminder and question (issue 14), weighed as asks.
+            kind__in=["remind", "prompt", "followup", "summary", "ev_remind", "ev_ask"],
             status="pending",
             due_at__gte=start,
             due_at__lt=end,

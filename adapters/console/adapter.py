@@ -69,6 +69,10 @@ class ConsoleAdapter:
             return None
         return self.outbox_file.message_id(key)
 
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        """An event's card changed: print it again, marked as the edit of its message."""
+        self._post(f"#{group.name or group.external_id} (edited {message_id})", reply, None)
+
     def _zone(self, name: str | None) -> ZoneInfo:
         try:
             return parse_timezone(name) if name else self.tz
@@ -105,7 +109,10 @@ class ConsoleAdapter:
         event_id = f"line-{next(self._events)}"
         reply = await self._dispatch(name, text, event_id)
         if reply is not None:
-            self._post(f"reply to @{name}", reply, audience=name, is_reply=True)
+            # An event's card is public: anyone in the channel taps its buttons.
+            audience = None if reply.extra.get("event_card") and not reply.private else name
+            message_id = self._post(f"reply to @{name}", reply, audience=audience, is_reply=True)
+            await self.engine.record_posted(PLATFORM, message_id, reply)
 
     async def _dispatch(self, name: str, text: str, event_id: str) -> Reply | None:
         prefix = self.engine.prefix
@@ -173,6 +180,8 @@ class ConsoleAdapter:
                 self._print("  " + line)
         else:
             self._print(f"{head} {body}")
+        if reply.image is not None:
+            self._print(f"  attached: {reply.image_name or 'file'} ({len(reply.image)} bytes)")
         if reply.buttons:
             shown = " · ".join(f"({i}) {b.label}" for i, b in enumerate(reply.buttons, 1))
             self._print(f"  buttons: {shown}  — type !tap N")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.app.config import Config
     from bot.engine.engine import Engine
-    from bot.scheduling.ports import Outbox
+    from bot.ports import Outbox
 
     from .client import LogoffClient
 

@@ -9,12 +9,16 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.actors import Actor, Place
 from bot.app.config import Config
 from bot.engine.engine import Engine
-from bot.scheduling.ports import Outbox
+from bot.messages.actions import event_action
+from bot.messages.replies import Reply
+from bot.ports import Outbox
 
 from . import identity
 from .buttons import AnswerButton
+from .events import ScheduledEvents
 from .files import ClosedDms, CommandHashes, discord_dir
 from .outbox import DiscordOutbox
 from .respond import CLOSED_DM_NOTICE, answer_with, apologise
@@ -35,6 +39,7 @@ def gateway_intents() -> discord.Intents:
     intents.guilds = True
     intents.guild_reactions = True
     intents.dm_reactions = True
+    intents.guild_scheduled_events = True  # "Interested" on mirrored events (not privileged)
     return intents
 
 
@@ -77,6 +82,8 @@ class LogoffClient(discord.Client):
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             allowed_mentions=discord.AllowedMentions.none(),
             **options,
+            # The raw frames carry "Interested" for members discord.py has not cached.
+            enable_debug_events=True,
         )
         self.engine = engine
         # Not `self.on_ready`: discord.py would call that as its READY event handler, without
@@ -87,7 +94,10 @@ class LogoffClient(discord.Client):
         folder = discord_dir(config.bot.data_dir)
         self.hashes = CommandHashes(folder / "commands.json")
         self.closed_dms = ClosedDms(folder / "closed-dms.json")
-        self.outbox = DiscordOutbox(self, self.closed_dms)
+        self.calendar = ScheduledEvents(
+            self, folder / "scheduled-events.json", self.on_interest, self.engine.mirrored_event
+        )
+        self.outbox = DiscordOutbox(self, self.closed_dms, self.calendar)
         self.tree = LogoffTree(self)
         for command in build_commands(engine.registry, self.run_command, self.complete_pledge):
             self.tree.add_command(command)
@@ -147,7 +157,7 @@ class LogoffClient(discord.Client):
         actor = identity.actor_of(interaction)
         place = identity.place_of(interaction)
         work = self.engine.handle_command(actor, place, path, raw, str(interaction.id))
-        await answer_with(interaction, work)
+        await answer_with(interaction, work, self.posted)
         await self._closed_dm_notice(interaction)
 
     async def answer_tap(self, interaction: discord.Interaction, action: str) -> None:
@@ -158,10 +168,14 @@ class LogoffClient(discord.Client):
             actor = identity.actor_of(interaction)
             place = identity.place_of(interaction)
             work = self.engine.handle_action(actor, place, action, str(interaction.id))
-            await answer_with(interaction, work)
+            await answer_with(interaction, work, self.posted)
             await self._closed_dm_notice(interaction)
         except Exception as exc:
             await apologise(interaction, exc, f"button {action}")
+
+    async def posted(self, message_id: str, reply: Reply) -> None:
+        """A public answer is in the channel: the core keeps an event card's id to edit it."""
+        await self.engine.record_posted(identity.PLATFORM, message_id, reply)
 
     async def complete_pledge(
         self, interaction: discord.Interaction, current: str
@@ -188,7 +202,7 @@ class LogoffClient(discord.Client):
                 identity.reaction_place(payload),
                 str(payload.message_id),
                 str(payload.emoji),
-                f"reaction:{payload.message_id}:{payload.user_id}:{payload.emoji}",
+                _reaction_key(payload),
             )
         except Exception:
             log.exception("reaction on message %s failed", payload.message_id)
@@ -196,6 +210,39 @@ class LogoffClient(discord.Client):
         if reply is not None and reply.error:
             # A reaction has no private answer channel on Discord; the buttons give one.
             log.info("reaction by %s not recorded: %s", payload.user_id, reply.text)
+
+    async def on_socket_raw_receive(self, raw: Any) -> None:
+        try:
+            await self.calendar.on_raw_gateway(raw)
+        except Exception:
+            log.exception("handling a scheduled event's member change failed")
+
+    async def on_interest(
+        self, actor: Actor, place: Place, event_id: int, interested: bool, key: str
+    ) -> None:
+        """Interested on a mirrored event counts as Maybe; un-marking takes exactly that back."""
+        if interested:
+            action = event_action("maybe", event_id).encode()
+            reply: Reply | None = await self.engine.handle_action(actor, place, action, key)
+        else:
+            reply = await self.engine.handle_unreaction(actor, place, key)
+        if reply is not None and reply.error:
+            log.info("interest in event %s not recorded: %s", event_id, reply.text)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        """A reaction taken back undoes exactly what it recorded (an RSVP on an event's card)."""
+        own = self.user is not None and payload.user_id == self.user.id
+        if own or not self.serves(payload.guild_id):
+            return
+        try:
+            name = await identity.member_name(self, payload.guild_id, payload.user_id)
+            await self.engine.handle_unreaction(
+                identity.reaction_actor(payload, name),
+                identity.reaction_place(payload),
+                _reaction_key(payload),
+            )
+        except Exception:
+            log.exception("removing a reaction on message %s failed", payload.message_id)
 
     async def _closed_dm_notice(self, interaction: discord.Interaction) -> None:
         """Tell a member once, privately, that their closed DMs made me mention them instead."""
@@ -208,3 +255,8 @@ class LogoffClient(discord.Client):
             log.warning("could not tell user %s about their closed DMs", user_id)
             return
         self.closed_dms.told(user_id)
+
+
+def _reaction_key(payload: discord.RawReactionActionEvent) -> str:
+    """The same key for a reaction and its removal, so the removal undoes what it recorded."""
+    return f"reaction:{payload.message_id}:{payload.user_id}:{payload.emoji}"

@@ -30,3 +30,18 @@ def reaction_actor(payload: discord.RawReactionActionEvent, name: str) -> Actor:
 
 def reaction_place(payload: discord.RawReactionActionEvent) -> Place:
     return Place(PLATFORM, str(payload.channel_id), is_direct=payload.guild_id is None)
+
+
+async def member_name(client: discord.Client, guild_id: int | None, user_id: int) -> str:
+    """A member's display name for events that carry only their id (a reaction removed,
+    Interested): the cache, else one REST call, else the id."""
+    guild = client.get_guild(guild_id) if guild_id is not None else None
+    if guild is None:
+        return str(user_id)
+    member = guild.get_member(user_id)
+    if member is None:
+        try:
+            member = await guild.fetch_member(user_id)
+        except discord.HTTPException:
+            return str(user_id)
+    return member.display_name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
@@ -11,8 +12,10 @@ import discord
 
 from bot.errors import DeliveryError
 from bot.messages.replies import Reply
+from bot.ports import MirroredEvent
 from storage.records import GroupRec, MemberRec
 
+from .events import ScheduledEvents, edit_message
 from .files import ClosedDms
 from .gateway_state import gateway_problem
 from .render import render
@@ -25,9 +28,12 @@ CANNOT_DM = 50007
 class DiscordOutbox:
     """Sends what the scheduler hands over; returns the id of the message carrying the buttons."""
 
-    def __init__(self, client: discord.Client, closed_dms: ClosedDms) -> None:
+    def __init__(
+        self, client: discord.Client, closed_dms: ClosedDms, calendar: ScheduledEvents | None = None
+    ) -> None:
         self.client = client
         self.closed_dms = closed_dms
+        self.calendar = calendar
 
     def connection_problem(self) -> str | None:
         """For /ready (bot.app.health): None while the gateway connection (every shard) is up."""
@@ -36,6 +42,16 @@ class DiscordOutbox:
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
         channel = self.client.get_partial_messageable(_snowflake(group.external_id))
         return await self._guarded(self._post(channel, reply))
+
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        """An event's counts: the same message, rewritten (adapters/discord/events.py)."""
+        channel = self.client.get_partial_messageable(_snowflake(group.external_id))
+        await self._guarded(_edited_id(edit_message(channel, _snowflake(message_id), reply)))
+
+    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> str | None:
+        if self.calendar is None:
+            return event.mirror_id
+        return await self.calendar.mirror(group, event)
 
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None
@@ -92,6 +108,10 @@ class DiscordOutbox:
         except Exception as exc:
             raise _delivery_error(exc) from exc
         return result
+
+
+async def _edited_id(editing: Awaitable[discord.Message]) -> str:
+    return str((await editing).id)
 
 
 def _snowflake(external_id: str) -> int:

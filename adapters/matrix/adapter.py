@@ -34,7 +34,7 @@ from nio import (
 )
 from nio.api import MessageDirection
 
-from adapters.matrix import direct, render, room_life
+from adapters.matrix import direct, events, render, room_life
 from adapters.matrix.command_list import CommandList
 from adapters.matrix.idempotency import LookupFailed, find_by_key, keyed, txn_id
 from adapters.matrix.rooms import (
@@ -54,9 +54,10 @@ from bot.engine.claims import EventClaims, reply_key
 from bot.engine.engine import Engine
 from bot.engine.places import GroupPlaces
 from bot.errors import DeliveryError
-from bot.messages.replies import Reply
+from bot.messages.event_card import CARD_UPDATED
+from bot.messages.replies import NOTIFY, Reply
+from bot.ports import idempotency_key
 from bot.scheduling import crash_points
-from bot.scheduling.ports import idempotency_key
 from storage.choices import OfferedChoiceRec
 from storage.records import GroupRec, MemberRec
 
@@ -599,7 +600,7 @@ class MatrixAdapter:
 
             async def unreaction() -> Answer:
                 reply = await self.engine.handle_unreaction(actor, place, event.redacts)
-                if reply is None or reply.error:
+                if reply is None or reply.error or reply.extra.get(CARD_UPDATED):
                     return Answer(None)
                 return Answer(reply, self._reactions.get(event.redacts))
 
@@ -759,8 +760,9 @@ class MatrixAdapter:
             reply = await self.engine.handle_reaction(
                 actor, place, event.reacts_to, event.key, event.event_id
             )
-        # A reaction by someone the prompt does not concern changes nothing and says nothing.
-        if reply is None or reply.error:
+        # A reaction by someone the prompt does not concern changes nothing and says nothing;
+        # an answer the event's card now shows (replaced in place) needs no message either.
+        if reply is None or reply.error or reply.extra.get(CARD_UPDATED):
             return Answer(None)
         return Answer(reply, event.reacts_to, event.sender, thread)
 
@@ -811,16 +813,16 @@ class MatrixAdapter:
         key: str = "",
     ) -> str:
         """Send a reply; with `key`, idempotently (txn ids and the content key from it)."""
-        prompt = render.is_prompt(reply)
-        # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
-        # goes out as m.text; replies to members and summaries stay quiet notices.
-        loud = reply.buttons and in_reply_to is None
-        msgtype = "m.text" if loud else "m.notice"
-        message = render.content(
-            reply, msgtype=msgtype, in_reply_to=in_reply_to, prompt=prompt, thread=thread
-        )
+        by_emoji = events.answered_by_emoji(reply, in_reply_to)
+        prompt = render.is_prompt(reply) and not by_emoji
+        message = self._content(reply, in_reply_to, prompt=prompt, by_emoji=by_emoji, thread=thread)
         event_id = await self._send(room_id, keyed(message, key), txn=txn_id(key) if key else None)
-        if prompt:
+        await self.engine.record_posted(PLATFORM, event_id, reply)  # an event's card
+        if by_emoji:
+            # An event's card (✅ 🤔 ❌) and "did you make it?" (✅ ❌): the core maps these
+            # reactions back through the message id it keeps, so they work after a restart.
+            await self._seed(room_id, event_id, [b.emoji for b in reply.buttons])
+        elif prompt:
             target = render.prompt_target(reply)
             if target is not None:
                 await self.engine.record_sent(
@@ -836,6 +838,30 @@ class MatrixAdapter:
         if reply.image is not None:
             await self._send_file(room_id, reply, key)
         return event_id
+
+    def _content(
+        self,
+        reply: Reply,
+        in_reply_to: str | None,
+        *,
+        prompt: bool = False,
+        by_emoji: bool = False,
+        quiet: bool = False,
+        thread: str | None = None,
+    ) -> dict[str, Any]:
+        # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
+        # goes out as m.text; replies to members and summaries stay quiet notices.
+        wanted = bool(reply.buttons) or reply.extra.get(NOTIFY) == "1"
+        loud = wanted and in_reply_to is None and not quiet
+        msgtype = "m.text" if loud else "m.notice"
+        message = render.content(
+            reply,
+            msgtype=msgtype,
+            in_reply_to=in_reply_to,
+            prompt=prompt or by_emoji,
+            thread=thread,
+        )
+        return events.with_legend(message, reply) if by_emoji else message
 
     async def _offer(self, choice: OfferedChoiceRec) -> None:
         _remember(self._choices, choice.message_id, choice, CHOICES_KEPT)
@@ -870,7 +896,7 @@ class MatrixAdapter:
         assert client is not None
         assert reply.image is not None
         name = reply.image_name or "logoff.bin"
-        mime = "application/json" if name.endswith(".json") else "application/octet-stream"
+        mime = events.mime_type(name)
         resp, _ = await client.upload(
             io.BytesIO(reply.image), content_type=mime, filename=name, filesize=len(reply.image)
         )
@@ -919,6 +945,12 @@ class MatrixAdapter:
     async def send_to_group(self, group: GroupRec, reply: Reply) -> str:
         key = idempotency_key(reply)
         return await self._post(group.external_id, reply, group_id=group.id, key=key)
+
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        """An event's counts, updated in place: an `m.replace` of our own message."""
+        # A quiet notice: an update of counts must not notify the room again.
+        new = self._content(reply, None, by_emoji=events.answered_by_emoji(reply, None), quiet=True)
+        await self._send(group.external_id, events.replacement(message_id, new))
 
     async def send_to_member(
         self, member: MemberRec, reply: Reply, fallback: GroupRec | None

@@ -27,8 +27,8 @@ from bot.engine.hooks import SchedulingHooks
 from bot.errors import ConfigError, DeliveryError
 from bot.messages.replies import Reply
 from bot.messages.syntax import CommandSyntax
+from bot.ports import EventMirror, MirroredEvent, Outbox
 from bot.rules.localtime import parse_timezone
-from bot.scheduling.ports import Outbox
 from bot.scheduling.replanning import Replanner
 from bot.scheduling.scheduler import Scheduler
 from storage import database
@@ -92,6 +92,9 @@ class PlatformOutbox:
         platform = member.platform if member is not None else group.platform
         return await self._for(platform).find_sent(key, group, member)
 
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        await self._for(group.platform).edit(group, message_id, reply)
+
 
 # Platforms whose members do not type the prefix: Discord's commands are slash commands.
 SLASH_PLATFORMS = ("discord",)
@@ -101,8 +104,19 @@ def command_syntax(config: Config) -> CommandSyntax:
     """`!pledge join` where commands are typed (Matrix, console), `/pledge join` on Discord."""
     return CommandSyntax(config.bot.command_prefix, dict.fromkeys(SLASH_PLATFORMS, "/"))
 
+    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> str | None:
+        outbox = self._outboxes.get(group.platform)
+        if isinstance(outbox, EventMirror):  # only Discord has a native calendar
+            return await outbox.mirror_event(group, event)
+        return event.mirror_id
 
-def build_engine(config: Config, clock: Clock, hooks: SchedulingHooks | None = None) -> Engine:
+
+def build_engine(
+    config: Config,
+    clock: Clock,
+    hooks: SchedulingHooks | None = None,
+    outbox: Outbox | None = None,
+) -> Engine:
     """The engine alone (no scheduler: snoozing is refused, nothing is re-planned)."""
     return Engine(
         clock,
@@ -113,17 +127,19 @@ def build_engine(config: Config, clock: Clock, hooks: SchedulingHooks | None = N
         hooks=hooks,
         secrets=tuple(s for s in config.secrets() if len(s) >= 4),
         meter=build_meter() if config.http.address else None,
+        outbox=outbox,
     )
 
 
 def build_app(config: Config, clock: Clock) -> App:
     """The engine and the scheduler, wired to each other; adapters attach their Outbox later."""
     replanner = Replanner(clock)
-    engine = build_engine(config, clock, replanner)
     outboxes: dict[str, Outbox] = {}
+    outbox = PlatformOutbox(outboxes, command_syntax(config))  # filled as adapters connect
+    engine = build_engine(config, clock, replanner, outbox)
     scheduler = Scheduler(
         engine,
-        PlatformOutbox(outboxes, engine.syntax),
+        outbox,
         clock,
         catch_up=timedelta(hours=config.schedule.catch_up_hours),
         wake=replanner.woken,

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.clock import VirtualClock
 from bot.errors import ConfigError
-from bot.scheduling import planning
+from bot.scheduling import group_plans
 from bot.scheduling.scheduler import Scheduler
 
 log = logging.getLogger("logoff.serve")
@@ -229,6 +229,6 @@ def logs_to_file(path: Path) -> Path:
 
 async def advance(scheduler: Scheduler, clock: VirtualClock, span: timedelta) -> None:
     """Move virtual time forward, doing in time order every job that fell due on the way."""
-    await planning.plan_all(clock.now())
+    await group_plans.plan_all(clock.now())
     await scheduler.advance_to(clock, clock.now() + span)
     await scheduler.engine.close_due()

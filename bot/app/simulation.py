@@ -129,6 +129,9 @@ class SimOutbox:
     async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
         return None  # one process on a virtual clock: nothing is handed over twice
 
+    async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        self.sim.edited += 1
+
     def _deliver(self, group: GroupRec, member: MemberRec | None, reply: Reply) -> str:
         self._ids += 1
         self.sim.received(group, member, reply)
@@ -151,6 +154,7 @@ class Simulation:
         self.will_do: dict[tuple[str, int, str], bool] = {}
         self.answered: set[tuple[str, int, str]] = set()
         self.confirm_taps = 0
+        self.edited = 0
         self.confirmations = 0
         self._seq = 0
         self._event_ids = 0

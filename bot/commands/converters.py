@@ -142,6 +142,10 @@ async def convert(inv: Invocation, arg: Arg, value: str, pledges: list[PledgeRec
             return resolve_pledge(pledges, value, inv.prefix)
         if arg.kind == "member":
             return await resolve_member(inv, value)
+        if arg.kind == "event":
+            from bot.commands.events import resolve_event
+
+            return await resolve_event(inv.need_group(), value, inv.now, inv.prefix)
     except UserError as exc:
         if exc.usage is None:
             exc.usage = inv.usage()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.actors import Actor, Place
@@ -15,6 +15,21 @@ from storage.records import GroupRec, MemberRec, PledgeRec
 
 if TYPE_CHECKING:
     from bot.commands.registry import Command, Registry
+
+
+class EventServices(Protocol):
+    """What the offline-event commands (issue 14) need beyond their call: the card edit and
+    the calendar mirror of the platform, the typed prefix, the feed's base address."""
+
+    @property
+    def card_hook(self) -> Any: ...
+
+    @property
+    def mirror_hook(self) -> Any: ...
+
+    prefix: str
+    feed_base_url: str
+
 
 # Ask one member again later about a period: (member, pledge, group, verb, period key, now).
 Snooze = Callable[[MemberRec, PledgeRec, GroupRec, str, str, datetime], Awaitable[datetime]]
@@ -34,6 +49,14 @@ class Invocation:
     registry: Registry
     default_timezone: str
     args: dict[str, Any] = field(default_factory=dict)
+    events: EventServices | None = None
+
+    @property
+    def services(self) -> EventServices:
+        """The event services; only the event commands ask, and the engine always passes them."""
+        if self.events is None:
+            raise UserError("Events need the running bot; try again in a moment.")
+        return self.events
 
     def need_group(self) -> GroupRec:
         if self.group is None:

@@ -38,6 +38,7 @@ ARG_KINDS = frozenset(
         "slot",
         "timezone",
         "choice",
+        "event",  # issue 14: an event by number or title (bot.commands.events)
     }
 )
 

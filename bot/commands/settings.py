@@ -15,7 +15,7 @@ from bot.messages.notices import describe_held
 from bot.messages.replies import Reply, private, public
 from bot.messages.syntax import CMD
 from bot.progress import closing
-from bot.rules import limits
+from bot.rules import event_times, limits
 from bot.rules import pledge_periods as tracking
 from bot.rules.localtime import WEEKDAY_NAMES, WEEKDAYS, parse_timezone, parse_weekday
 from bot.rules.periods import describe, period_at
@@ -23,6 +23,7 @@ from bot.rules.quiet import format_quiet_hours, parse_quiet_hours
 from bot.rules.slots import format_slot, parse_slot
 from storage import closing as close_queries
 from storage import deferred as deferred_queries
+from storage import events as event_queries
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
 from storage import scheduling as round_queries
@@ -159,6 +160,12 @@ SETTINGS = (
     ),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
+# Issue 14: kept in its own table (storage/events.py), so it is handled apart from SETTINGS.
+EVENT_REMINDER = "event-reminder"
+EVENT_REMINDER_HELP = (
+    "when an event's reminder reaches who said Going or Maybe "
+    "(1d = the day before at the question hour)"
+)
 
 
 def _when(group: GroupRec, at: datetime) -> str:
@@ -176,6 +183,8 @@ async def _listing(group: GroupRec, now: datetime) -> str:
             later = dataclasses.replace(group, **{s.field: change.value})
             line += f" (changes to {s.show(later)} on {_when(group, change.at)})"
         lines.append(line)
+    reminder = (await event_queries.settings(group.id)).reminder
+    lines.append(f"`{EVENT_REMINDER}` = {reminder} — {EVENT_REMINDER_HELP}")
     week = period_at(now, "week", tracking.group_tz(group), group.week_start)
     held = await round_queries.held_between(group.id, week.start, week.end)
     if held:
@@ -223,6 +232,8 @@ async def settings(inv: Invocation) -> Reply:
     value = inv.args.get("value")
     if not key:
         return private(await _listing(group, inv.now))
+    if key == EVENT_REMINDER:
+        return await _event_reminder(inv, group, value)
     if key not in BY_KEY:
         raise UserError(
             f"There is no setting `{key[:30]}`.",
@@ -256,6 +267,25 @@ async def settings(inv: Invocation) -> Reply:
     return public(f"Setting `{key}` is now {setting.show(updated)}.")
 
 
+async def _event_reminder(inv: Invocation, group: GroupRec, value: str | None) -> Reply:
+    current = (await event_queries.settings(group.id)).reminder
+    if value is None:
+        return private(
+            f"`{EVENT_REMINDER}` = {current} — {EVENT_REMINDER_HELP}. "
+            f"Change it with `{inv.prefix}settings {EVENT_REMINDER} 1d 19:00`."
+        )
+    if not inv.actor.is_admin:
+        raise PermissionDenied(
+            "Only a group admin can change settings.",
+            "Ask someone with Manage Server (Discord) or power level 50 (Matrix).",
+        )
+    rule = event_times.parse_reminder(value)
+    updated = await event_queries.update_settings(
+        group.id, reminder=event_times.format_reminder(rule)
+    )
+    return public(f"Setting `{EVENT_REMINDER}` is now {updated.reminder}.")
+
+
 def register(reg: Registry) -> None:
     reg.add(
         Command(
@@ -269,7 +299,7 @@ def register(reg: Registry) -> None:
                     "choice",
                     "which setting",
                     required=False,
-                    choices=tuple(s.key for s in SETTINGS),
+                    choices=(*(s.key for s in SETTINGS), EVENT_REMINDER),
                 ),
                 Arg("value", "text", "its new value", required=False, max_len=40),
             ),

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from bot import log_context
 from bot.actors import Actor, Place
 from bot.clock import Clock
+from bot.commands import event_mirror
+from bot.commands import events as event_commands
 from bot.commands.converters import convert, match_pledges, pledge_span
 from bot.commands.invocation import Invocation, Tap
 from bot.commands.registry import Command, Registry, Role, bind, tokenize
@@ -19,10 +21,12 @@ from bot.engine.hooks import SchedulingHooks
 from bot.engine.ratelimit import RateLimiter
 from bot.errors import PermissionDenied, UserError
 from bot.messages.actions import REACTION_ANSWERS, Action, decode
+from bot.messages.event_card import CARD_UPDATED
 from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Reply, error, private
 from bot.messages.syntax import CommandSyntax
 from bot.meter import Meter, NoMeter
+from bot.ports import MirroredEvent, Outbox
 from bot.progress import closing
 from bot.rules import streaks
 from storage import checkins as checkin_queries
@@ -36,6 +40,10 @@ log = logging.getLogger("logoff.engine")
 MAX_COMMAND_LENGTH = 2000
 # Typed commands that answer a period, counted like the taps that do the same.
 ANSWER_COMMANDS = ("done", "skip")
+# Issue 14: edit a posted message in place (the Outbox's `edit`).
+CardHook = Callable[[GroupRec, str, Reply], Awaitable[None]]
+# Issue 14: mirror an event into the platform's calendar (the Outbox's `mirror_event`).
+MirrorHook = Callable[[GroupRec, MirroredEvent], Awaitable[str | None]]
 
 
 class Engine:
@@ -52,6 +60,7 @@ class Engine:
         hooks: SchedulingHooks | None = None,
         secrets: tuple[str, ...] = (),
         meter: Meter | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.clock = clock
         # What the core counts (bot.meter); the scheduler reports to the same one.
@@ -65,8 +74,23 @@ class Engine:
         self.prefix = self.syntax.typed  # what starts a typed command
         # Re-planning after a change and snoozing; None where no scheduler runs.
         self.hooks = hooks
+        # Issue 14: where an event's card is edited in place and mirrored (None: nowhere).
+        self.outbox = outbox
+        # Public base URL of the HTTP listener, for the group calendar feeds ("" when none).
+        self.feed_base_url = ""
         # One writer at a time inside a process: a tap and a typed command never interleave.
         self._lock = asyncio.Lock()
+
+    @property
+    def card_hook(self) -> CardHook | None:
+        """Issue 14: edit an event's card in place (the Outbox's `edit`)."""
+        return self.outbox.edit if self.outbox is not None else None
+
+    @property
+    def mirror_hook(self) -> MirrorHook | None:
+        """Issue 14: mirror an event into the platform's own calendar, where there is one."""
+        mirror = getattr(self.outbox, "mirror_event", None)
+        return mirror if callable(mirror) else None
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -121,6 +145,9 @@ class Engine:
         self, actor: Actor, place: Place, message_id: str, key: str, event_id: str
     ) -> Reply | None:
         """An emoji reaction on one of the bot's prompts; None when it is not an answer."""
+        event_answer = await event_commands.reaction_action(actor.platform, message_id, key.strip())
+        if event_answer is not None:
+            return await self.handle_action(actor, place, event_answer, event_id)
         verb = REACTION_ANSWERS.get(key.strip())
         if verb is None:
             return None
@@ -138,11 +165,12 @@ class Engine:
         async def run() -> Reply:
             member = await self._member(actor)
             now = self.clock.now()
+            key = self._event_key(actor, reaction_event_id)
+            if await event_commands.undo_reaction(self, member, key):
+                # The event's card, replaced in place, shows it: Matrix then says nothing.
+                return private("Took that back.", extra={CARD_UPDATED: "1"})
             undone = await checkin_queries.undo_by_event(
-                member.id,
-                self._event_key(actor, reaction_event_id),
-                now,
-                max_freezes=streaks.MAX_FREEZES,
+                member.id, key, now, max_freezes=streaks.MAX_FREEZES
             )
             if undone is None:
                 return private("")
@@ -184,6 +212,15 @@ class Engine:
             pledge_id=pledge_id,
             period_key=period_key,
         )
+
+    async def mirrored_event(self, platform: str, mirror_id: str) -> tuple[int, str] | None:
+        """The event a platform's calendar entry mirrors, and its group's channel or room."""
+        return await event_mirror.event_of_mirror(platform, mirror_id)
+
+    async def record_posted(self, platform: str, message_id: str, reply: Reply) -> None:
+        """An adapter posted a reply and got this message id: remember it where the reply
+        asks (an event's card, so RSVPs can edit it in place and reactions map back)."""
+        await event_commands.record_card(platform, message_id, reply)
 
     async def close_due(self, group_id: int | None = None) -> closing.CloseReport:
         async with self._lock:
@@ -338,6 +375,7 @@ class Engine:
             prefix=prefix,
             registry=self.registry,
             default_timezone=self.defaults.timezone,
+            events=self,
         )
         for arg in command.args:
             value = raw.get(arg.name)
@@ -362,6 +400,13 @@ class Engine:
         self, actor: Actor, place: Place, action_text: str, event_id: str
     ) -> Reply:
         action = decode(action_text)
+        if action is not None and action.is_event:
+            # Offline events (issue 14) answer taps in their own command module for now.
+            member = await self._member(actor)
+            key = self._event_key(actor, event_id)
+            return await event_commands.tap(
+                self, member, place.platform, action, key, self.clock.now()
+            )
         declared = self.registry.taps.get(action.verb) if action is not None else None
         if action is None or declared is None:
             raise UserError("I don't recognise that button any more; use the command instead.")

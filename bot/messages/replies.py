@@ -14,6 +14,11 @@ class Visibility(Enum):
     PUBLIC = "public"
 
 
+# `Reply.extra[NOTIFY] = "1"`: a scheduled message without buttons whose mentions must reach
+# the people named (an event's reminder); Matrix then sends m.text, not a silenced m.notice.
+NOTIFY = "notify"
+
+
 @dataclass(frozen=True)
 class Button:
     label: str

@@ -11,9 +11,10 @@ from bot.rules import pledge_periods as tracking
 from bot.rules import streaks
 from bot.rules.periods import Period, describe, period_from_key
 from storage import closing as close_queries
+from storage import events as event_queries
 from storage import pledges as pledge_queries
 from storage import scheduling as round_queries
-from storage.records import GroupRec, GroupWeekRec, PledgeRec
+from storage.records import AttendanceRec, EventRec, GroupRec, GroupWeekRec, PledgeRec
 
 # A summary is one message: in a group of thousands it names some and counts the rest.
 MILESTONES_SHOWN = 10
@@ -105,16 +106,35 @@ def render_closed_week(
     return "\n".join(lines)
 
 
+def event_lines(
+    group: GroupRec, events: Sequence[EventRec], attendance: Sequence[AttendanceRec]
+) -> list[str]:
+    """The week's events and how many went, naming them as the summary names who kept a
+    pledge; never who did not make it (issue 14)."""
+    tz = tracking.group_tz(group)
+    lines = []
+    for e in events:
+        went = sorted(inert(a.display_name) for a in attendance if a.event_id == e.id and a.went)
+        start = e.starts_at.astimezone(tz)
+        head = f"📅 **{inert(e.title)}** ({start:%a} {start.day} {start:%b})"
+        if not went:
+            lines.append(f"{head}: no one has said they went yet.")
+            continue
+        lines.append(f"{head}: {len(went)} went — {capped_names(went)} 🎉")
+    return lines
+
+
 async def closed_week_summary(group: GroupRec, week_key: str) -> Reply | None:
     """The summary message of a closed week, or None when the group has nobody to report on.
 
-    Four queries at any group size; the database counts the outcomes (one row per
-    participation comes back, not one per outcome).
+    Six queries at any group size (two for the week's events); the database counts the
+    outcomes (one row per participation comes back, not one per outcome).
     """
     tz = tracking.group_tz(group)
     week = period_from_key(week_key, tz, group.week_start)
     totals = await round_queries.week_totals(group.id, week.start, week.end)
-    if not totals:
+    events = await event_queries.events_between(group.id, week.start, week.end)
+    if not totals and not events:
         return None
     weeks = await close_queries.recent_group_weeks(group.id, limit=8)
     week_rec = next((w for w in weeks if w.week_key == week_key), None)
@@ -129,4 +149,8 @@ async def closed_week_summary(group: GroupRec, week_key: str) -> Reply | None:
     for pid, voucher in await round_queries.week_vouchers(group.id, keys):
         vouchers.setdefault(pid, []).append(inert(voucher))
     text = render_closed_week(group, week, week_rec, totals, pledges, vouchers)
+    if events:
+        attended = await event_queries.attendance(e.id for e in events)
+        head, _, tail = text.rpartition("\n")  # the events go before the group streak line
+        text = "\n".join([head, *event_lines(group, events, attended), tail])
     return Reply(text=text, visibility=Visibility.PUBLIC)

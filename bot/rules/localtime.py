@@ -170,6 +170,11 @@ def parse_hhmm(text: str) -> time:
     return time(hour, minute)
 
 
+def format_hhmm(at: time) -> str:
+    """`at` as HH:MM."""
+    return f"{at.hour:02d}:{at.minute:02d}"
+
+
 def parse_weekday(text: str) -> int:
     """A weekday name, short or full and in any case, as 0 (Monday) to 6 (Sunday)."""
     key = text.strip().lower()

@@ -15,9 +15,6 @@ from bot.rules.periods import Period, period_at
 from bot.rules.reach import after_quiet as after_quiet
 from bot.rules.reach import member_tz as member_tz
 from bot.rules.slots import Slot, next_occurrence, occurrence_in_period, parse_slot
-from storage import groups as group_queries
-from storage import jobs as job_queries
-from storage import pledges as pledge_queries
 from storage.records import GroupRec, MemberRec, NewJob, ParticipationRec, PledgeRec
 
 CLOSE = "close"
@@ -209,26 +206,6 @@ def plan_for_group(
     if parts:
         jobs.extend(_for_weeks(group, now))
     return list({j.dedupe_key: j for j in jobs}.values())
-
-
-async def plan_group(group_id: int, now: datetime) -> int:
-    """Bring a group's planned jobs in line with its pledges and settings; returns new jobs."""
-    group = await group_queries.get_group(group_id)
-    if group is None:
-        return 0
-    pledges = await pledge_queries.group_pledges(group.id, ("active", "paused"))
-    parts = await pledge_queries.participations([p.id for p in pledges])
-    jobs = plan_for_group(group, pledges, parts, now)
-    added = await job_queries.plan(jobs, now)
-    await job_queries.cancel_unplanned(group.id, PLANNED_KINDS, {j.dedupe_key for j in jobs}, now)
-    return added
-
-
-async def plan_all(now: datetime) -> int:
-    added = 0
-    for group in await group_queries.active_groups():
-        added += await plan_group(group.id, now)
-    return added
 
 
 def snooze_until(verb: str, now: datetime, tz: ZoneInfo) -> datetime:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.rules.reach import member_tz
-from bot.scheduling import planning
+from bot.scheduling import group_plans, planning
 from storage import jobs as job_queries
 from storage.records import GroupRec, MemberRec, PledgeRec
 
@@ -20,7 +20,7 @@ class Replanner:
         self.woken = asyncio.Event()
 
     async def replan(self, group_id: int) -> None:
-        await planning.plan_group(group_id, self.clock.now())
+        await group_plans.plan_group(group_id, self.clock.now())
         self.woken.set()
 
     async def snooze(

@@ -17,8 +17,8 @@ from bot.errors import DeliveryError
 from bot.messages.notices import NOTICE_KINDS, reply_from_json, reply_to_json
 from bot.messages.weekly_summary import closed_week_summary
 from bot.meter import CAP, MUTED, QUIET_HOURS
-from bot.scheduling import attention, crash_points, planning
-from bot.scheduling.ports import Outbox, idempotency_key
+from bot.ports import Outbox, idempotency_key
+from bot.scheduling import attention, crash_points, event_jobs, group_plans, planning
 from storage import groups as group_queries
 from storage import jobs as job_queries
 from storage import scheduling as round_queries
@@ -122,7 +122,7 @@ class Scheduler:
             self._wake.clear()
             try:
                 if not planned:
-                    await planning.plan_all(self.clock.now())
+                    await group_plans.plan_all(self.clock.now())
                     planned = True
                 await self.run_due()
             except Exception as exc:
@@ -201,6 +201,8 @@ class Scheduler:
         for job in live:
             if job.kind == planning.SUMMARY:
                 await self._guarded([job], token, now, self._summary(job, token, now))
+            elif job.kind in event_jobs.EVENT_KINDS:
+                await self._guarded([job], token, now, self._event(job, token, now))
         sends = [j for j in live if j.kind in SEND_KINDS]
         if sends:
             sends = await self._recheck(sends, token, now)
@@ -209,6 +211,9 @@ class Scheduler:
 
     async def _recheck(self, jobs: Sequence[JobRec], token: str, now: datetime) -> list[JobRec]:
         """Right before hand-over: nothing for who answered meanwhile or a period now closed."""
+        jobs, gone = await event_jobs.recheck(jobs, now)
+        if gone:
+            await job_queries.settle(gone, token, job_queries.SKIPPED, now, "event changed")
         keep, drop = await attention.recheck(jobs, now)
         for reason, ids in drop.items():
             await job_queries.settle(ids, token, job_queries.SKIPPED, now, reason)
@@ -255,7 +260,7 @@ class Scheduler:
             await self.engine.close_due(group_id)
         await job_queries.settle([j.id for j in jobs], token, job_queries.SENT, now)
         for group_id in sorted({j.group_id for j in jobs if j.group_id is not None}):
-            await planning.plan_group(group_id, now)  # the next periods' jobs
+            await group_plans.plan_group(group_id, now)  # the next periods' jobs
 
     async def _expand(
         self, units: list[tuple[int, datetime, list[JobRec]]], token: str, now: datetime
@@ -317,6 +322,23 @@ class Scheduler:
         sends = [self._send_job(o, now) for o in await attention.within_cap(group, [out], now)]
         if not sends:
             self.meter.held_back(CAP)
+        await job_queries.expand([job.id], token, sends, now)
+
+    async def _event(self, job: JobRec, token: str, now: datetime) -> None:
+        """An event's reminder or question: one channel message to Going and Maybe, capped."""
+        group = await group_queries.get_group(job.group_id or 0)
+        if group is None or group.archived:
+            await job_queries.settle([job.id], token, job_queries.SKIPPED, now, "gone")
+            return
+        out = await event_jobs.outgoing(job, group, now)
+        if isinstance(out, str):
+            await job_queries.settle([job.id], token, job_queries.SKIPPED, now, out)
+            return
+        event_id = int(job.payload["event_id"])
+        sends = [
+            event_jobs.send_job(o, event_id, job.kind, now)
+            for o in await attention.within_cap(group, [out], now)
+        ]
         await job_queries.expand([job.id], token, sends, now)
 
     async def _deliver(self, jobs: Sequence[JobRec], token: str, now: datetime) -> None:

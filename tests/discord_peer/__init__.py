@@ -2,6 +2,7 @@
 
 from .interactions import InteractionHandle, Reply
 from .rest import RecordedRequest
+from .scheduled_events import MANAGE_EVENTS, PeerScheduledEvent
 from .server import DiscordPeer, patch_discord, run_client
 from .state import (
     EPHEMERAL,
@@ -15,12 +16,14 @@ from .state import (
 
 __all__ = [
     "EPHEMERAL",
+    "MANAGE_EVENTS",
     "MANAGE_GUILD",
     "DiscordPeer",
     "InteractionHandle",
     "PeerChannel",
     "PeerGuild",
     "PeerRole",
+    "PeerScheduledEvent",
     "PeerUser",
     "RecordedRequest",
     "Reply",

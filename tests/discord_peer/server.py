@@ -24,6 +24,7 @@ from .interactions import (
     nest_options,
 )
 from .rest import API_PREFIX, RateLimitRule, RecordedRequest, RestApi
+from .scheduled_events import ScheduledEventsApi
 from .shards import ShardedGateway, on_shard
 from .state import (
     DEFAULT_PERMISSIONS,
@@ -130,6 +131,8 @@ class DiscordPeer:
             else Gateway(self._ready_payload, self._guild_payloads)
         )
         self.rest = RestApi(self)
+        self.scheduled_events = ScheduledEventsApi(self)
+        self.scheduled_events.register(self.rest.router.add)
         self._runner: web.AppRunner | None = None
         self._patch_cm: contextlib.AbstractContextManager[None] | None = None
         self._default_world()
@@ -259,7 +262,8 @@ class DiscordPeer:
         }
 
     def _guild_payloads(self) -> list[dict[str, Any]]:
-        return [g.payload() for g in self.guilds.values()]
+        events = self.scheduled_events.guild_payloads
+        return [{**g.payload(), "guild_scheduled_events": events(g)} for g in self.guilds.values()]
 
     def application_payload(self) -> dict[str, Any]:
         return {
@@ -553,6 +557,23 @@ class DiscordPeer:
     async def react(self, user: PeerUser, message: StoredMessage, emoji: str) -> None:
         """A human adds a unicode emoji reaction (dispatched as MESSAGE_REACTION_ADD)."""
         message.reactions.append(emoji)
+        data = self._reaction_payload(user, message, emoji)
+        data["message_author_id"] = str(message.payload["author"]["id"])
+        guild_id = self.channels[message.channel_id].guild_id
+        if guild_id is not None and user.id in self.guilds[guild_id].members:
+            data["member"] = self.guilds[guild_id].members[user.id].payload()
+        await self.gateway.dispatch("MESSAGE_REACTION_ADD", data)
+
+    async def unreact(self, user: PeerUser, message: StoredMessage, emoji: str) -> None:
+        """A human removes their reaction (dispatched as MESSAGE_REACTION_REMOVE, no member)."""
+        if emoji in message.reactions:
+            message.reactions.remove(emoji)
+        data = self._reaction_payload(user, message, emoji)
+        await self.gateway.dispatch("MESSAGE_REACTION_REMOVE", data)
+
+    def _reaction_payload(
+        self, user: PeerUser, message: StoredMessage, emoji: str
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {
             "user_id": str(user.id),
             "channel_id": str(message.channel_id),
@@ -560,15 +581,11 @@ class DiscordPeer:
             "emoji": {"id": None, "name": emoji},
             "burst": False,
             "type": 0,
-            "message_author_id": str(message.payload["author"]["id"]),
         }
-        channel = self.channels[message.channel_id]
-        if channel.guild_id is not None:
-            guild = self.guilds[channel.guild_id]
-            data["guild_id"] = str(guild.id)
-            if user.id in guild.members:
-                data["member"] = guild.members[user.id].payload()
-        await self.gateway.dispatch("MESSAGE_REACTION_ADD", data)
+        guild_id = self.channels[message.channel_id].guild_id
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
+        return data
 
     def lose_responses(
         self,

@@ -13,7 +13,7 @@ from bot.app.config import Config
 from bot.clock import VirtualClock
 from bot.messages import boards as reports
 from bot.messages.weekly_summary import closed_week_summary
-from bot.scheduling import planning
+from bot.scheduling import group_plans
 from bot.scheduling.scheduler import Scheduler
 from storage import database
 from storage import groups as group_queries
@@ -130,7 +130,7 @@ async def test_a_group_of_500_costs_the_same_sql_as_a_group_of_50(db: None) -> N
             text = reports.render_board(group, await reports.load_board(group, NOW), NOW)
         assert "Call a neighbour" in text
         with StatementCounter() as plan:
-            await planning.plan_group(group.id, NOW)
+            await group_plans.plan_group(group.id, NOW)
         counts.setdefault("weekly summary", []).append(summary.count)
         counts.setdefault("pledge board", []).append(board.count)
         counts.setdefault("planning", []).append(plan.count)

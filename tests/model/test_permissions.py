@@ -38,6 +38,10 @@ class Case:
 PARTICIPANTS_ONLY = {ADMIN: NOT_IN, BYSTANDER: NOT_IN}
 CREATOR_OR_ADMIN = {PARTICIPANT: NOT_CREATOR, BYSTANDER: NOT_CREATOR}
 ADMIN_ONLY = {CREATOR: NOT_ADMIN, PARTICIPANT: NOT_ADMIN, BYSTANDER: NOT_ADMIN}
+# Issue 14: ana plans the event; the creator-or-admin rule is the event's own.
+EVENT = ('@ana !event new "Picnic" 2026-12-05 12:00',)
+NOT_EVENT_CREATOR = "Only the event's creator or a group admin"
+EVENT_CREATOR_OR_ADMIN = {PARTICIPANT: NOT_EVENT_CREATOR, BYSTANDER: NOT_EVENT_CREATOR}
 
 CASES = (
     Case("help", "!help", {}),
@@ -60,6 +64,18 @@ CASES = (
     Case("settings", "!settings timezone Europe/Paris", ADMIN_ONLY),
     Case("export", "!export", {}),
     Case("forget", "!forget", {}),
+    Case("event new", '!event new "Assembly" 2026-12-05 10:00', {}),
+    Case("event list", "!event list", {}, EVENT),
+    Case("event show", "!event show 1", {}, EVENT),
+    Case("event edit", "!event edit 1 time 13:00", EVENT_CREATOR_OR_ADMIN, EVENT),
+    Case("event cancel", "!event cancel 1", EVENT_CREATOR_OR_ADMIN, EVENT),
+    Case("event ics", "!event ics picnic", {}, EVENT),
+    Case("event feed", "!event feed", {}, ("@you !event feed",)),
+    Case("going", "!going 1", {}, EVENT),
+    Case("maybe", "!maybe picnic", {}, EVENT),
+    Case("not-going", "!not-going 1", {}, EVENT),
+    Case("went", "!went 1", {}, EVENT),
+    Case("missed", "!missed 1", {}, EVENT),
 )
 
 
