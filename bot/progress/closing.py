@@ -207,6 +207,10 @@ async def switch_week_starts(now: datetime, group_id: int | None, report: CloseR
         if group is None or change.field != "week_start":
             await deferred_queries.applied(change.id, now)
             continue
+        # A zone change may have moved the waited week's close into the past, after its
+        # participations were made due at a later instant: close it at its own close, in the
+        # old calendar, before the calendar changes.
+        await close_queries.close_again_now(group.id, change.at, tracking.FAR_FUTURE)
         await close_participations(change.at, report, group.id)
         await close_weeks(group, change.at, report)
         group = await group_queries.get_group(group.id) or group

@@ -115,3 +115,17 @@ async def test_every_outcome_counts_in_one_group_week_across_a_zone_change(
         assert missed == 1
         assert (week.kept, week.missed) == week_units([(kept, missed)])
         start = end
+
+
+async def test_a_zone_change_past_the_waited_close_still_closes_that_week_in_its_calendar(
+    session: ConsoleSession,
+):
+    """The week a new week start waited for closes once, under the calendar it began in,
+    even when a zone change moves its close into the past (found by the model)."""
+    await session.say('@ana !pledge new "Walk" per week')  # joined Monday 09:00: late
+    await session.say("!settings week-start wed")  # waits for Mon 7 Dec 12:00 Berlin
+    await jump(session, 7 * 24 - 1)  # Mon 7 Dec 08:00 Berlin, 16:00 in Tokyo
+    await session.say("!settings timezone Asia/Tokyo")  # there the week closed at 12:00
+    keys = set(await m.Outcome.all().values_list("period_key", flat=True))
+    assert "week:2026-11-25" not in keys
+    assert await outcome("week:2026-11-30") == "excused"
