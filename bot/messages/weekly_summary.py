@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.messages.boards import capped_names
 from bot.messages.markup import inert
+from bot.messages.picture_data import group_picture
 from bot.messages.replies import Reply, Visibility
 from bot.rules import pledge_periods as tracking
 from bot.rules import streaks
@@ -129,4 +130,14 @@ async def closed_week_summary(group: GroupRec, week_key: str) -> Reply | None:
     for pid, voucher in await round_queries.week_vouchers(group.id, keys):
         vouchers.setdefault(pid, []).append(inert(voucher))
     text = render_closed_week(group, week, week_rec, totals, pledges, vouchers)
-    return Reply(text=text, visibility=Visibility.PUBLIC)
+    picture = await group_picture(group)
+    if picture is None:
+        return Reply(text=text, visibility=Visibility.PUBLIC)
+    return Reply(
+        text=text,
+        visibility=Visibility.PUBLIC,
+        image=picture.png,
+        image_name=picture.filename,
+        image_alt=picture.alt,
+        image_size=(picture.width, picture.height),
+    )
