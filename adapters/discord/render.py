@@ -34,6 +34,7 @@ class Rendered:
     view: discord.ui.View | None = None
     image: bytes | None = None
     image_name: str = ""
+    image_alt: str = ""
     ephemeral: bool = False
     pinged: list[int] = field(default_factory=list)
     idempotency_key: str = ""
@@ -56,7 +57,11 @@ class Rendered:
         if last and self.view is not None:
             kw["view"] = self.view
         if last and self.image is not None:
-            kw["file"] = discord.File(io.BytesIO(self.image), filename=self.image_name)
+            kw["file"] = discord.File(
+                io.BytesIO(self.image),
+                filename=self.image_name,
+                description=self.image_alt[:1024] or None,
+            )
         return kw
 
 
@@ -90,6 +95,7 @@ def render(reply: Reply, *, ping: tuple[int, ...] = ()) -> Rendered:
         view=button_view(reply),
         image=reply.image,
         image_name=reply.image_name or "image.png",
+        image_alt=reply.image_alt,
         ephemeral=reply.private,
         pinged=unique,
         idempotency_key=reply.extra.get("idempotency_key", ""),

@@ -897,19 +897,24 @@ class MatrixAdapter:
         assert reply.image is not None
         name = reply.image_name or "logoff.bin"
         mime = events.mime_type(name)
+        picture = mime == "image/png"
         resp, _ = await client.upload(
             io.BytesIO(reply.image), content_type=mime, filename=name, filesize=len(reply.image)
         )
         if not isinstance(resp, UploadResponse):
             log.warning("upload of %s failed: %s", name, resp)
             return
+        info: dict[str, Any] = {"mimetype": mime, "size": len(reply.image)}
+        if reply.image_size is not None:
+            info["w"], info["h"] = reply.image_size
         await self._send(
             room_id,
             {
-                "msgtype": "m.file",
-                "body": name,
+                "msgtype": "m.image" if picture else "m.file",
+                "body": (reply.image_alt or name) if picture else name,
+                "filename": name,
                 "url": resp.content_uri,
-                "info": {"mimetype": mime, "size": len(reply.image)},
+                "info": info,
                 "m.mentions": {},
             },
             txn=txn_id(key, "file") if key else None,

@@ -10,6 +10,7 @@ from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import UserError
 from bot.messages.boards import load_board, render_streaks, render_summary
 from bot.messages.markup import inert
+from bot.messages.picture_data import member_picture
 from bot.messages.replies import Reply, private
 from bot.rules import pledge_periods as tracking
 from bot.rules.durations import format_duration
@@ -27,7 +28,16 @@ async def streak(inv: Invocation) -> Reply:
     board = await load_board(group, inv.now, member_id=who.id)
     name = "Your" if who.id == inv.member.id else f"{inert(who.display_name)}'s"
     text = render_streaks(board, who, f"**{name} streaks**")
-    return private(text)
+    picture = await member_picture(group, who.id)
+    if picture is None:
+        return private(text)
+    return private(
+        text,
+        image=picture.png,
+        image_name=picture.filename,
+        image_alt=picture.alt,
+        image_size=(picture.width, picture.height),
+    )
 
 
 async def summary(inv: Invocation) -> Reply:

@@ -47,6 +47,9 @@ class Reply:
     mentions: tuple[MentionRef, ...] = ()
     image: bytes | None = None
     image_name: str = ""
+    # A picture's words for readers who cannot see it, and its pixel size (Matrix `info`).
+    image_alt: str = ""
+    image_size: tuple[int, int] | None = None
     error: bool = False
     # Delivery details (idempotency key, kind); read-only: `with_extra` makes a new Reply.
     extra: Mapping[str, str] = field(default_factory=dict)

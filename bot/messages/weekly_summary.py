@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.messages.boards import capped_names
 from bot.messages.markup import inert
+from bot.messages.picture_data import group_picture
 from bot.messages.replies import Reply, Visibility
 from bot.rules import pledge_periods as tracking
 from bot.rules import streaks
@@ -153,4 +154,14 @@ async def closed_week_summary(group: GroupRec, week_key: str) -> Reply | None:
         attended = await event_queries.attendance(e.id for e in events)
         head, _, tail = text.rpartition("\n")  # the events go before the group streak line
         text = "\n".join([head, *event_lines(group, events, attended), tail])
-    return Reply(text=text, visibility=Visibility.PUBLIC)
+    picture = await group_picture(group)
+    if picture is None:
+        return Reply(text=text, visibility=Visibility.PUBLIC)
+    return Reply(
+        text=text,
+        visibility=Visibility.PUBLIC,
+        image=picture.png,
+        image_name=picture.filename,
+        image_alt=picture.alt,
+        image_size=(picture.width, picture.height),
+    )

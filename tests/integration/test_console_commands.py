@@ -266,3 +266,17 @@ async def test_the_weekly_summary_of_a_big_group_names_some_and_counts_the_rest(
     out = await session.wait(timedelta(days=7, hours=19))  # past the next Monday's summary
     assert "Kept it:" in out
     assert "and 15 more" in out
+
+
+async def test_streak_reply_carries_the_members_own_grid_with_alt_text(session: ConsoleSession):
+    await start_group(session)
+    await session.say("!done 1")
+    await session.wait(timedelta(days=7, hours=4))
+    reply = await session.adapter._dispatch(session.adapter.user, "!streak", "streak-picture")
+    assert reply is not None
+    assert reply.image is not None
+    assert reply.image.startswith(b"\x89PNG")
+    assert reply.image_name.endswith(".png")
+    assert reply.image_alt
+    assert reply.image_size is not None
+    assert min(reply.image_size) > 0

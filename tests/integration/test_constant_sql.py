@@ -126,6 +126,9 @@ async def test_a_group_of_500_costs_the_same_sql_as_a_group_of_50(db: None) -> N
             reply = await closed_week_summary(group, LAST_WEEK)
         assert reply is not None
         assert "kept" in reply.text
+        assert reply.image is not None  # the group's 12-week picture rides along
+        assert reply.image.startswith(b"\x89PNG")
+        assert reply.image_alt
         with StatementCounter() as board:
             text = reports.render_board(group, await reports.load_board(group, NOW), NOW)
         assert "Call a neighbour" in text
