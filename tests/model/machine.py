@@ -20,7 +20,7 @@ from bot.app.config import BotConfig, Config
 from bot.app.serve import advance
 from bot.clock import VirtualClock
 from bot.engine.engine import Engine
-from bot.messages.actions import Action, decode
+from bot.messages.actions import Action, decode, event_action
 from bot.messages.replies import Reply
 from storage import database
 from storage import groups as group_queries
@@ -29,6 +29,7 @@ from storage import models as m
 from storage import pledges as pledge_queries
 from storage.records import GroupRec, MemberRec
 from tests.model.reference import (
+    Answer,
     Reference,
     Span,
     before,
@@ -67,7 +68,21 @@ FAILURE = "went wrong on my side"
 # How late a weekly reminder may reach a member after its slot: quiet hours in their zone.
 REMINDER_WINDOW = timedelta(hours=16)
 
+# Issue 14: at most this many events per run, all planned by the admin.
+MAX_EVENTS = 3
+EVENT_LINE = re.compile(r"(?:⏰|Did you make it to) \*\*Gather (\d+)\*\*")
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    linked: bool
+
+
 member_names = st.sampled_from(MEMBERS)
+rsvp_verbs = st.sampled_from(("going", "maybe", "cant"))
 pledge_numbers = st.sampled_from((1, 2, 3))
 answer_kinds = st.sampled_from(("done", "not", "skip"))
 
@@ -141,6 +156,11 @@ class EngineModel(RuleBasedStateMachine):
         self.reached: dict[tuple[str, int, str], list[datetime]] = {}
         self.expected: list[tuple[str, int, str, datetime]] = []
         self.unsettled: set[tuple[str, str]] = set()  # (member, week) with a mute or remind change
+        self.planned_events: dict[int, PlannedEvent] = {}
+        self.rsvps: dict[tuple[str, int], str] = {}
+        # The check-in a "went" recorded, per (member, event); None when it recorded none.
+        self.attended: dict[tuple[str, int], Answer | None] = {}
+        self.event_messages: dict[tuple[int, str], int] = {}
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -312,6 +332,120 @@ class EngineModel(RuleBasedStateMachine):
     def undo(self, who: str, number: int) -> None:
         self.say(who, f"!undo {number}")
         self.model.undo(who, number)
+
+    # -- rules: events (issue 14) ------------------------------------------------------
+
+    @precondition(lambda self: len(self.planned_events) < MAX_EVENTS)
+    @rule(
+        days=st.integers(0, 9),
+        hour=st.sampled_from((2, 3, 10, 18, 21)),
+        length=st.sampled_from(("1h", "2h", "30m")),
+        linked=st.booleans(),
+        answers=st.lists(st.tuples(member_names, rsvp_verbs), max_size=4),
+    )
+    def plan_event(
+        self, days: int, hour: int, length: str, linked: bool, answers: list[tuple[str, str]]
+    ) -> None:
+        number = len(self.planned_events) + 1
+        local = (self.model.now.astimezone(self.model.zone) + timedelta(days=days)).date()
+        pledge = " pledge 1" if linked else ""
+        line = f'!event new "Gather {number}" {local.isoformat()} {hour:02d}:00 for {length}'
+        reply = self.reply(ADMIN, line + pledge)
+        if reply.error:
+            assert "passed already" in reply.text, reply.text
+            return
+        row = self.run(m.Event.get(number=number))
+        self.planned_events[number] = PlannedEvent(row.id, row.starts_at, row.ends_at, linked)
+        for who, verb in answers:
+            self.rsvp(who, number - 1, verb)
+
+    @precondition(lambda self: self.planned_events)
+    @rule(
+        who=member_names, pick=st.integers(0, 2), verb=st.sampled_from(("going", "maybe", "cant"))
+    )
+    def rsvp(self, who: str, pick: int, verb: str) -> None:
+        number = sorted(self.planned_events)[pick % len(self.planned_events)]
+        event = self.planned_events[number]
+        reply = self.tap(who, event_action(verb, event.id).encode(), f"rsvp{next(self.events)}")
+        assert not reply.error, reply.text
+        if self.model.now < event.ends_at:
+            self.rsvps[who, number] = verb
+
+    @precondition(lambda self: self.planned_events)
+    @rule(
+        pick=st.integers(0, 2),
+        extra=st.sampled_from((0, 5, 90, 600)),
+        answers=st.lists(st.tuples(member_names, st.booleans()), max_size=3),
+    )
+    def wait_for_an_event_to_end(
+        self, pick: int, extra: int, answers: list[tuple[str, bool]]
+    ) -> None:
+        """Time runs to an event's end (its reminder and question on the way); some answer."""
+        number = sorted(self.planned_events)[pick % len(self.planned_events)]
+        end = self.planned_events[number].ends_at + timedelta(minutes=extra)
+        if end > self.model.now:
+            self.jump(end - self.model.now)
+        started = sorted(n for n, e in self.planned_events.items() if e.starts_at <= self.model.now)
+        for who, went in answers:
+            self.attend(who, started.index(number), went)
+
+    @precondition(
+        lambda self: any(e.starts_at <= self.model.now for e in self.planned_events.values())
+    )
+    @rule(who=member_names, pick=st.integers(0, 2), went=st.booleans())
+    def attend(self, who: str, pick: int, went: bool) -> None:
+        started = sorted(n for n, e in self.planned_events.items() if e.starts_at <= self.model.now)
+        number = started[pick % len(started)]
+        event = self.planned_events[number]
+        key = f"att{next(self.events)}"
+        action = event_action("went" if went else "missed", event.id).encode()
+        reply = self.tap(who, action, key)
+        assert not reply.error, reply.text
+        ref = self.model
+        if ref.now < event.starts_at or not event.linked:
+            return
+        previous = self.attended.get((who, number))
+        live = previous is not None and not previous.undone
+        part = ref.parts.get((who, 1))
+        span = span_at("week", event.starts_at, ref.zone, ref.week_start)
+        is_open = part is not None and span.key in {s.key for s in ref.open_for(part)}
+        if went and not live:
+            self.attended[who, number] = None
+            if part is None or part.pledge.paused or not is_open:
+                return
+            if ref.tap(who, 1, "done", span.key, f"console:{key}").what == "recorded":
+                self.attended[who, number] = part.answers[-1]
+                assert "is kept for the" in reply.text, reply.text
+        elif not went and live and is_open:
+            assert previous is not None
+            previous.undone = True
+            self.attended[who, number] = None
+            assert "took back its check-in" in reply.text, reply.text
+        elif not went and not live:
+            self.attended[who, number] = None
+
+    def check_event_message(self, d: Delivered) -> None:
+        """An event's reminder and question reach who said Going or Maybe, nobody else, once."""
+        hit = EVENT_LINE.search(d.reply.text)
+        if hit is None:
+            return
+        number = int(hit.group(1))
+        kind = "ask" if "Did you make it" in d.reply.text else "remind"
+        event = self.planned_events[number]
+        if kind == "remind":
+            assert d.at < event.starts_at, ("a reminder after the start", d.at, event)
+        else:
+            assert d.at >= event.ends_at, ("asked before the end", d.at, event)
+        mentioned = {self.member_ids[int(i)] for i in MENTION.findall(d.reply.text)}
+        expected = {
+            who
+            for (who, n), verb in self.rsvps.items()
+            if n == number and verb in ("going", "maybe") and not self.model.member(who).muted(d.at)
+        }
+        assert mentioned == expected, (kind, number, mentioned, expected, d.reply.text)
+        slot = (number, kind)
+        self.event_messages[slot] = self.event_messages.get(slot, 0) + 1
+        assert self.event_messages[slot] == 1, ("an event message twice", slot, d.reply.text)
 
     # -- rules: the group and its members -----------------------------------------------
 
@@ -529,6 +663,7 @@ class EngineModel(RuleBasedStateMachine):
         for d in fresh:
             assert "WARNING" not in d.reply.text, d.reply.text
             assert "logoff." not in d.reply.text, d.reply.text
+            self.check_event_message(d)
             notices = self.notices(d)
             if d.member_id is None:
                 week = ref.week_key(d.at)
