@@ -35,6 +35,10 @@ class ConfigError(LogoffError):
         super().__init__("; ".join(f"{key}: {msg}" for key, msg in problems))
 
 
+class StartRefused(LogoffError):
+    """A part cannot start and retrying will not help (say, its data directory is in use)."""
+
+
 class DeliveryError(LogoffError):
     """A platform refused or failed to take a message; `retryable` says whether to try again."""
 

@@ -520,8 +520,9 @@ class MatrixAdapter:
             f"Hello! I'm Logoff: I help you keep small offline pledges and then get out of "
             f"your way. Type `{p}help` to see what I can do."
         )
-        # Every process on the account joins on the invite; one of them greets.
-        key = f"hello:{room_id}"
+        # Every process on the account joins on the invite; one of them greets. The day is in
+        # the key, so a room that invites the bot back on a later day is greeted again.
+        key = f"hello:{room_id}:{self.engine.clock.now():%Y-%m-%d}"
         try:
             assert self.claims is not None
             claim = await self.claims.claim(PLATFORM, key)

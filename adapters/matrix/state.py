@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bot.errors import LogoffError
+from bot.errors import StartRefused
 
 log = logging.getLogger("logoff.matrix")
 
@@ -65,7 +65,7 @@ class StateFile:
         os.replace(tmp, self.path)
 
 
-class DirectoryInUse(LogoffError):
+class DirectoryInUse(StartRefused):
     """Another live process holds this Matrix data directory."""
 
 

@@ -179,9 +179,12 @@ def matrix_service(app: App) -> Service:
 
     adapter = MatrixAdapter(app.engine, app.config.matrix, app.config.bot.data_dir)
     app.attach_outbox(PLATFORM, adapter)
-    # Cancelling `run` also saves the sync state and closes the client (its `finally`);
-    # an adapter with its own `stop` is asked first, so it can end a sync cleanly.
-    stop = getattr(adapter, "stop", None)
+    # The adapter's `stop` saves the sync state and makes `run` return (it is a plain
+    # function, safe from a signal callback); the serve path awaits the service's stop.
+
+    async def stop() -> None:
+        adapter.stop()
+
     return Service("matrix", adapter.run, stop=stop, handle=adapter)
 
 

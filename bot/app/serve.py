@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import VirtualClock
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StartRefused
 from bot.scheduling import group_plans
 from bot.scheduling.scheduler import Scheduler
 
@@ -62,7 +62,7 @@ async def supervise(service: Service, stopping: asyncio.Event) -> None:
             await service.run()
         except asyncio.CancelledError:
             raise
-        except ConfigError as exc:
+        except (ConfigError, StartRefused) as exc:
             log.error("%s cannot start: %s", service.name, exc)
             raise Fatal(service.name) from exc
         except Exception as exc:

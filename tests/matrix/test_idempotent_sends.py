@@ -23,8 +23,9 @@ async def test_a_message_sent_with_a_key_is_found_by_it_and_a_resend_posts_nothi
             group = await group_queries.find_group("matrix", room)
             assert group is not None
             key = f"send:g{group.id}:soak:1"
-            reminder = Reply("Time to call a neighbour", Visibility.PUBLIC)
-            reminder.extra["idempotency_key"] = key
+            reminder = Reply(
+                "Time to call a neighbour", Visibility.PUBLIC, extra={"idempotency_key": key}
+            )
             assert await app.outbox.find_sent(key, group, None) is None
             first = await app.outbox.send_to_group(group, reminder)
             # The same key again on the same device: Synapse returns the first event.

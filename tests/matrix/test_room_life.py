@@ -9,7 +9,7 @@ from pathlib import Path
 
 from storage import groups as group_queries
 from storage.records import GroupRec
-from tests.matrix.harness import WAIT, Member, new_bot_account, running_bot, sent_by
+from tests.matrix.harness import WAIT, Member, new_bot_account, running_bot
 from tests.matrix.test_cross_signing import http
 from tests.services.synapse import SynapseServer
 
@@ -58,7 +58,9 @@ async def test_a_banned_bot_archives_the_group_and_a_reinvite_brings_it_back_wit
             await alice.invite(room, account.user_id)
             back = await group_where(room, lambda g: not g.archived)
             assert back.id == before.id
-            await alice.wait_for(lambda s: sent_by(account.user_id)(s), after=mark)
+            # Greeted once a day at most (the greeting is claimed across processes), so the
+            # proof that the group is back is its answer, with its pledges.
+            del mark
             listed = await alice.reply_to(await alice.send(room, "!pledge list"))
             assert "Knock on 10 doors" in listed.content["body"]
     finally:
