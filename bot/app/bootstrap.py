@@ -16,8 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.app.config import Config
-from bot.app.http_listener import serve_http
+from bot.app.config import Config, parse_http_address
+from bot.app.http_listener import Route, event_feed_route, serve_http
 from bot.app.metrics import build_meter
 from bot.app.serve import Service, logs_to_file, serve
 from bot.clock import Clock, SystemClock, VirtualClock
@@ -147,6 +147,16 @@ def build_app(config: Config, clock: Clock) -> App:
     return App(config=config, clock=clock, engine=engine, scheduler=scheduler, outboxes=outboxes)
 
 
+def event_feed_routes(app: App) -> list[Route]:
+    """The groups' ICS feeds (issue 14) on the HTTP listener, and the address `event feed`
+    prints: the listener's own (put a proxy's address in front of it yourself)."""
+    if not app.config.http.address:
+        return []
+    host, port = parse_http_address(app.config.http.address)
+    app.engine.feed_base_url = f"http://{host}:{port}"
+    return [event_feed_route(app.clock)]
+
+
 @asynccontextmanager
 async def open_app(
     config: Config, clock: Clock | None = None, *, in_memory: bool = False
@@ -161,7 +171,8 @@ async def open_app(
         await database.open_database(config.db_url)
     try:
         app = build_app(config, clock)
-        async with serve_http(app):  # /health, /ready, /metrics when [http] address is set
+        routes = event_feed_routes(app)
+        async with serve_http(app, routes):  # /health, /ready, /metrics, the event feeds
             yield app
     finally:
         await database.close_database()

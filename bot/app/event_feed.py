@@ -1,9 +1,8 @@
-"""The group ICS feed at a secret URL: the renderer, and the route for the bot's HTTP listener."""
+"""The group ICS feed at a secret URL: what the HTTP listener's feed route answers."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,16 +41,3 @@ async def render_feed(secret: str, now: datetime) -> FeedResponse:
         group.id, ("scheduled", "cancelled"), ending_after=now - FEED_HISTORY
     )
     return FeedResponse(200, group_feed(events, group), CONTENT_TYPE)
-
-
-AddRoute = Callable[[str, Callable[[str], Awaitable[FeedResponse]]], None]
-
-
-def register_event_feed_route(add_route: AddRoute, now: Callable[[], datetime]) -> None:
-    """For the lead to wire into the HTTP listener (issue 12) when it lands: `add_route(path,
-    handler)` with the path pattern FEED_PATH and a handler taking the secret."""
-
-    async def handler(secret: str) -> FeedResponse:
-        return await render_feed(secret.removesuffix(".ics"), now())
-
-    add_route(FEED_PATH, handler)

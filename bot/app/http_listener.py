@@ -23,6 +23,7 @@ from aiohttp import web
 from bot.app.config import parse_http_address
 from bot.app.health import Health, Verdict
 from bot.app.metrics import CONTENT_TYPE, EXTRA_HINT, PrometheusMeter
+from bot.clock import Clock
 
 if TYPE_CHECKING:
     from bot.app.bootstrap import App
@@ -51,6 +52,19 @@ def _json(status: int, body: dict[str, Any]) -> web.Response:
 
 def _verdict(verdict: Verdict) -> web.Response:
     return _json(200 if verdict.ok else 503, verdict.body)
+
+
+def event_feed_route(clock: Clock) -> Route:
+    """A group's ICS feed at its secret address (bot.app.event_feed answers it)."""
+    from bot.app.event_feed import FEED_PATH, render_feed
+
+    async def feed(request: web.Request) -> web.StreamResponse:
+        answer = await render_feed(request.match_info["secret"], clock.now())
+        return web.Response(
+            status=answer.status, body=answer.body, headers={"Content-Type": answer.content_type}
+        )
+
+    return Route(FEED_PATH, feed)
 
 
 def core_routes(health: Health, meter: PrometheusMeter | None) -> list[Route]:
