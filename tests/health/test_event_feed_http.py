@@ -18,7 +18,10 @@ from tests.health.support import console_bot
 async def test_the_feed_address_event_feed_prints_serves_the_groups_events(tmp_path: Path):
     clock = VirtualClock(START)
     async with console_bot(tmp_path, clock) as (app, port):
-        you, place = Actor("console", "you", "you", is_admin=True), Place("console", "feeds", "feeds")
+        you, place = (
+            Actor("console", "you", "you", is_admin=True),
+            Place("console", "feeds", "feeds"),
+        )
 
         async def say(text: str) -> str:
             reply = await app.engine.handle_text(you, place, text, f"t-{text}-{clock.now()}")
