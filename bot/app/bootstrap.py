@@ -95,6 +95,12 @@ class PlatformOutbox:
     async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
         await self._for(group.platform).edit(group, message_id, reply)
 
+    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> str | None:
+        outbox = self._outboxes.get(group.platform)
+        if isinstance(outbox, EventMirror):  # only Discord has a native calendar
+            return await outbox.mirror_event(group, event)
+        return event.mirror_id
+
 
 # Platforms whose members do not type the prefix: Discord's commands are slash commands.
 SLASH_PLATFORMS = ("discord",)
@@ -103,12 +109,6 @@ SLASH_PLATFORMS = ("discord",)
 def command_syntax(config: Config) -> CommandSyntax:
     """`!pledge join` where commands are typed (Matrix, console), `/pledge join` on Discord."""
     return CommandSyntax(config.bot.command_prefix, dict.fromkeys(SLASH_PLATFORMS, "/"))
-
-    async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> str | None:
-        outbox = self._outboxes.get(group.platform)
-        if isinstance(outbox, EventMirror):  # only Discord has a native calendar
-            return await outbox.mirror_event(group, event)
-        return event.mirror_id
 
 
 def build_engine(
