@@ -62,6 +62,7 @@ class WeeklyEvents:
         self.responsiveness = responsiveness
         self.tally = EventTally()
         self.comes: dict[tuple[str, int], bool] = {}  # (member, event id) -> attends
+        self.answer_of: dict[tuple[str, int], str] = {}  # (member, event id) -> their answer
         self.comes_in_week: dict[tuple[str, str], bool] = {}  # (member, week key) -> attends
         self.week_of: dict[int, str] = {}  # event id -> the week key of its start
 
@@ -93,6 +94,7 @@ class WeeklyEvents:
         for name in members:
             answer = self._draw_answer()
             self.tally.answers[answer] += 1
+            self.answer_of[(name, event.id)] = answer
             comes = answer in ATTENDS and self.rng.random() < ATTENDS[answer]
             self.comes[(name, event.id)] = comes
             self.comes_in_week[(name, self.week_of[event.id])] = comes
