@@ -105,8 +105,9 @@ def test_the_issue_14_story_in_the_sandbox_across_the_autumn_clock_change(tmp_pa
     assert "@cat" not in reminder
     assert "@dan" not in reminder
     # ana said she went during the meeting; the question after asks only ben, at the end.
-    assert "(time is now Tue 27 Oct 2026 19:30 Europe/Berlin)" in out
-    ana = _block(out, "[Tue 27 Oct 19:30] reply to @ana", "Glad you made it")
+    # `!wait 8d 11h 30m` from Mon 19 Oct 09:00: the calendar days keep 09:00 across the change.
+    assert "(time is now Tue 27 Oct 2026 20:30 Europe/Berlin)" in out
+    ana = _block(out, "[Tue 27 Oct 20:30] reply to @ana", "Glad you made it")
     assert "Attend one local meeting is kept for the week of Mon 26 Oct 2026" in ana
     question = _block(out, "[Tue 27 Oct 21:00] #console", "Did you make it")
     assert "@ben" in question
@@ -116,7 +117,7 @@ def test_the_issue_14_story_in_the_sandbox_across_the_autumn_clock_change(tmp_pa
     assert "(1) I went · (2) Missed it" in question
     assert out.count("Did you make it") == 1
     assert out.count("⏰ Tenants' meeting") == 1
-    ben = _block(out, "[Tue 27 Oct 21:30] reply to @ben", "Glad you made it")
+    ben = _block(out, "[Tue 27 Oct 22:30] reply to @ben", "Glad you made it")
     assert "kept for the week of Mon 26 Oct 2026" in ben
     assert "ana ✅, ben ✅, cat 0/1, dan 0/1" in out
     # The pledge's own nudge no longer asks who kept it by going.
