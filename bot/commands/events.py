@@ -12,12 +12,7 @@ from bot.commands.invocation import EventServices, Invocation, Tap
 from bot.commands.registry import Arg, Command, Registry, Role, TapDecl
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.messages import event_card
-from bot.messages.actions import (
-    ATTENDANCE_REACTIONS,
-    EVENT_VERBS,
-    RSVP_REACTIONS,
-    event_action,
-)
+from bot.messages.actions import ATTENDANCE_REACTIONS, EVENT_VERBS, RSVP_REACTIONS, event_action
 from bot.messages.event_ics import event_calendar
 from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Reply, private, public

@@ -34,17 +34,11 @@ def when_text(event: EventRec) -> str:
     """`Sat 12 Dec 2026, 18:00–20:00 (Europe/Berlin)`, in the event's own zone."""
     tz = zone(event)
     start, end = event.starts_at.astimezone(tz), event.ends_at.astimezone(tz)
-    # The clocks change during the event (02:30-02:30 on the night they go back): say which.
-    shift = start.utcoffset() != end.utcoffset()
-
-    def mark(t: datetime) -> str:
-        return f" {t:%Z}" if shift else ""
-
-    head = f"{start:%a} {start.day} {start:%b %Y}, {start:%H:%M}{mark(start)}"
+    head = f"{start:%a} {start.day} {start:%b %Y}, {start:%H:%M}"
     if end.date() == start.date():
-        tail = f"–{end:%H:%M}{mark(end)}"
+        tail = f"–{end:%H:%M}"
     else:
-        tail = f" – {end:%a} {end.day} {end:%b} {end:%H:%M}{mark(end)}"
+        tail = f" – {end:%a} {end.day} {end:%b} {end:%H:%M}"
     return f"{head}{tail} ({tz.key})"
 
 
