@@ -931,6 +931,8 @@ class MatrixAdapter:
         client = self.client
         if client is None or not client.access_token:
             raise DeliveryError("not connected to Matrix yet", retryable=True, retry_after=5)
+        if kind == "m.room.message":
+            message = render.safe_message(message)  # the one gate every formatted body passes
         try:
             resp = await client.room_send(
                 room_id, kind, message, tx_id=txn, ignore_unverified_devices=True

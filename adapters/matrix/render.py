@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
 
 from adapters.matrix.threads import reply_relation
 from bot.messages.actions import REACTION_ANSWERS, decode
@@ -15,6 +17,121 @@ VERB_KEYS = {"done": "✅", "not": "❌", "skip": "⏭️", "snooze": "💤"}
 ANSWER_VERBS = frozenset(REACTION_ANSWERS.values())
 # Other choices (snooze until when, confirm forget) are offered as numbered reactions.
 CHOICE_KEYS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣")
+
+
+# The HTML a Matrix client is asked to render, and nothing else: the spec's "strongly suggested
+# set" for `org.matrix.custom.html` (Client-Server API, m.room.message msgtypes; matrix-spec
+# content/client-server-api/modules/instant_messaging.md, v1.10 and later: `font` deprecated for
+# `span`, `mx-reply` gone since v1.13). Everything the bot sends passes `sanitise`, so a client
+# that applies that list shows exactly what was meant.
+ALLOWED_TAGS = frozenset({
+    "del", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul", "ol", "sup", "sub",
+    "li", "b", "i", "u", "strong", "em", "s", "code", "hr", "br", "div", "table", "thead",
+    "tbody", "tr", "th", "td", "caption", "pre", "span", "img", "details", "summary",
+})  # fmt: skip
+ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "span": frozenset({"data-mx-bg-color", "data-mx-color", "data-mx-spoiler", "data-mx-maths"}),
+    "a": frozenset({"target", "href"}),
+    "img": frozenset({"width", "height", "alt", "title", "src"}),
+    "ol": frozenset({"start"}),
+    "code": frozenset({"class"}),
+    "div": frozenset({"data-mx-maths"}),
+}
+LINK_SCHEMES = frozenset({"https", "http", "ftp", "mailto", "magnet"})
+VOID_TAGS = frozenset({"br", "hr", "img"})
+MAX_DEPTH = 100  # "Tags must not be nested more than 100 levels deep."
+# Dropped with what they hold, not only their tags: a script's text is not message text, and
+# `mx-reply` is the old reply fallback the spec now tells clients to strip.
+_DROP_WITH_CONTENT = frozenset({"script", "style", "mx-reply", "head", "title"})
+
+
+def _attribute_ok(tag: str, name: str, value: str) -> bool:
+    if name not in ALLOWED_ATTRIBUTES.get(tag, ()):
+        return False
+    if name in ("data-mx-color", "data-mx-bg-color"):
+        return (
+            len(value) == 7
+            and value[0] == "#"
+            and all(c in "0123456789abcdefABCDEF" for c in value[1:])
+        )
+    if tag == "a" and name == "href":
+        parts = urlsplit(value)
+        return parts.scheme.lower() in LINK_SCHEMES and bool(parts.netloc or parts.path)
+    if tag == "img" and name == "src":
+        return value.startswith("mxc://")
+    if tag == "code" and name == "class":
+        return value.startswith("language-") and " " not in value
+    if name in ("start", "width", "height"):
+        return value.isdigit()
+    return True
+
+
+class _Sanitiser(HTMLParser):
+    """Keeps allowed tags (with allowed attributes), the text of any other, and closes what
+    was left open, so the result is valid HTML within the spec's list."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.open: list[str] = []
+        self.dropping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROP_WITH_CONTENT:
+            self.dropping += 1
+            return
+        if self.dropping or tag not in ALLOWED_TAGS:
+            return
+        if tag not in VOID_TAGS and len(self.open) >= MAX_DEPTH:
+            return
+        pairs = [(n, v) for n, v in attrs if v is not None and _attribute_ok(tag, n, v)]
+        if tag == "img" and not any(n == "src" for n, _ in pairs):
+            return  # a picture from anywhere but the homeserver is not shown at all
+        kept = "".join(f' {name}="{html.escape(value, quote=True)}"' for name, value in pairs)
+        self.out.append(f"<{tag}{kept}>")
+        if tag not in VOID_TAGS:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in VOID_TAGS:
+            self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROP_WITH_CONTENT:
+            self.dropping = max(0, self.dropping - 1)
+            return
+        if self.dropping or tag not in self.open:
+            return
+        while self.open:
+            top = self.open.pop()
+            self.out.append(f"</{top}>")
+            if top == tag:
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self.dropping:
+            self.out.append(html.escape(data, quote=False))
+
+    def result(self) -> str:
+        self.close()
+        return "".join(self.out) + "".join(f"</{t}>" for t in reversed(self.open))
+
+
+def sanitise(fragment: str) -> str:
+    """`fragment` limited to the spec's tags and attributes; text stays escaped as it was."""
+    parser = _Sanitiser()
+    parser.feed(fragment)
+    return parser.result()
+
+
+def safe_message(message: dict[str, Any]) -> dict[str, Any]:
+    """An `m.room.message` content (and the `m.new_content` of an edit) with sanitised HTML."""
+    out = dict(message)
+    if "formatted_body" in out:
+        out["formatted_body"] = sanitise(str(out["formatted_body"]))
+    if isinstance(out.get("m.new_content"), dict):
+        out["m.new_content"] = safe_message(out["m.new_content"])
+    return out
 
 
 def pill(user_id: str, name: str) -> str:

@@ -28,6 +28,7 @@ from bot.app.bootstrap import App, matrix_service, open_app
 from bot.app.config import BotConfig, Config, MatrixConfig
 from bot.clock import Clock
 from storage import database
+from tests.matrix.html_rules import message_problems
 from tests.services.synapse import SynapseServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -216,7 +217,9 @@ class Member:
             raise RuntimeError(f"member sync failed: {resp}")
         for room_id, info in resp.rooms.join.items():
             for event in info.timeline.events:
-                self.seen.append(Seen(room_id, event.source, event))
+                seen = Seen(room_id, event.source, event)
+                self.seen.append(seen)
+                check_message(seen)
         if client.olm is not None:
             await client.send_to_device_messages()
             if client.should_upload_keys:
@@ -291,6 +294,15 @@ class Member:
     async def invite(self, room_id: str, user_id: str) -> None:
         resp = await self.nio.room_invite(room_id, user_id)
         assert not hasattr(resp, "status_code"), resp
+
+
+def check_message(seen: Seen) -> None:
+    """Every message any member receives in any Matrix test keeps to the spec's HTML rules and
+    has a plain body that reads as text: a breach fails the test at the event that broke it."""
+    if seen.source.get("type") != "m.room.message":
+        return
+    problems = message_problems(seen.content)
+    assert not problems, f"{seen.source.get('sender')} sent {seen.content!r}: {problems}"
 
 
 def in_reply_to(seen: Seen) -> str | None:
