@@ -898,26 +898,23 @@ class MatrixAdapter:
         assert reply.image is not None
         name = reply.image_name or "logoff.bin"
         mime = events.mime_type(name)
-        picture = mime == "image/png"
-        resp, _ = await client.upload(
-            io.BytesIO(reply.image), content_type=mime, filename=name, filesize=len(reply.image)
+        room = client.rooms.get(room_id)
+        # In an encrypted room the file is encrypted too (AES-CTR, key in the encrypted event):
+        # otherwise the homeserver, and anyone with the mxc URI, could read it.
+        encrypt = bool(room is not None and room.encrypted and client.olm is not None)
+        resp, keys = await client.upload(
+            io.BytesIO(reply.image),
+            content_type=mime,
+            filename=name,
+            filesize=len(reply.image),
+            encrypt=encrypt,
         )
         if not isinstance(resp, UploadResponse):
             log.warning("upload of %s failed: %s", name, resp)
             return
-        info: dict[str, Any] = {"mimetype": mime, "size": len(reply.image)}
-        if reply.image_size is not None:
-            info["w"], info["h"] = reply.image_size
         await self._send(
             room_id,
-            {
-                "msgtype": "m.image" if picture else "m.file",
-                "body": (reply.image_alt or name) if picture else name,
-                "filename": name,
-                "url": resp.content_uri,
-                "info": info,
-                "m.mentions": {},
-            },
+            events.file_content(reply, name, resp.content_uri, keys if encrypt else None),
             txn=txn_id(key, "file") if key else None,
         )
 

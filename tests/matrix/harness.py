@@ -291,6 +291,22 @@ class Member:
         assert getattr(resp, "room_id", None), resp
         await self.sync(0)
 
+    async def picture(self, seen: Seen) -> bytes:
+        """The file an `m.image` carries, downloaded (and decrypted when it came as `file`)."""
+        from nio import DownloadResponse
+        from nio.crypto.attachments import decrypt_attachment
+
+        encrypted = seen.content.get("file")
+        url = encrypted["url"] if encrypted else seen.content["url"]
+        resp = await self.nio.download(mxc=url)
+        assert isinstance(resp, DownloadResponse), resp
+        data = bytes(resp.body)
+        if encrypted:
+            data = decrypt_attachment(
+                data, encrypted["key"]["k"], encrypted["hashes"]["sha256"], encrypted["iv"]
+            )
+        return data
+
     async def invite(self, room_id: str, user_id: str) -> None:
         resp = await self.nio.room_invite(room_id, user_id)
         assert not hasattr(resp, "status_code"), resp
@@ -303,6 +319,23 @@ def check_message(seen: Seen) -> None:
         return
     problems = message_problems(seen.content)
     assert not problems, f"{seen.source.get('sender')} sent {seen.content!r}: {problems}"
+
+
+def image_from(user_id: str) -> Callable[[Seen], bool]:
+    return lambda s: sent_by(user_id)(s) and s.content.get("msgtype") == "m.image"
+
+
+def assert_png_matches_info(png: bytes, info: dict[str, Any]) -> None:
+    """What a client reads from `info` before downloading is the picture it then gets."""
+    import io
+
+    from PIL import Image
+
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(io.BytesIO(png)) as picture:
+        assert (info["w"], info["h"]) == picture.size
+    assert info["mimetype"] == "image/png"
+    assert info["size"] == len(png)
 
 
 def in_reply_to(seen: Seen) -> str | None:
