@@ -816,6 +816,9 @@ class MatrixAdapter:
         """Send a reply; with `key`, idempotently (txn ids and the content key from it)."""
         by_emoji = events.answered_by_emoji(reply, in_reply_to)
         prompt = render.is_prompt(reply) and not by_emoji
+        parts = None if prompt or by_emoji else render.batch_parts(reply)
+        if parts is not None:
+            return await self._post_batch(room_id, reply, parts, owner=owner, key=key)
         message = self._content(reply, in_reply_to, prompt=prompt, by_emoji=by_emoji, thread=thread)
         event_id = await self._send(room_id, keyed(message, key), txn=txn_id(key) if key else None)
         await self.engine.record_posted(PLATFORM, event_id, reply)  # an event's card
@@ -840,6 +843,34 @@ class MatrixAdapter:
             await self._send_file(room_id, reply, key)
         return event_id
 
+    async def _post_batch(
+        self,
+        room_id: str,
+        reply: Reply,
+        parts: list[tuple[Reply, tuple[str, ...]]],
+        *,
+        owner: str,
+        key: str,
+    ) -> str:
+        """A batched reminder or question: every pledge line led by its own number, which is
+        *Done* for whoever taps it; beyond ten pledges, follow-ups (`render.batch_parts`).
+
+        The first part carries the job's key (what `find_sent` looks for); each follow-up its
+        own key and transaction id, so a retry on the same device posts none of them twice.
+        """
+        msgtype = _msgtype(reply, None)
+        first = ""
+        for n, (part, actions) in enumerate(parts):
+            part_key = f"{key}:part{n + 1}" if key and n else key
+            message = keyed(render.content(part, msgtype=msgtype), part_key)
+            event_id = await self._send(room_id, message, txn=txn_id(part_key) if key else None)
+            if not first:
+                first = event_id
+                await self.engine.record_posted(PLATFORM, event_id, reply)
+            await self._offer(OfferedChoiceRec(PLATFORM, event_id, owner, actions, None))
+            await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)], part_key)
+        return first
+
     def _content(
         self,
         reply: Reply,
@@ -850,11 +881,7 @@ class MatrixAdapter:
         quiet: bool = False,
         thread: str | None = None,
     ) -> dict[str, Any]:
-        # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
-        # goes out as m.text; replies to members and summaries stay quiet notices.
-        wanted = bool(reply.buttons) or reply.extra.get(NOTIFY) == "1"
-        loud = wanted and in_reply_to is None and not quiet
-        msgtype = "m.text" if loud else "m.notice"
+        msgtype = _msgtype(reply, in_reply_to, quiet=quiet)
         message = render.content(
             reply,
             msgtype=msgtype,
@@ -1057,6 +1084,14 @@ class MatrixAdapter:
             if room is not None and room.encrypted and user_id in room.users:
                 return
             await self._room_seen.setdefault(room_id, asyncio.Event()).wait()
+
+
+def _msgtype(reply: Reply, in_reply_to: str | None, *, quiet: bool = False) -> str:
+    # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
+    # goes out as m.text; replies to members and summaries stay quiet notices.
+    wanted = bool(reply.buttons) or reply.extra.get(NOTIFY) == "1"
+    loud = wanted and in_reply_to is None and not quiet
+    return "m.text" if loud else "m.notice"
 
 
 def _choice_index(key: str) -> int | None:

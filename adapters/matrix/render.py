@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from html.parser import HTMLParser
 from typing import Any
@@ -10,13 +11,16 @@ from urllib.parse import urlsplit
 from adapters.matrix.threads import reply_relation
 from bot.messages.actions import REACTION_ANSWERS, decode
 from bot.messages.markup import to_html, to_plain, unescape_plain
+from bot.messages.notices import PLEDGE_DONE
 from bot.messages.replies import Button, Reply
 
 # The one-tap answers seeded on prompts, in the order a member reads them.
 VERB_KEYS = {"done": "✅", "not": "❌", "skip": "⏭️", "snooze": "💤"}
 ANSWER_VERBS = frozenset(REACTION_ANSWERS.values())
 # Other choices (snooze until when, confirm forget) are offered as numbered reactions.
-CHOICE_KEYS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣")
+CHOICE_KEYS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
+BULLET = "• "
+NUMBER_HINT = "React with a pledge's number when you have done it; one tap is enough."
 
 
 # The HTML a Matrix client is asked to render, and nothing else: the spec's "strongly suggested
@@ -169,6 +173,40 @@ def prompt_keys(reply: Reply) -> list[str]:
         if key and key not in keys:
             keys.append(key)
     return keys
+
+
+def batch_parts(reply: Reply) -> list[tuple[Reply, tuple[str, ...]]] | None:
+    """A batched reminder or question (several pledges) as messages of at most ten pledge
+    lines, each line led by its own number reaction, which means *Done* for whoever taps it.
+
+    The core names each line's Done answer (`PLEDGE_DONE`); the buttons do not reach every
+    pledge (four answers each), numbers do. Pledges beyond the tenth go into follow-up
+    messages numbered from 1️⃣ again, each pinging only the members on its own lines.
+    None when the reply is not such a batch (its buttons are then offered as they are).
+    """
+    done = tuple(reply.extra.get(PLEDGE_DONE, "").split())
+    lines = reply.text.split("\n")
+    bullets = [i for i, line in enumerate(lines) if line.startswith(BULLET)]
+    if len(done) < 2 or len(bullets) != len(done):
+        return None
+    head, tail = lines[: bullets[0]], lines[bullets[-1] + 1 :]
+    size = len(CHOICE_KEYS)
+    chunks = [list(range(i, min(i + size, len(done)))) for i in range(0, len(done), size)]
+    parts = []
+    for n, chunk in enumerate(chunks):
+        body = [
+            CHOICE_KEYS[k] + " " + lines[bullets[i]][len(BULLET) :] for k, i in enumerate(chunk)
+        ]
+        if n == 0:
+            top = head
+        else:
+            top = [f"(continued: pledges {chunk[0] + 1}–{chunk[-1] + 1} of {len(done)})"]
+        bottom = [NUMBER_HINT] if tail else []
+        text = "\n".join([*top, *body, *bottom])
+        mentions = tuple(m for m in reply.mentions if f"{{@{m.member_id}}}" in "\n".join(body))
+        part = dataclasses.replace(reply, text=text, buttons=(), mentions=mentions)
+        parts.append((part, tuple(done[i] for i in chunk)))
+    return parts
 
 
 def _choice_line(buttons: tuple[Button, ...]) -> tuple[str, str]:

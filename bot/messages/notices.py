@@ -19,6 +19,11 @@ from storage.records import GroupRec, MemberRec, PledgeRec
 MAX_BUTTONS = 25
 TITLE_IN_LABEL = 24
 
+# `Reply.extra[PLEDGE_DONE]`: a batched message's Done answer for each pledge line, in line
+# order, space-separated; every pledge gets one even when the buttons ran out, so a platform
+# that answers by reaction (Matrix) can offer each pledge its own one-tap answer.
+PLEDGE_DONE = "pledge_done"
+
 REMIND = "remind"
 PROMPT = "prompt"
 FOLLOWUP = "followup"
@@ -95,6 +100,7 @@ def render(kind: str, notices: Sequence[Notice], dm: bool) -> Reply:
     lines = [_opening(kind, [n.period for n in notices])]
     mentions: dict[int, MentionRef] = {}
     buttons: list[Button] = []
+    done: list[str] = []
     several = len(by_pledge) > 1
     for group in by_pledge.values():
         pledge = group[0].pledge
@@ -113,13 +119,15 @@ def render(kind: str, notices: Sequence[Notice], dm: bool) -> Reply:
         mine = _buttons(next((n for n in group if n.late is not None), group[0]), several)
         if len(buttons) + len(mine) <= MAX_BUTTONS:
             buttons.extend(mine)
+        done.append(Action("done", pledge.id, group[0].period.key).encode())
     lines.append("One tap answers; no typing needed.")
-    return Reply(
+    reply = Reply(
         text="\n".join(lines),
         visibility=Visibility.PUBLIC,
         buttons=tuple(buttons),
         mentions=tuple(mentions.values()),
     )
+    return reply.with_extra(**{PLEDGE_DONE: " ".join(done)}) if several else reply
 
 
 def notices_to_json(notices: Sequence[Notice]) -> list[list[Any]]:
