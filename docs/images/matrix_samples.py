@@ -101,7 +101,7 @@ def reminder_events() -> str:
 
 def summary_events() -> str:
     text = (
-        "**The week of Mon 16 Nov 2026 in Riverside Tenants' Union**\n"
+        "**The week of Mon 23 Nov 2026 in Riverside Tenants' Union**\n"
         "81% of answered pledges kept (target 60%) ✅\n"
         "• **Attend one local meeting**: 7 of 8 kept\n"
         "• **Knock on 10 doors**: 9 of 13 kept\n"
@@ -129,6 +129,19 @@ def shoot(page: str, out: Path, height: int) -> None:
             ],
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
+    _trim(out)
+
+
+def _trim(path: Path) -> None:
+    """Cut the empty page below the last event (the window is taller than needed)."""
+    from PIL import Image, ImageChops
+
+    with Image.open(path) as shot:
+        page = shot.convert("RGB")
+    blank = Image.new("RGB", page.size, (255, 255, 255))
+    box = ImageChops.difference(page, blank).getbbox()
+    if box is not None:
+        page.crop((0, 0, page.width, min(page.height, box[3] + 16))).save(path, optimize=True)
 
 
 if __name__ == "__main__":
