@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,8 +133,9 @@ def notices_to_json(notices: Sequence[Notice]) -> list[list[Any]]:
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
-    """A Reply as JSON for the job table (images are never scheduled)."""
-    return {
+    """A Reply as JSON for the job table. The weekly summary's picture (a few kB) goes with it:
+    what was rendered when the week closed is what is delivered, after a restart too."""
+    out: dict[str, Any] = {
         "text": reply.text,
         "visibility": reply.visibility.value,
         "buttons": [[b.label, b.action, b.emoji, b.style] for b in reply.buttons],
@@ -142,14 +144,28 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         ],
         "extra": dict(reply.extra),
     }
+    if reply.image is not None:
+        out["image"] = {
+            "data": base64.b64encode(reply.image).decode("ascii"),
+            "name": reply.image_name,
+            "alt": reply.image_alt,
+            "size": list(reply.image_size) if reply.image_size else None,
+        }
+    return out
 
 
 def reply_from_json(data: dict[str, Any]) -> Reply:
+    image = data.get("image") or {}
+    size = image.get("size")
     return Reply(
         text=str(data["text"]),
         visibility=Visibility(data.get("visibility", "public")),
         buttons=tuple(Button(*b) for b in data.get("buttons", [])),
         mentions=tuple(MentionRef(int(m[0]), m[1], m[2], m[3]) for m in data.get("mentions", [])),
+        image=base64.b64decode(image["data"]) if image else None,
+        image_name=str(image.get("name", "")),
+        image_alt=str(image.get("alt", "")),
+        image_size=(int(size[0]), int(size[1])) if size else None,
         extra={str(k): str(v) for k, v in data.get("extra", {}).items()},
     )
 

@@ -451,7 +451,14 @@ class DiscordPeer:
     ) -> list[dict[str, Any]]:
         keep_ids = {str(a.get("id")) for a in body.get("attachments", [])}
         kept = [a for a in existing if a["id"] in keep_ids] if "attachments" in body else existing
-        new = [attachment_payload(self.snowflake(), name, data, self.port) for name, data in files]
+        # discord.py names each upload in `attachments` by its index, with its description.
+        meta = {str(a.get("id")): a for a in body.get("attachments", [])}
+        new = []
+        for i, (name, data) in enumerate(files):
+            att = attachment_payload(self.snowflake(), name, data, self.port)
+            if meta.get(str(i), {}).get("description"):
+                att["description"] = meta[str(i)]["description"]
+            new.append(att)
         return kept + new
 
     async def edit_message(

@@ -382,5 +382,5 @@ def attachment_payload(att_id: int, filename: str, data: bytes, port: int) -> di
         "size": len(data),
         "url": url,
         "proxy_url": url,
-        "content_type": "application/octet-stream",
+        "content_type": "image/png" if filename.endswith(".png") else "application/octet-stream",
     }
