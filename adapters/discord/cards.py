@@ -60,9 +60,14 @@ def _answer_groups(buttons: tuple[Button, ...]) -> list[list[Button]]:
     return out
 
 
-def _button(button: Button, styles: dict[str, discord.ButtonStyle]) -> AnswerButton:
+def _button(
+    button: Button, styles: dict[str, discord.ButtonStyle], beside: bool = False
+) -> AnswerButton:
+    """`beside`: the button sits under its pledge's line, so the label drops the title the
+    plain form adds when one message asks about several pledges ("Skip · Call a neighbour")."""
     style = styles.get(button.style, discord.ButtonStyle.secondary)
-    return AnswerButton.make(button.label, button.action, style, button.emoji or None)
+    label = button.label.rsplit(" · ", 1)[0] if beside and " · " in button.label else button.label
+    return AnswerButton.make(label, button.action, style, button.emoji or None)
 
 
 def _notice_card(
@@ -76,6 +81,7 @@ def _notice_card(
     if head:
         container.add_item(discord.ui.TextDisplay(f"### {head}"))
     ends = [*bullets[1:], len(lines)]
+    beside = len(groups) > 1
     for start, end, buttons in zip(bullets, ends, groups, strict=True):
         body = lines[start][len(BULLET) :]
         rest = [line for line in lines[start + 1 : end] if line.strip()]
@@ -85,13 +91,15 @@ def _notice_card(
             tail = []
         shown = "\n".join([body, *rest])
         container.add_item(
-            discord.ui.Section(discord.ui.TextDisplay(shown), accessory=_button(buttons[0], styles))
+            discord.ui.Section(
+                discord.ui.TextDisplay(shown), accessory=_button(buttons[0], styles, beside)
+            )
         )
         others = buttons[1:]
         for i in range(0, len(others), MAX_ROW):
             row: discord.ui.ActionRow[Any] = discord.ui.ActionRow()
             for button in others[i : i + MAX_ROW]:
-                row.add_item(_button(button, styles))
+                row.add_item(_button(button, styles, beside))
             container.add_item(row)
         if tail:
             container.add_item(discord.ui.TextDisplay("-# " + " ".join(tail)))

@@ -21,7 +21,8 @@ MAX_CONTENT = 2000
 MAX_BUTTONS = 25
 NONCE_LENGTH = 25  # Discord's limit for a message nonce
 # How each core instant style reads on Discord: the client formats `<t:UNIX:x>` in the
-# reader's own zone and locale (f: date and time, t: time, D: date, R: "in 3 hours").
+# reader's own zone and locale (f: date and time, F: with the weekday, t: time, D: date,
+# R: "in 3 hours").
 TIMESTAMPS = {
     "f": "<t:{u}:f>",
     "s": "<t:{u}:f>",
@@ -29,7 +30,8 @@ TIMESTAMPS = {
     "wt": "<t:{u}:f>",
     "d": "<t:{u}:D>",
     "on": "<t:{u}:f> (<t:{u}:R>)",
-    "slot": "<t:{u}:f>",
+    "day": "<t:{u}:f> (<t:{u}:R>)",
+    "slot": "<t:{u}:F>",  # with the weekday: the slot comes back every week
     "slotday": "<t:{u}:t>",
 }
 STYLES = {

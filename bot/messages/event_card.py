@@ -103,7 +103,7 @@ def _mention_line(members: Sequence[MemberRec]) -> tuple[str, tuple[MentionRef, 
 def reminder(event: EventRec, members: Sequence[MemberRec], now: datetime) -> Reply:
     """Before the event, to who said Going or Maybe: one message for all of them."""
     who, refs = _mention_line(members)
-    when = mark(event.starts_at, zone(event), "on", ref=now)
+    when = mark(event.starts_at, zone(event), "day", ref=now)
     where = f" at {inert(event.place)}" if event.place else ""
     text = (
         f"⏰ **{inert(event.title)}** is {when}{where}. {who}\n"

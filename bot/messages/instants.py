@@ -21,7 +21,7 @@ OPEN, CLOSE = "\ue001", "\ue002"
 _MARK = re.compile(OPEN + r"(-?\d+)\|(\w+)\|([\w/+\-]+)\|(-?\d*)\|([01])" + CLOSE, re.ASCII)
 
 # style -> how the group-zone text reads. Discord's forms are in adapters/discord/render.py.
-STYLES = frozenset({"f", "s", "t", "wt", "d", "on", "slot", "slotday"})
+STYLES = frozenset({"f", "s", "t", "wt", "d", "on", "day", "slot", "slotday"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Instant:
 
     Styles: "f" Sat 12 Dec 2026, 18:00 · "s" Sat 12 Dec 18:00 · "t" 18:00 · "wt" Sat 18:00 ·
     "d" Sat 12 Dec · "on" today at 18:00 / on Sat 12 Dec at 18:00 (against `ref`) ·
+    "day" today at 18:00 / Saturday 12 Dec at 18:00 (against `ref`) ·
     "slot" thu 18:00 and "slotday" 18:00 (a reminder slot, shown by its next occurrence).
     """
 
@@ -103,7 +104,12 @@ def zone_text(instant: Instant) -> str:
         text = day
     elif style == "slot":
         text = f"{local:%a}".lower() + f" {hhmm}"
-    else:  # "on"
+    else:  # "on", "day"
         today = instant.ref.astimezone(tz).date() if instant.ref is not None else None
-        text = f"today at {hhmm}" if local.date() == today else f"on {day} at {hhmm}"
+        if local.date() == today:
+            text = f"today at {hhmm}"
+        elif style == "day":
+            text = f"{local:%A} {local.day} {local:%b} at {hhmm}"
+        else:
+            text = f"on {day} at {hhmm}"
     return f"{text} ({tz.key})" if instant.named else text

@@ -55,6 +55,8 @@ def test_on_says_today_only_on_the_groups_today() -> None:
     day_before = START - timedelta(days=1)
     assert to_plain(mark(START, BERLIN, "on", ref=same_day), str) == "today at 18:00"
     assert to_plain(mark(START, BERLIN, "on", ref=day_before), str) == "on Sat 12 Dec at 18:00"
+    assert to_plain(mark(START, BERLIN, "day", ref=day_before), str) == "Saturday 12 Dec at 18:00"
+    assert to_plain(mark(START, BERLIN, "day", ref=same_day), str) == "today at 18:00"
 
 
 def test_the_groups_clock_follows_dst() -> None:
