@@ -102,6 +102,9 @@ class Command:
     details: str = ""
     # Whether it can change what the scheduler must send (slots, members, pauses, zones).
     replans: bool = False
+    # A form's title: where a platform has forms (a Discord modal), running the command without
+    # its required arguments opens one, a field per argument.
+    form: str = ""
 
     @property
     def name(self) -> str:

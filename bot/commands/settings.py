@@ -11,6 +11,7 @@ from typing import Any
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import PermissionDenied, UserError
+from bot.messages.instants import mark
 from bot.messages.notices import describe_held
 from bot.messages.replies import Reply, private, public
 from bot.messages.syntax import CMD
@@ -169,8 +170,7 @@ EVENT_REMINDER_HELP = (
 
 
 def _when(group: GroupRec, at: datetime) -> str:
-    local = at.astimezone(tracking.group_tz(group))
-    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+    return mark(at, tracking.group_tz(group), "s")
 
 
 async def _listing(group: GroupRec, now: datetime) -> str:

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from bot.messages.instants import Instant, resolve, zone_text
 from bot.messages.replies import MentionRef
 
 MENTION = re.compile(r"\{@(\d+)\}")
@@ -72,9 +73,10 @@ def _by_fences(text: str, inline: Callable[[str], str], block: Callable[[str], s
 
 
 def to_html(text: str, mention_html: Callable[[int], str]) -> str:
-    """Markdown subset to HTML; `mention_html(member_id)` renders a ping (e.g. a Matrix pill)."""
+    """Markdown subset to HTML; `mention_html(member_id)` renders a ping (e.g. a Matrix pill).
+    Marked instants read in the group's zone (bot.messages.instants)."""
     return _by_fences(
-        text,
+        resolve(text, zone_text),
         lambda part: _inline_html(part, mention_html),
         lambda code: f"<pre><code>{html.escape(code, quote=False)}</code></pre>",
     )
@@ -92,7 +94,9 @@ def _inline_html(text: str, mention_html: Callable[[int], str]) -> str:
 
 
 def to_plain(text: str, mention_plain: Callable[[int], str]) -> str:
-    return _by_fences(text, lambda part: _inline_plain(part, mention_plain), lambda code: code)
+    return _by_fences(
+        resolve(text, zone_text), lambda part: _inline_plain(part, mention_plain), lambda code: code
+    )
 
 
 def _inline_plain(text: str, mention_plain: Callable[[int], str]) -> str:
@@ -104,9 +108,12 @@ def _inline_plain(text: str, mention_plain: Callable[[int], str]) -> str:
     return _restore(body, escapes)
 
 
-def to_markdown(text: str, mention_md: Callable[[int], str]) -> str:
-    """For platforms that speak Markdown natively (Discord): only mentions change."""
-    return MENTION.sub(lambda m: mention_md(int(m.group(1))), text)
+def to_markdown(
+    text: str, mention_md: Callable[[int], str], instant: Callable[[Instant], str] = zone_text
+) -> str:
+    """For platforms that speak Markdown natively (Discord): only mentions and marked instants
+    change (Discord renders its own timestamps, in each reader's zone)."""
+    return MENTION.sub(lambda m: mention_md(int(m.group(1))), resolve(text, instant))
 
 
 def mention_lookup(mentions: tuple[MentionRef, ...]) -> dict[int, MentionRef]:
