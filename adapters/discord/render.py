@@ -65,6 +65,12 @@ class Rendered:
         return kw
 
 
+def escape_member_text(text: str) -> str:
+    """Member-written text as Discord shows it literally: no Markdown (masked links, spoilers,
+    headings, quotes) and no `<@…>`, `<#…>`, `<t:…>` or custom emoji syntax."""
+    return discord.utils.escape_markdown(text).replace("<", "\\<")
+
+
 def render(reply: Reply, *, ping: tuple[int, ...] = ()) -> Rendered:
     """Only the mentioned members (and `ping`) are notified; never @everyone or roles."""
     refs = mention_lookup(reply.mentions)
@@ -77,9 +83,9 @@ def render(reply: Reply, *, ping: tuple[int, ...] = ()) -> Rendered:
         if ref.platform == "discord" and ref.external_id.isdigit():
             pinged.append(int(ref.external_id))
             return f"<@{ref.external_id}>"
-        return ref.display_name
+        return escape_member_text(ref.display_name)
 
-    text = to_markdown(reply.text, mention)
+    text = to_markdown(reply.text, mention, escape_member_text)
     if ping:
         text = " ".join(f"<@{uid}>" for uid in ping) + " " + text
     unique = list(dict.fromkeys(pinged))

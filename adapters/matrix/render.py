@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.matrix.threads import reply_relation
 from bot.messages.actions import REACTION_ANSWERS, decode
-from bot.messages.markup import to_html, to_plain, unescape_plain
+from bot.messages.markup import to_html, to_plain
 from bot.messages.replies import Button, Reply
 
 # The one-tap answers seeded on prompts, in the order a member reads them.
@@ -79,7 +79,7 @@ def content(
         ref = refs.get(member_id)
         return (ref.display_name or ref.external_id) if ref else "someone"
 
-    body = unescape_plain(to_plain(reply.text, as_plain))
+    body = to_plain(reply.text, as_plain)
     formatted = to_html(reply.text, as_html)
     if reply.buttons and not prompt:
         plain_line, html_line = _choice_line(reply.buttons)

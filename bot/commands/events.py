@@ -14,7 +14,7 @@ from bot.errors import NotFound, PermissionDenied, UserError
 from bot.messages import event_card
 from bot.messages.actions import ATTENDANCE_REACTIONS, RSVP_REACTIONS, Action, event_action
 from bot.messages.event_ics import event_calendar
-from bot.messages.markup import clean_text, inert
+from bot.messages.markup import clean_text, inert, typed
 from bot.messages.replies import Reply, private, public
 from bot.progress import answering as answers
 from bot.rules import event_times, streaks
@@ -78,14 +78,14 @@ async def resolve_event(group: GroupRec, name: str, now: datetime, prefix: str) 
             or "none to come"
         )
         raise NotFound(
-            f"No event here matches `{inert(clean_text(name)[:60])}`.",
+            f"No event here matches “{typed(name)}”.",
             f"Name it by number or title. Coming up: {listing[:400]}. "
             f"(`{prefix}event list` shows them.)",
         )
     if len(found) > 1:
         options = ", ".join(f"`{e.number}` {inert(e.title)}" for e in found[:10])
         raise UserError(
-            f"`{inert(clean_text(name)[:60])}` fits more than one event: {options}.",
+            f"“{typed(name)}” fits more than one event: {options}.",
             "Use the event's number.",
         )
     return found[0]
