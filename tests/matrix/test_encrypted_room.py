@@ -7,8 +7,14 @@ from pathlib import Path
 import pytest
 
 from storage import groups as group_queries
-from tests.matrix.harness import Member, in_reply_to, new_bot_account, running_bot, sent_by
-from tests.matrix.test_room_flow import prompt_for
+from tests.matrix.harness import (
+    Member,
+    in_reply_to,
+    new_bot_account,
+    prompt_for,
+    running_bot,
+    sent_by,
+)
 from tests.services.synapse import SynapseServer
 
 pytest.importorskip("vodozemac", reason="encrypted rooms need the e2e extra")
