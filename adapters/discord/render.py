@@ -86,6 +86,12 @@ class Rendered:
         return kw
 
 
+def escape_member_text(text: str) -> str:
+    """Member-written text as Discord shows it literally: no Markdown (masked links, spoilers,
+    headings, quotes) and no `<@…>`, `<#…>`, `<t:…>` or custom emoji syntax."""
+    return discord.utils.escape_markdown(text).replace("<", "\\<")
+
+
 def render(reply: Reply, *, ping: tuple[int, ...] = (), cards: bool = True) -> Rendered:
     """Only the mentioned members (and `ping`) are notified; never @everyone or roles.
     `cards=False` keeps the plain form (a DM, where some clients cannot show cards)."""
@@ -99,9 +105,9 @@ def render(reply: Reply, *, ping: tuple[int, ...] = (), cards: bool = True) -> R
         if ref.platform == "discord" and ref.external_id.isdigit():
             pinged.append(int(ref.external_id))
             return f"<@{ref.external_id}>"
-        return ref.display_name
+        return escape_member_text(ref.display_name)
 
-    text = to_markdown(reply.text, mention, timestamp)
+    text = to_markdown(reply.text, mention, escape_member_text, timestamp)
     if ping:
         text = " ".join(f"<@{uid}>" for uid in ping) + " " + text
     unique = list(dict.fromkeys(pinged))
