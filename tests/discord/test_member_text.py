@@ -26,7 +26,7 @@ async def test_a_title_written_as_markup_is_shown_as_written_everywhere_on_disco
         reminder = await peer.wait_for_message(
             peer.channel, lambda m: peer.member.id in m.pinged_user_ids, timeout=5
         )
-    for text in (created.content or "", listed.content or "", reminder.content):
+    for text in (created.content or "", listed.content or "", reminder.text):
         assert "\\[x](http://evil)" in text, text  # a masked link needs the bare "["
         assert "\\|\\|spoiler\\|\\|" in text, text
         assert "\\<@&1>" in text, text  # shown as typed, not as a role mention

@@ -7,7 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .state import EPHEMERAL, Notifier, PeerChannel, PeerGuild, PeerRole, PeerUser, StoredMessage
+from .state import (
+    EPHEMERAL,
+    Notifier,
+    PeerChannel,
+    PeerGuild,
+    PeerRole,
+    PeerUser,
+    StoredMessage,
+    shown_text,
+)
 
 CHANNEL_MESSAGE = 4
 DEFERRED_CHANNEL_MESSAGE = 5
@@ -39,6 +48,8 @@ class Reply:
         """What the member reads: the content, or a card's text displays."""
         if self.message is not None:
             return self.message.text
+        if "components" in self.data:
+            return shown_text(self.data.get("content"), list(self.data["components"]))
         return self.data.get("content")
 
     @property

@@ -316,12 +316,7 @@ class StoredMessage:
     @property
     def text(self) -> str:
         """What a member reads: the content, or a card's text displays, one per line."""
-        shown = [
-            str(c.get("content", ""))
-            for c in walk_components(self.components)
-            if c.get("type") == TEXT_DISPLAY
-        ]
-        return "\n".join([self.content, *shown] if self.content else shown)
+        return shown_text(self.content, self.components)
 
     @property
     def embeds(self) -> list[dict[str, Any]]:
@@ -358,6 +353,16 @@ class StoredMessage:
         if allowed is None:
             return has_everyone
         return has_everyone and "everyone" in allowed.get("parse", [])
+
+
+def shown_text(content: str | None, components: list[dict[str, Any]]) -> str:
+    """What a member reads of a message: its content and a card's text displays, one per line."""
+    shown = [
+        str(c.get("content", ""))
+        for c in walk_components(components)
+        if c.get("type") == TEXT_DISPLAY
+    ]
+    return "\n".join([content, *shown] if content else shown)
 
 
 def walk_components(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
