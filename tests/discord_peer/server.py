@@ -52,21 +52,33 @@ GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+PROCESS_PREFIX = "/proc"  # /proc/<label>/api/v10/... and /proc/<label>/gateway: one bot process
+# Discord: "checked for uniqueness in the past few minutes"; the bot must not rely on more.
+NONCE_WINDOW = 120.0
 MESSAGE_FIELDS = ("content", "embeds", "components", "flags", "poll", "sticker_ids", "tts")
 
 
 @contextlib.contextmanager
-def patch_discord(port: int) -> Iterator[None]:
-    """Point discord.py's REST routes (incl. the webhook adapter) and gateway at the peer."""
+def patch_discord(port: int, label: str = "") -> Iterator[None]:
+    """Point discord.py's REST routes (incl. the webhook adapter) and gateway at the peer.
+
+    A `label` names one bot process: its requests are recorded with it and it gets a gateway
+    session of its own, as each process on one token has on Discord.
+    """
     route_cls = discord.http.Route
     ws_cls = discord.gateway.DiscordWebSocket
     old_base, old_gateway = route_cls.BASE, ws_cls.DEFAULT_GATEWAY
-    route_cls.BASE = f"http://127.0.0.1:{port}{API_PREFIX}"
-    ws_cls.DEFAULT_GATEWAY = yarl.URL(f"ws://127.0.0.1:{port}/gateway")
+    root = f"127.0.0.1:{port}{label_prefix(label)}"
+    route_cls.BASE = f"http://{root}{API_PREFIX}"
+    ws_cls.DEFAULT_GATEWAY = yarl.URL(f"ws://{root}/gateway")
     try:
         yield
     finally:
         route_cls.BASE, ws_cls.DEFAULT_GATEWAY = old_base, old_gateway
+
+
+def label_prefix(label: str) -> str:
+    return f"{PROCESS_PREFIX}/{label}" if label else ""
 
 
 @contextlib.asynccontextmanager
@@ -130,6 +142,11 @@ class DiscordPeer:
             if shard_count
             else Gateway(self._ready_payload, self._guild_payloads)
         )
+        # one more session per labelled bot process (see patch_discord); "" is the default one
+        self.gateways: dict[str, Gateway | ShardedGateway] = {"": self.gateway}
+        # (author id, nonce) -> the message and when it was created (monotonic seconds)
+        self.nonces: dict[tuple[int, str], tuple[StoredMessage, float]] = {}
+        self.nonce_window = NONCE_WINDOW
         self.rest = RestApi(self)
         self.scheduled_events = ScheduledEventsApi(self)
         self.scheduled_events.register(self.rest.router.add)
@@ -150,6 +167,10 @@ class DiscordPeer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self.rest.handle)
+        app.router.add_get(PROCESS_PREFIX + "/{label}/gateway", self._labelled_gateway)
+        app.router.add_route(
+            "*", PROCESS_PREFIX + "/{label}" + API_PREFIX + "/{tail:.*}", self.rest.handle
+        )
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -163,7 +184,8 @@ class DiscordPeer:
             self._patch_cm.__enter__()
 
     async def stop(self) -> None:
-        await self.gateway.close()
+        for gateway in list(self.gateways.values()):
+            await gateway.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -218,7 +240,7 @@ class DiscordPeer:
         guild.channels.append(channel)
         self.channels[channel.id] = channel
         if self.gateway.session_id is not None:
-            self._spawn(self.gateway.dispatch("CHANNEL_CREATE", channel.payload()))
+            self._spawn(self.dispatch("CHANNEL_CREATE", channel.payload()))
         return channel
 
     def add_member(
@@ -243,14 +265,25 @@ class DiscordPeer:
 
     # -- gateway payloads ----------------------------------------------------------------
 
-    def _ready_payload(self, session_id: str) -> dict[str, Any]:
+    def gateway_of(self, label: str) -> Gateway | ShardedGateway:
+        """The gateway sessions of one bot process (every process gets every dispatch)."""
+        if label not in self.gateways:
+            self.gateways[label] = Gateway(
+                lambda session_id: self._ready_payload(session_id, label), self._guild_payloads
+            )
+        return self.gateways[label]
+
+    async def _labelled_gateway(self, request: web.Request) -> web.StreamResponse:
+        return await self.gateway_of(request.match_info["label"]).handle(request)
+
+    def _ready_payload(self, session_id: str, label: str = "") -> dict[str, Any]:
         return {
             "v": 10,
             "user": self.bot.payload(),
             "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
             "session_id": session_id,
             "session_type": "normal",
-            "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
+            "resume_gateway_url": f"ws://127.0.0.1:{self.port}{label_prefix(label)}/gateway",
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -284,12 +317,17 @@ class DiscordPeer:
 
     @property
     def intents(self) -> int | None:
-        """Intents the client identified with (latest IDENTIFY)."""
-        return self.gateway.intents
+        """Intents the client identified with (latest IDENTIFY of any process)."""
+        found = [g.intents for g in self.gateways.values() if g.intents is not None]
+        return found[-1] if found else None
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
-        """Send any raw dispatch to the bot (queued while disconnected)."""
-        return await self.gateway.dispatch(event, data)
+        """Send any raw dispatch to the bot (queued while disconnected), to every process."""
+        seq = await self.gateway.dispatch(event, data)
+        for label, gateway in list(self.gateways.items()):
+            if label:
+                await gateway.dispatch(event, data)
+        return seq
 
     async def drop_connection(self, code: int = 4000, abrupt: bool = False) -> None:
         """Drop the bot's websocket; it reconnects and RESUMEs, receiving missed dispatches."""
@@ -410,6 +448,8 @@ class DiscordPeer:
             "flags": int(body.get("flags", 0) or 0),
         }
         payload["mentions"] = self._mentions(payload["content"])
+        if body.get("nonce") is not None:
+            payload["nonce"] = body["nonce"]  # in the create answer and MESSAGE_CREATE only
         if channel.guild_id is not None:
             payload["guild_id"] = str(channel.guild_id)
         if "message_reference" in body:
@@ -474,7 +514,7 @@ class DiscordPeer:
         data = {"id": str(msg.id), "channel_id": str(msg.channel_id)}
         if "guild_id" in msg.payload:
             data["guild_id"] = msg.payload["guild_id"]
-        await self.gateway.dispatch("MESSAGE_DELETE", data)
+        await self.dispatch("MESSAGE_DELETE", data)
 
     def _wants_messages(self, channel: PeerChannel) -> bool:
         intents = self.gateway.intents or 0
@@ -500,7 +540,7 @@ class DiscordPeer:
             member = self.guilds[channel.guild_id].members[int(data["author"]["id"])].payload()
             member.pop("user")
             data["member"] = member
-        await self.gateway.dispatch(event, data)
+        await self.dispatch(event, data)
 
     def channel_messages(self, channel: PeerChannel | int) -> list[StoredMessage]:
         cid = channel if isinstance(channel, int) else channel.id
@@ -562,14 +602,14 @@ class DiscordPeer:
         guild_id = self.channels[message.channel_id].guild_id
         if guild_id is not None and user.id in self.guilds[guild_id].members:
             data["member"] = self.guilds[guild_id].members[user.id].payload()
-        await self.gateway.dispatch("MESSAGE_REACTION_ADD", data)
+        await self.dispatch("MESSAGE_REACTION_ADD", data)
 
     async def unreact(self, user: PeerUser, message: StoredMessage, emoji: str) -> None:
         """A human removes their reaction (dispatched as MESSAGE_REACTION_REMOVE, no member)."""
         if emoji in message.reactions:
             message.reactions.remove(emoji)
         data = self._reaction_payload(user, message, emoji)
-        await self.gateway.dispatch("MESSAGE_REACTION_REMOVE", data)
+        await self.dispatch("MESSAGE_REACTION_REMOVE", data)
 
     def _reaction_payload(
         self, user: PeerUser, message: StoredMessage, emoji: str
@@ -707,7 +747,7 @@ class DiscordPeer:
         handle = InteractionHandle(iid, token, itype, payload, user, channel)
         self.interactions[iid] = handle
         self.interactions_by_token[token] = handle
-        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        await self.dispatch("INTERACTION_CREATE", payload)
         return handle
 
     def _interaction_payload(
