@@ -443,6 +443,9 @@ class RestApi:
             return error(404, "Unknown interaction", 10062)
         if handle.acknowledged:
             return error(400, "Interaction has already been acknowledged.", 40060)
+        deadline = self.peer.ack_deadline
+        if deadline is not None and time.monotonic() - handle.created > deadline:
+            return error(404, "Unknown interaction", 10062)
         ctype = int(call.body["type"])
         data = call.body.get("data") or {}
         message = await self._callback_message(handle, ctype, data, call.files)

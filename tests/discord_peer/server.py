@@ -147,6 +147,9 @@ class DiscordPeer:
         # (author id, nonce) -> the message and when it was created (monotonic seconds)
         self.nonces: dict[tuple[int, str], tuple[StoredMessage, float]] = {}
         self.nonce_window = NONCE_WINDOW
+        # Discord refuses an initial interaction response after 3 s (10062 Unknown interaction);
+        # None keeps the peer patient, for tests that are not about that rule.
+        self.ack_deadline: float | None = None
         self.rest = RestApi(self)
         self.scheduled_events = ScheduledEventsApi(self)
         self.scheduled_events.register(self.rest.router.add)
@@ -269,7 +272,9 @@ class DiscordPeer:
         """The gateway sessions of one bot process (every process gets every dispatch)."""
         if label not in self.gateways:
             self.gateways[label] = Gateway(
-                lambda session_id: self._ready_payload(session_id, label), self._guild_payloads
+                lambda session_id: self._ready_payload(session_id, label),
+                self._guild_payloads,
+                replay_on_identify=False,
             )
         return self.gateways[label]
 

@@ -1,4 +1,4 @@
-"""The peer keeps Discord's rules for message nonces, history reads and one session per process."""
+"""The peer keeps Discord's rules: message nonces, history reads, a session per process, 3 s."""
 
 from __future__ import annotations
 
@@ -136,3 +136,29 @@ async def test_each_labelled_process_has_its_own_session_and_every_session_gets_
             await asyncio.sleep(0.01)
     assert seen == {"a": [message.id], "b": [message.id]}
     assert {r.label for r in accepted} >= {"a", "b"}
+
+
+async def test_an_interaction_answered_after_the_deadline_is_unknown_to_the_peer(
+    peer: DiscordPeer,
+) -> None:
+    errors: list[int] = []
+    client = discord.Client(intents=discord.Intents.default())
+    tree = discord.app_commands.CommandTree(client)
+
+    @tree.command(name="late", description="Answers too late")
+    async def late(interaction: discord.Interaction) -> None:
+        try:
+            await interaction.response.send_message("too late")
+        except discord.NotFound as exc:
+            errors.append(exc.code)
+
+    async with run_client(client):
+        await tree.sync()
+        peer.ack_deadline = 0.0
+        handle = await peer.slash(peer.member, peer.channel, "late")
+        for _ in range(500):
+            if errors:
+                break
+            await asyncio.sleep(0.01)
+    assert errors == [10062]
+    assert not handle.acknowledged
