@@ -9,8 +9,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from adapters.matrix.state import DirectoryLock
 from bot.actors import Actor, Place
 from bot.app.config import Config
+from bot.engine.claims import EventClaims
 from bot.engine.engine import Engine
 from bot.messages.actions import event_action
 from bot.messages.replies import Reply
@@ -18,10 +20,11 @@ from bot.ports import Outbox
 
 from . import identity
 from .buttons import AnswerButton
+from .claimed import Once
 from .events import ScheduledEvents
 from .files import ClosedDms, CommandHashes, discord_dir
 from .outbox import DiscordOutbox
-from .respond import CLOSED_DM_NOTICE, answer_with, apologise
+from .respond import CLOSED_DM_NOTICE, apologise
 from .slash import build_commands, command_digest
 
 log = logging.getLogger("logoff.discord")
@@ -97,11 +100,19 @@ class LogoffClient(discord.Client):
         self.calendar = ScheduledEvents(
             self, folder / "scheduled-events.json", self.on_interest, self.engine.mirrored_event
         )
+        # One live process per data directory: its id names this instance in the claims of
+        # incoming events (a restart takes its dead predecessor's claims back at once).
+        self.lock = DirectoryLock(folder)
+        self.once: Once | None = None
         self.outbox = DiscordOutbox(self, self.closed_dms, self.calendar)
         self.tree = LogoffTree(self)
         for command in build_commands(engine.registry, self.run_command, self.complete_pledge):
             self.tree.add_command(command)
         self.synced_scopes: list[str] = []
+
+    async def close(self) -> None:
+        await super().close()
+        self.lock.release()
 
     def serves(self, guild_id: int | None) -> bool:
         return guild_id is None or not self.guild_ids or guild_id in self.guild_ids
@@ -109,6 +120,8 @@ class LogoffClient(discord.Client):
     # -- start-up -----------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
+        instance = self.lock.acquire()  # DirectoryInUse (StartRefused): this start is refused
+        self.once = Once(EventClaims(self.engine.clock, instance))
         self.add_dynamic_items(AnswerButton)
         try:
             await self.sync_commands(force=self.force_sync)
@@ -156,9 +169,14 @@ class LogoffClient(discord.Client):
     ) -> None:
         actor = identity.actor_of(interaction)
         place = identity.place_of(interaction)
-        work = self.engine.handle_command(actor, place, path, raw, str(interaction.id))
-        await answer_with(interaction, work, self.posted)
-        await self._closed_dm_notice(interaction)
+        event_id = str(interaction.id)
+        assert self.once is not None
+        if await self.once.answer(
+            interaction,
+            lambda: self.engine.handle_command(actor, place, path, raw, event_id),
+            self.posted,
+        ):
+            await self._closed_dm_notice(interaction)
 
     async def answer_tap(self, interaction: discord.Interaction, action: str) -> None:
         try:
@@ -167,9 +185,14 @@ class LogoffClient(discord.Client):
                 return
             actor = identity.actor_of(interaction)
             place = identity.place_of(interaction)
-            work = self.engine.handle_action(actor, place, action, str(interaction.id))
-            await answer_with(interaction, work, self.posted)
-            await self._closed_dm_notice(interaction)
+            event_id = str(interaction.id)
+            assert self.once is not None
+            if await self.once.answer(
+                interaction,
+                lambda: self.engine.handle_action(actor, place, action, event_id),
+                self.posted,
+            ):
+                await self._closed_dm_notice(interaction)
         except Exception as exc:
             await apologise(interaction, exc, f"button {action}")
 
@@ -196,13 +219,18 @@ class LogoffClient(discord.Client):
         if own or not self.serves(payload.guild_id):
             return
         name = payload.member.display_name if payload.member else str(payload.user_id)
+        event_id = _reaction_key(payload)
         try:
-            reply = await self.engine.handle_reaction(
-                identity.reaction_actor(payload, name),
-                identity.reaction_place(payload),
-                str(payload.message_id),
-                str(payload.emoji),
-                _reaction_key(payload),
+            assert self.once is not None
+            reply = await self.once.handle_silently(
+                event_id,
+                lambda: self.engine.handle_reaction(
+                    identity.reaction_actor(payload, name),
+                    identity.reaction_place(payload),
+                    str(payload.message_id),
+                    str(payload.emoji),
+                    event_id,
+                ),
             )
         except Exception:
             log.exception("reaction on message %s failed", payload.message_id)
