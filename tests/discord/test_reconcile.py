@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.discord.outbox import DiscordOutbox
-from bot.commands.actions import Action
+from bot.messages.actions import Action
 from bot.messages.replies import Button, Reply, Visibility
 from tests.discord.harness import RunningBot
 from tests.discord_peer import DiscordPeer, PeerChannel, StoredMessage

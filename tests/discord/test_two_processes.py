@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from adapters.discord.client import LogoffClient
-from bot.app.bootstrap import App
 from bot.errors import ConfigError
 from storage import incoming
 from tests.discord.harness import TIMEOUT, RunningBot
@@ -24,8 +23,7 @@ async def second_process(bot: RunningBot, data_dir: Path) -> AsyncIterator[Logof
     """Another client on the same database and token, with its own data directory and session."""
     config = bot.app.config
     other = dataclasses.replace(config, bot=dataclasses.replace(config.bot, data_dir=data_dir))
-    app = App(config=other, clock=bot.app.clock, engine=bot.app.engine)
-    client = LogoffClient(app)
+    client = LogoffClient(bot.app.engine, other)
     with patch_discord(bot.peer.port, "second"):
         async with run_client(client) as running:
             assert isinstance(running, LogoffClient)
@@ -91,7 +89,7 @@ async def test_a_tap_seen_by_two_sessions_records_one_check_in(
 async def test_a_second_process_on_the_same_data_directory_is_refused(
     bot: RunningBot, peer: DiscordPeer
 ) -> None:
-    client = LogoffClient(bot.app)
+    client = LogoffClient(bot.app.engine, bot.app.config)
     with pytest.raises(ConfigError) as refused:
         await client.login("peer-token")
     await client.close()
