@@ -9,7 +9,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.matrix.state import DirectoryLock
+from adapters.dir_lock import DirectoryLock
 from bot.actors import Actor, Place
 from bot.app.config import Config
 from bot.engine.claims import EventClaims
@@ -102,7 +102,7 @@ class LogoffClient(discord.Client):
         )
         # One live process per data directory: its id names this instance in the claims of
         # incoming events (a restart takes its dead predecessor's claims back at once).
-        self.lock = DirectoryLock(folder)
+        self.lock = DirectoryLock(folder, "its Discord event claims")
         self.once: Once | None = None
         self.outbox = DiscordOutbox(self, self.closed_dms, self.calendar)
         self.tree = LogoffTree(self)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from collections import OrderedDict
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
@@ -16,8 +16,8 @@ from bot.messages.replies import Reply
 from bot.ports import MirroredEvent
 from storage.records import GroupRec, MemberRec
 
-from .events import ScheduledEvents, edit_message
 from . import reconcile
+from .events import ScheduledEvents, edit_message
 from .files import ClosedDms
 from .gateway_state import gateway_problem
 from .render import render
