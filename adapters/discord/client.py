@@ -120,8 +120,9 @@ class LogoffClient(discord.Client):
     # -- start-up -----------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        instance = self.lock.acquire()  # DirectoryInUse (StartRefused): this start is refused
-        self.once = Once(EventClaims(self.engine.clock, instance))
+        if not self.force_sync:  # `logoff discord-sync` handles no events: no claims, no lock
+            instance = self.lock.acquire()  # DirectoryInUse (StartRefused): start refused
+            self.once = Once(EventClaims(self.engine.clock, instance))
         self.add_dynamic_items(AnswerButton)
         try:
             await self.sync_commands(force=self.force_sync)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.dir_lock import DirectoryInUse
 from adapters.discord.client import LogoffClient
-from bot.errors import ConfigError
 from storage import incoming
 from tests.discord.harness import TIMEOUT, RunningBot
 from tests.discord_peer import DiscordPeer, InteractionHandle, patch_discord, run_client
@@ -90,7 +90,8 @@ async def test_a_second_process_on_the_same_data_directory_is_refused(
     bot: RunningBot, peer: DiscordPeer
 ) -> None:
     client = LogoffClient(bot.app.engine, bot.app.config)
-    with pytest.raises(ConfigError) as refused:
+    with pytest.raises(DirectoryInUse) as refused:
         await client.login("peer-token")
     await client.close()
-    assert "data_dir" in str(refused.value.problems)
+    assert "Another Logoff process is using" in str(refused.value)
+    assert "data_dir" in str(refused.value)

@@ -142,8 +142,8 @@ class DiscordPeer:
             if shard_count
             else Gateway(self._ready_payload, self._guild_payloads)
         )
-        # one more session per labelled bot process (see patch_discord); "" is the default one
-        self.gateways: dict[str, Gateway | ShardedGateway] = {"": self.gateway}
+        # the sessions of labelled bot processes (see patch_discord), besides the default one
+        self.processes: dict[str, Gateway] = {}
         # (author id, nonce) -> the message and when it was created (monotonic seconds)
         self.nonces: dict[tuple[int, str], tuple[StoredMessage, float]] = {}
         self.nonce_window = NONCE_WINDOW
@@ -187,7 +187,7 @@ class DiscordPeer:
             self._patch_cm.__enter__()
 
     async def stop(self) -> None:
-        for gateway in list(self.gateways.values()):
+        for gateway in [self.gateway, *self.processes.values()]:
             await gateway.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -268,15 +268,19 @@ class DiscordPeer:
 
     # -- gateway payloads ----------------------------------------------------------------
 
-    def gateway_of(self, label: str) -> Gateway | ShardedGateway:
-        """The gateway sessions of one bot process (every process gets every dispatch)."""
-        if label not in self.gateways:
-            self.gateways[label] = Gateway(
+    def gateway_of(self, label: str) -> Gateway:
+        """The gateway sessions of the bot process labelled `label` ("": the unlabelled one);
+        every process gets every dispatch, as every session on one token does on Discord."""
+        if not label:
+            assert isinstance(self.gateway, Gateway), "a sharded bot: see peer.gateway.shards"
+            return self.gateway
+        if label not in self.processes:
+            self.processes[label] = Gateway(
                 lambda session_id: self._ready_payload(session_id, label),
                 self._guild_payloads,
                 replay_on_identify=False,
             )
-        return self.gateways[label]
+        return self.processes[label]
 
     async def _labelled_gateway(self, request: web.Request) -> web.StreamResponse:
         return await self.gateway_of(request.match_info["label"]).handle(request)
@@ -323,16 +327,17 @@ class DiscordPeer:
     @property
     def intents(self) -> int | None:
         """Intents the client identified with (latest IDENTIFY of any process)."""
-        found = [g.intents for g in self.gateways.values() if g.intents is not None]
+        sessions = [self.gateway, *self.processes.values()]
+        found = [g.intents for g in sessions if g.intents is not None]
         return found[-1] if found else None
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
         """Send any raw dispatch to the bot (queued while disconnected), to every process."""
-        seq = await self.gateway.dispatch(event, data)
-        for label, gateway in list(self.gateways.items()):
-            if label:
-                await gateway.dispatch(event, data)
-        return seq
+        # Side by side: a process that reads slowly must not hold the others' events up. Each
+        # session still gets them in order (its sequence is taken before the first await).
+        sessions = [self.gateway, *self.processes.values()]
+        seqs = await asyncio.gather(*(g.dispatch(event, data) for g in sessions))
+        return seqs[0]
 
     async def drop_connection(self, code: int = 4000, abrupt: bool = False) -> None:
         """Drop the bot's websocket; it reconnects and RESUMEs, receiving missed dispatches."""

@@ -60,6 +60,7 @@ class PeerBot:
     lives: int = 0
     kills: int = 0
     kill_times: list[float] = field(default_factory=list)  # monotonic
+    stops: list[int] = field(default_factory=list)  # exit status of each clean stop
 
     def start(self, port: int) -> None:
         assert not self.alive()
@@ -89,16 +90,19 @@ class PeerBot:
             self.kills += 1
             self.kill_times.append(time.monotonic())
 
-    def stop(self) -> int | None:
-        """SIGINT, a few seconds for a clean stop, then SIGKILL."""
+    async def stop(self, sig: signal.Signals = signal.SIGTERM, within: float = 20.0) -> int | None:
+        """A clean stop (SIGTERM, as systemd sends): its exit status, or None if it was not
+        running. The wait is off the loop: the peer must keep serving the bot's goodbye."""
         if self.proc is None or self.proc.poll() is not None:
             return None
-        self.proc.send_signal(signal.SIGINT)
+        self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout=15)
+            code = await asyncio.to_thread(self.proc.wait, within)
         except subprocess.TimeoutExpired:
             self.kill()
             return None
+        self.stops.append(code)
+        return code
 
     def instance(self) -> str:
         """The instance id in this process's claims (its data directory's lock file)."""
@@ -283,10 +287,14 @@ async def commands_while(soak: DiscordSoak, rng: random.Random, stop: asyncio.Ev
 
 
 async def age_leases(url: str) -> None:
-    """As if a killed process had been down for its job leases (5 minutes)."""
+    """As if a killed process had been down for its leases (5 minutes): jobs and claims.
+
+    Only a process started after this sees it: a live scheduler sleeps until the lease it read
+    (bot/scheduling/scheduler.py, `_sleep_for`), as it should when leases run out by time."""
     past = datetime.now(UTC) - timedelta(seconds=1)
     async with connected(url):
         await m.Job.filter(status=job_queries.CLAIMED).update(lease_until=past)
+        await m.IncomingEvent.exclude(status=incoming.ANSWERED).update(lease_until=past)
 
 
 async def open_due(url: str, until: datetime) -> int:

@@ -7,7 +7,10 @@ boundaries, then keeps running commands while the processes are SIGKILLed: by th
 after it accepted a scheduled message and before the answer left (the bot never learns the
 message id), right after it accepted an interaction's answer (before it is marked answered),
 at random, and during start-up. At random the job leases a killed process left are aged as if
-it had been down for them, so another life or process takes its jobs over.
+it had been down for them, so another life or process takes its jobs over. When due jobs are
+still open under a dead life's lease at the end, every process is stopped with SIGTERM, the
+leases aged and the processes started again (a live scheduler sleeps until the lease it knows);
+every SIGTERM stop must exit 0.
 
 On SQLite the peer forgets nonces at once (`nonce_window = 0`): only the reconciliation keeps a
 re-sent reminder from being posted twice. On PostgreSQL, with two processes, Discord's own
@@ -89,8 +92,13 @@ async def kill_one(
         down.discard(bot.label)
 
 
-async def drain(soak: DiscordSoak, until: datetime, within: float) -> None:
-    """Everything up until every due job is done (leases of dead lives aged now and then)."""
+async def drain(soak: DiscordSoak, until: datetime, within: float, down: set[str]) -> None:
+    """Everything up until every due job is done.
+
+    A job still under a dead life's lease is released the way its lease would release it 5
+    minutes on: every process stopped (SIGTERM), the leases aged, every process started again.
+    Aging alone is not enough: a live scheduler sleeps until the lease it read (up to 5
+    minutes, longer than this wait), which is what left jobs open here before."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     aged_at = loop.time()
@@ -100,8 +108,17 @@ async def drain(soak: DiscordSoak, until: datetime, within: float) -> None:
             left = await open_due(soak.url, until)
         if left == 0 and datetime.now(UTC) > until:
             return
-        if loop.time() - aged_at > 6.0:
-            await age_leases(soak.url)
+        if left and loop.time() - aged_at > 8.0:
+            down.update(b.label for b in soak.bots)
+            try:
+                await asyncio.gather(*(b.stop() for b in soak.bots))
+                await age_leases(soak.url)
+                for bot in soak.bots:
+                    bot.start(soak.peer.port)
+                for bot in soak.bots:
+                    await soak.wait_live(bot)
+            finally:
+                down.clear()
             aged_at = loop.time()
         await asyncio.sleep(0.5)
     raise AssertionError(f"not drained: {left} jobs open\n{soak.logs()[-4000:]}")
@@ -144,9 +161,11 @@ async def soak_run(
                 await kill_one(soak, rng.choice(soak.bots), mode, life, rng, down)
             await asyncio.sleep(max(0.0, (window_end - datetime.now(UTC)).total_seconds()))
             stop.set()
-            await drain(soak, window_end, within=120)
+            await drain(soak, window_end, within=120, down=down)
             await asyncio.sleep(ACK + 2.0)  # the last commands' answers, a late duplicate
+            await asyncio.gather(*(b.stop() for b in soak.bots))  # SIGTERM: exit 0 expected
             verdict = await judge(soak)
+            stats["clean stops"] = sum(len(b.stops) for b in soak.bots)
             stats["lives"] = sum(b.lives for b in soak.bots)
             stats["kills"] = sum(b.kills for b in soak.bots)
             stats.update(soak.struck)
@@ -157,8 +176,7 @@ async def soak_run(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for bot in soak.bots:
-                bot.stop()
+            await asyncio.gather(*(b.stop() for b in soak.bots), return_exceptions=True)
 
 
 def report(name: str, soak: DiscordSoak, verdict: Verdict, stats: dict[str, int]) -> None:
@@ -183,6 +201,9 @@ def assert_exactly_once(soak: DiscordSoak, verdict: Verdict) -> None:
     answered = sum(1 for n in verdict.answers.values() if n)
     assert answered >= len(soak.asked) // 2, "most commands must be answered"
     assert "Traceback" not in soak.logs(), soak.logs()[-3000:]
+    codes = {b.label: b.stops for b in soak.bots}
+    assert all(code == 0 for stops in codes.values() for code in stops), f"SIGTERM: {codes}"
+    assert all(b.stops for b in soak.bots), "every process was stopped cleanly at the end"
 
 
 async def test_sigkills_on_sqlite_post_every_reminder_and_answer_every_command_once(
