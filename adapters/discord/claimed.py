@@ -104,6 +104,10 @@ class Once:
         finally:
             self._in_flight.discard(event_id)
 
+    async def forget(self, event_id: str) -> None:
+        """A reaction taken back: adding it again later is a new event with the same id."""
+        await self.claims.forget(PLATFORM, event_id)
+
     async def _handled(self, event_id: str, handle: Callable[[], Awaitable[Reply]]) -> Reply:
         reply = await handle()
         # Stored before it is sent: whoever takes the claim over later finds the answer, not
