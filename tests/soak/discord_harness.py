@@ -60,7 +60,10 @@ class PeerBot:
     lives: int = 0
     kills: int = 0
     kill_times: list[float] = field(default_factory=list)  # monotonic
-    stops: list[int] = field(default_factory=list)  # exit status of each clean stop
+    # exit status of each SIGTERM (None: it did not stop in time) of a serving process, and
+    # of one still starting
+    stops: list[int | None] = field(default_factory=list)
+    stops_starting: list[int | None] = field(default_factory=list)
 
     def start(self, port: int) -> None:
         assert not self.alive()
@@ -90,9 +93,12 @@ class PeerBot:
             self.kills += 1
             self.kill_times.append(time.monotonic())
 
-    async def stop(self, sig: signal.Signals = signal.SIGTERM, within: float = 20.0) -> int | None:
+    async def stop(
+        self, *, connected: bool, sig: signal.Signals = signal.SIGTERM, within: float = 20.0
+    ) -> int | None:
         """A clean stop (SIGTERM, as systemd sends): its exit status, or None if it was not
-        running. The wait is off the loop: the peer must keep serving the bot's goodbye."""
+        running. The wait is off the loop: the peer must keep serving the bot's goodbye.
+        `connected`: it was serving (a process still importing dies by the signal)."""
         if self.proc is None or self.proc.poll() is not None:
             return None
         self.proc.send_signal(sig)
@@ -100,8 +106,8 @@ class PeerBot:
             code = await asyncio.to_thread(self.proc.wait, within)
         except subprocess.TimeoutExpired:
             self.kill()
-            return None
-        self.stops.append(code)
+            code = None
+        (self.stops if connected else self.stops_starting).append(code)
         return code
 
     def instance(self) -> str:
@@ -184,6 +190,12 @@ class DiscordSoak:
                 self.bot(record.label).kill()
 
         self.peer.rest.on_accepted = on_accepted
+
+    async def stop(self, bot: PeerBot) -> int | None:
+        return await bot.stop(connected=self.peer.gateway_of(bot.label).live)
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(self.stop(b) for b in self.bots))
 
     def live(self) -> list[str]:
         return [b.label for b in self.bots if self.peer.gateway_of(b.label).live]

@@ -111,7 +111,7 @@ async def drain(soak: DiscordSoak, until: datetime, within: float, down: set[str
         if left and loop.time() - aged_at > 8.0:
             down.update(b.label for b in soak.bots)
             try:
-                await asyncio.gather(*(b.stop() for b in soak.bots))
+                await soak.stop_all()
                 await age_leases(soak.url)
                 for bot in soak.bots:
                     bot.start(soak.peer.port)
@@ -163,9 +163,15 @@ async def soak_run(
             stop.set()
             await drain(soak, window_end, within=120, down=down)
             await asyncio.sleep(ACK + 2.0)  # the last commands' answers, a late duplicate
-            await asyncio.gather(*(b.stop() for b in soak.bots))  # SIGTERM: exit 0 expected
+            down.update(b.label for b in soak.bots)  # the keeper starts nothing any more
+            for bot in soak.bots:
+                if not bot.alive():
+                    bot.start(peer.port)
+                await soak.wait_live(bot)
+            await soak.stop_all()  # SIGTERM to serving processes: exit 0 expected
             verdict = await judge(soak)
-            stats["clean stops"] = sum(len(b.stops) for b in soak.bots)
+            stats["SIGTERM stops"] = sum(len(b.stops) for b in soak.bots)
+            stats["SIGTERM during start-up"] = sum(len(b.stops_starting) for b in soak.bots)
             stats["lives"] = sum(b.lives for b in soak.bots)
             stats["kills"] = sum(b.kills for b in soak.bots)
             stats.update(soak.struck)
@@ -176,7 +182,9 @@ async def soak_run(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.gather(*(b.stop() for b in soak.bots), return_exceptions=True)
+            for bot in soak.bots:
+                with contextlib.suppress(Exception):
+                    await soak.stop(bot)
 
 
 def report(name: str, soak: DiscordSoak, verdict: Verdict, stats: dict[str, int]) -> None:
@@ -203,7 +211,7 @@ def assert_exactly_once(soak: DiscordSoak, verdict: Verdict) -> None:
     assert "Traceback" not in soak.logs(), soak.logs()[-3000:]
     codes = {b.label: b.stops for b in soak.bots}
     assert all(code == 0 for stops in codes.values() for code in stops), f"SIGTERM: {codes}"
-    assert all(b.stops for b in soak.bots), "every process was stopped cleanly at the end"
+    assert all(b.stops for b in soak.bots), "every process was stopped with SIGTERM at the end"
 
 
 async def test_sigkills_on_sqlite_post_every_reminder_and_answer_every_command_once(
