@@ -328,6 +328,7 @@ class Verdict:
     undelivered: list[int]  # no live session got it (the member sees it fail)
     claimer_died: list[int]  # its claimer was killed before it answered
     lost: list[int]  # delivered, its claimer alive: never answered
+    deferred_only: list[int]  # deferred ("thinking...") and never followed up, claimer alive
     claims: Counter[str]
 
 
@@ -371,8 +372,15 @@ async def judge(soak: DiscordSoak) -> Verdict:
                 attempts[iid] += 1
                 answers[iid] += int(200 <= record.status < 300)
     instances = {b.instance(): b for b in soak.bots}
-    undelivered, died, lost = [], [], []
+    undelivered, died, lost, deferred = [], [], [], []
     for handle in soak.asked:
+        if answers[handle.id] and all(r.is_deferral for r in handle.replies):
+            # "thinking..." and nothing after it: only a claimer that died since may leave that
+            claim = claims.get(str(handle.id))
+            owner = instances.get(claim[1].split(":", 1)[0]) if claim else None
+            if owner is None or not any(t >= handle.created for t in owner.kill_times):
+                deferred.append(handle.id)
+            continue
         if answers[handle.id]:
             continue
         given = [b for b in soak.bots if _given(peer, b.label, handle.id)]
@@ -397,6 +405,7 @@ async def judge(soak: DiscordSoak) -> Verdict:
         undelivered=undelivered,
         claimer_died=died,
         lost=lost,
+        deferred_only=deferred,
         claims=Counter(state for state, _ in claims.values()),
     )
 

@@ -192,7 +192,8 @@ def report(name: str, soak: DiscordSoak, verdict: Verdict, stats: dict[str, int]
     print(
         f"\n{name}: {stats}; {len(soak.titles)} reminders in {len(verdict.job_copies)} "
         f"scheduled messages; {len(soak.asked)} commands: {answered} answered, "
-        f"{len(verdict.undelivered)} reached no live session, {len(verdict.claimer_died)} "
+        f"{len(verdict.undelivered)} reached no live session, {len(verdict.deferred_only)} only "
+        f"deferred, {len(verdict.claimer_died)} "
         f"lost with their claimer, {len(verdict.lost)} lost otherwise; claims {verdict.claims}"
     )
 
@@ -206,6 +207,8 @@ def assert_exactly_once(soak: DiscordSoak, verdict: Verdict) -> None:
     twice = {i: n for i, n in verdict.attempts.items() if n > 1}
     assert not twice, f"answered (or tried to answer) more than once: {twice}"
     assert not verdict.lost, f"never answered although their claimer lived: {verdict.lost}"
+    only = verdict.deferred_only
+    assert not only, f"deferred and never answered although their claimer lived: {only}"
     answered = sum(1 for n in verdict.answers.values() if n)
     assert answered >= len(soak.asked) // 2, "most commands must be answered"
     assert "Traceback" not in soak.logs(), soak.logs()[-3000:]
