@@ -110,6 +110,12 @@ async def answered(platform: str, event_id: str, owner: str) -> None:
     )
 
 
+async def forget(platform: str, event_id: str) -> None:
+    """Drop one event's claim: the platform shows that id again as a new event (a Discord
+    reaction, named by message, user and emoji, added again after it was taken back)."""
+    await m.IncomingEvent.filter(platform=platform, event_id=event_id).delete()
+
+
 async def prune(before: datetime) -> int:
     """Forget claims taken before `before` (the platform no longer shows those events)."""
     return await m.IncomingEvent.filter(claimed_at__lt=before).delete()

@@ -9,8 +9,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from adapters.dir_lock import DirectoryLock
 from bot.actors import Actor, Place
 from bot.app.config import Config
+from bot.engine.claims import EventClaims
 from bot.engine.engine import Engine
 from bot.messages.actions import event_action
 from bot.messages.replies import Reply
@@ -18,10 +20,11 @@ from bot.ports import Outbox
 
 from . import identity
 from .buttons import AnswerButton
+from .claimed import Once
 from .events import ScheduledEvents
 from .files import ClosedDms, CommandHashes, discord_dir
 from .outbox import DiscordOutbox
-from .respond import CLOSED_DM_NOTICE, answer_with, apologise
+from .respond import CLOSED_DM_NOTICE, apologise
 from .slash import Completer, build_commands, command_digest
 
 log = logging.getLogger("logoff.discord")
@@ -97,11 +100,19 @@ class LogoffClient(discord.Client):
         self.calendar = ScheduledEvents(
             self, folder / "scheduled-events.json", self.on_interest, self.engine.mirrored_event
         )
+        # One live process per data directory: its id names this instance in the claims of
+        # incoming events (a restart takes its dead predecessor's claims back at once).
+        self.lock = DirectoryLock(folder, "its Discord event claims")
+        self.once: Once | None = None
         self.outbox = DiscordOutbox(self, self.closed_dms, self.calendar)
         self.tree = LogoffTree(self)
         for command in build_commands(engine.registry, self.run_command, self.completers):
             self.tree.add_command(command)
         self.synced_scopes: list[str] = []
+
+    async def close(self) -> None:
+        await super().close()
+        self.lock.release()
 
     def serves(self, guild_id: int | None) -> bool:
         return guild_id is None or not self.guild_ids or guild_id in self.guild_ids
@@ -109,6 +120,9 @@ class LogoffClient(discord.Client):
     # -- start-up -----------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
+        if not self.force_sync:  # `logoff discord-sync` handles no events: no claims, no lock
+            instance = self.lock.acquire()  # DirectoryInUse (StartRefused): start refused
+            self.once = Once(EventClaims(self.engine.clock, instance))
         self.add_dynamic_items(AnswerButton)
         try:
             await self.sync_commands(force=self.force_sync)
@@ -156,9 +170,14 @@ class LogoffClient(discord.Client):
     ) -> None:
         actor = identity.actor_of(interaction)
         place = identity.place_of(interaction)
-        work = self.engine.handle_command(actor, place, path, raw, str(interaction.id))
-        await answer_with(interaction, work, self.posted)
-        await self._closed_dm_notice(interaction)
+        event_id = str(interaction.id)
+        assert self.once is not None
+        if await self.once.answer(
+            interaction,
+            lambda: self.engine.handle_command(actor, place, path, raw, event_id),
+            self.posted,
+        ):
+            await self._closed_dm_notice(interaction)
 
     async def answer_tap(self, interaction: discord.Interaction, action: str) -> None:
         try:
@@ -167,9 +186,14 @@ class LogoffClient(discord.Client):
                 return
             actor = identity.actor_of(interaction)
             place = identity.place_of(interaction)
-            work = self.engine.handle_action(actor, place, action, str(interaction.id))
-            await answer_with(interaction, work, self.posted)
-            await self._closed_dm_notice(interaction)
+            event_id = str(interaction.id)
+            assert self.once is not None
+            if await self.once.answer(
+                interaction,
+                lambda: self.engine.handle_action(actor, place, action, event_id),
+                self.posted,
+            ):
+                await self._closed_dm_notice(interaction)
         except Exception as exc:
             await apologise(interaction, exc, f"button {action}")
 
@@ -220,13 +244,18 @@ class LogoffClient(discord.Client):
         if own or not self.serves(payload.guild_id):
             return
         name = payload.member.display_name if payload.member else str(payload.user_id)
+        event_id = _reaction_key(payload)
         try:
-            reply = await self.engine.handle_reaction(
-                identity.reaction_actor(payload, name),
-                identity.reaction_place(payload),
-                str(payload.message_id),
-                str(payload.emoji),
-                _reaction_key(payload),
+            assert self.once is not None
+            reply = await self.once.handle_silently(
+                event_id,
+                lambda: self.engine.handle_reaction(
+                    identity.reaction_actor(payload, name),
+                    identity.reaction_place(payload),
+                    str(payload.message_id),
+                    str(payload.emoji),
+                    event_id,
+                ),
             )
         except Exception:
             log.exception("reaction on message %s failed", payload.message_id)
@@ -260,11 +289,17 @@ class LogoffClient(discord.Client):
             return
         try:
             name = await identity.member_name(self, payload.guild_id, payload.user_id)
+            # Not claimed: undoing is idempotent (what the key recorded is gone after the first
+            # process undid it), and every process sees the removal.
             await self.engine.handle_unreaction(
                 identity.reaction_actor(payload, name),
                 identity.reaction_place(payload),
                 _reaction_key(payload),
             )
+            # Discord names a reaction by message, user and emoji only: the same reaction added
+            # again is a new answer, so its claim goes.
+            assert self.once is not None
+            await self.once.forget(_reaction_key(payload))
         except Exception:
             log.exception("removing a reaction on message %s failed", payload.message_id)
 

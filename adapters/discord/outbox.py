@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any
 
@@ -15,6 +16,7 @@ from bot.messages.replies import Reply
 from bot.ports import MirroredEvent
 from storage.records import GroupRec, MemberRec
 
+from . import reconcile
 from .events import ScheduledEvents, edit_message
 from .files import ClosedDms
 from .gateway_state import gateway_problem
@@ -23,6 +25,9 @@ from .render import render
 log = logging.getLogger("logoff.discord")
 
 CANNOT_DM = 50007
+# Keys the scheduler asked about (their jobs may have been accepted before): a bound on memory
+# for a process that is asked about many and never sends them.
+MAX_LOOK_FIRST = 10_000
 
 
 class DiscordOutbox:
@@ -34,6 +39,7 @@ class DiscordOutbox:
         self.client = client
         self.closed_dms = closed_dms
         self.calendar = calendar
+        self._look_first: OrderedDict[str, None] = OrderedDict()
 
     def connection_problem(self) -> str | None:
         """For /ready (bot.app.health): None while the gateway connection (every shard) is up."""
@@ -79,8 +85,17 @@ class DiscordOutbox:
         return message_id
 
     async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
-        # Placeholder until the Discord reconciliation lands (issue 10, Discord side): the
-        # nonce with enforce_nonce covers a resend within Discord's nonce window.
+        """Always None, and the send of `key` that follows looks first.
+
+        Discord does not keep nonces, so a message is found by what it shows, and that is known
+        from the Reply, which the send gets: it looks among the bot's recent messages there
+        (reconcile.py) and returns the message found instead of posting it again.
+        """
+        if key:
+            self._look_first[key] = None
+            self._look_first.move_to_end(key)
+            while len(self._look_first) > MAX_LOOK_FIRST:
+                self._look_first.popitem(last=False)
         return None
 
     async def _dm(self, user_id: int, reply: Reply) -> str:
@@ -96,15 +111,33 @@ class DiscordOutbox:
         cards: bool = True,
     ) -> str:
         rendered = render(reply, ping=ping, cards=cards)
-        sent: discord.Message | None = None
+        key = rendered.idempotency_key
+        last = len(rendered.chunks) - 1
+        already: dict[int, int] = {}
+        if key in self._look_first and self.client.user is not None:
+            wanted = reconcile.fingerprints(rendered)
+            already = await reconcile.find_chunks(channel, self.client.user.id, wanted)
+            if last in already:
+                # Chunks go out in order: the last one there means all of them are.
+                log.info(
+                    "%s is on Discord already (message %s); not posting it", key, already[last]
+                )
+                self._look_first.pop(key, None)
+                return str(already[last])
+        message_id = 0
         for i in range(len(rendered.chunks)):
+            if i in already:
+                continue
             kwargs = rendered.kwargs(i)
+            # discord.py 2.x sends `enforce_nonce: true` with every nonce (http.py,
+            # handle_message_parameters): a resend within Discord's few minutes returns the
+            # message it already has instead of posting it again.
             nonce = rendered.nonce(i)
             if nonce:
                 kwargs["nonce"] = nonce
-            sent = await channel.send(**kwargs)
-        assert sent is not None
-        return str(sent.id)
+            message_id = (await channel.send(**kwargs)).id
+        self._look_first.pop(key, None)
+        return str(message_id)
 
     async def _guarded(self, sending: Any) -> str:
         try:

@@ -34,6 +34,7 @@ from nio import (
 )
 from nio.api import MessageDirection
 
+from adapters.dir_lock import DirectoryLock
 from adapters.matrix import direct, events, render, room_life
 from adapters.matrix.command_list import CommandList
 from adapters.matrix.idempotency import LookupFailed, find_by_key, keyed, txn_id
@@ -44,7 +45,7 @@ from adapters.matrix.rooms import (
     inviter_allowed,
     is_admin,
 )
-from adapters.matrix.state import HANDLED_KEPT, DirectoryLock, MatrixState, StateFile
+from adapters.matrix.state import HANDLED_KEPT, MatrixState, StateFile
 from adapters.matrix.threads import thread_root
 from bot.actors import Actor, Place
 from bot.app.config import MatrixConfig
@@ -146,7 +147,7 @@ class MatrixAdapter:
             from adapters.matrix.device_trust import DeviceTrust
 
             self.trust = DeviceTrust(self.files.directory, config.password, config.recovery_key)
-        self.lock = DirectoryLock(self.files.directory)
+        self.lock = DirectoryLock(self.files.directory, "its Matrix login and store")
         self.claims: EventClaims | None = None
         # Events not finished yet (held elsewhere, or the database was away): event id ->
         # (room id, event, when to try again). While there are any, the sync token saved is

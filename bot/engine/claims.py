@@ -58,5 +58,9 @@ class EventClaims:
     async def answered(self, platform: str, event_id: str) -> None:
         await incoming.answered(platform, event_id, self.owner)
 
+    async def forget(self, platform: str, event_id: str) -> None:
+        """The event's id may come again as a new event (storage.incoming.forget)."""
+        await incoming.forget(platform, event_id)
+
     async def prune(self, keep: timedelta = incoming.KEEP) -> int:
         return await incoming.prune(self.clock.now() - keep)

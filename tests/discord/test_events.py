@@ -145,6 +145,8 @@ async def test_a_check_mark_reaction_on_the_card_is_going_and_removing_it_takes_
         assert "member" in card.content
         await peer.unreact(peer.member, card, "✅")  # taking it back takes the Going back
         await _card_shows(peer, card, "Going 0 ·")
+        await peer.react(peer.member, card, "✅")  # the same reaction again: a new answer
+        await _card_shows(peer, card, "Going 1 ·")
         assert "member" in (await bot.member(peer.member)).display_name
 
 

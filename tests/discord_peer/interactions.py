@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,7 @@ class InteractionHandle:
     replies: list[Reply] = field(default_factory=list)
     original: StoredMessage | None = None
     changed: Notifier = field(default_factory=Notifier)
+    created: float = field(default_factory=time.monotonic)
 
     @property
     def acknowledged(self) -> bool:

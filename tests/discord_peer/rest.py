@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from .server import DiscordPeer
 
 API_PREFIX = "/api/v10"
+LABEL_RE = re.compile(r"^/proc/([^/]+)(?=/)")
+MAX_NONCE = 25
+INT64 = 1 << 63
+HISTORY_LIMIT = 100
 Handler = Callable[["Call"], Awaitable[web.StreamResponse]]
 
 
@@ -40,6 +45,7 @@ class RecordedRequest:
     json: Any
     files: list[str] = field(default_factory=list)
     status: int = 0
+    label: str = ""  # which bot process sent it ("" unless started with a label)
 
 
 @dataclass
@@ -119,6 +125,19 @@ async def parse_body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]
     return (json.loads(raw) if raw else None), []
 
 
+def _valid_nonce(nonce: Any) -> bool:
+    if isinstance(nonce, bool):
+        return False
+    if isinstance(nonce, int):
+        return -INT64 <= nonce < INT64
+    return isinstance(nonce, str) and len(nonce) <= MAX_NONCE
+
+
+def _history_payload(msg: StoredMessage) -> dict[str, Any]:
+    """A stored message as read back later: the nonce is only in the create answer."""
+    return {k: v for k, v in msg.payload.items() if k != "nonce"}
+
+
 class RestApi:
     """Endpoint handlers over the peer's state."""
 
@@ -127,6 +146,9 @@ class RestApi:
         self.router = Router()
         self.rate_limits: list[RateLimitRule] = []
         self.lost_responses: list[list[Any]] = []  # [method, route, remaining]
+        # Called after a request was carried out and before its answer leaves: a test can kill
+        # the process that sent it right there (accepted by Discord, not yet seen by the bot).
+        self.on_accepted: Callable[[RecordedRequest], Awaitable[None]] | None = None
         self._register()
 
     def _register(self) -> None:
@@ -167,12 +189,22 @@ class RestApi:
     # -- plumbing -----------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        path = request.path.removeprefix(API_PREFIX)
+        path = request.path
+        label = LABEL_RE.match(path)
+        if label:
+            path = path[label.end() :]
+        path = path.removeprefix(API_PREFIX)
         body, files = await parse_body(request)
         matched = self.router.match(request.method, path)
         route = matched[0] if matched else ""
         record = RecordedRequest(
-            request.method, path, route, dict(request.query), body, [f[0] for f in files]
+            request.method,
+            path,
+            route,
+            dict(request.query),
+            body,
+            [f[0] for f in files],
+            label=label.group(1) if label else "",
         )
         self.peer.requests.append(record)
         response = self._rate_limited(request.method, route) or await self._dispatch(
@@ -182,6 +214,8 @@ class RestApi:
             response = error(502, "Bad Gateway (the request was carried out)")
         record.status = response.status
         self.peer.changed.notify()
+        if self.on_accepted is not None and 200 <= response.status < 300:
+            await self.on_accepted(record)
         return response
 
     async def _dispatch(
@@ -342,24 +376,58 @@ class RestApi:
             return error(403, "Cannot send messages to this user", 50007)
         body = call.body or {}
         nonce = body.get("nonce")
+        if nonce is not None and not _valid_nonce(nonce):
+            return error(400, "Invalid Form Body (nonce: at most 25 characters)", 50035)
+        key = (self.peer.bot.id, str(nonce))
         if nonce is not None and body.get("enforce_nonce"):
-            # Discord answers a repeated (author, nonce) with the message it already created.
-            for earlier in self.peer.channel_messages(channel):
-                if earlier.source == "channel" and earlier.request.get("nonce") == nonce:
-                    return json_response(earlier.payload)
+            # Discord: a repeated nonce from the same author within a few minutes returns the
+            # message it already created and posts nothing; if that message was deleted, 404.
+            earlier = self.peer.nonces.get(key)
+            if earlier is not None and time.monotonic() - earlier[1] < self.peer.nonce_window:
+                if earlier[0].deleted:
+                    return error(404, "Unknown Message", 10008)
+                return json_response(earlier[0].payload)
         msg = await self.peer.create_message(channel, body, call.files, "channel")
+        if nonce is not None:
+            self.peer.nonces[key] = (msg, time.monotonic())
         return json_response(msg.payload)
 
     async def list_messages(self, call: Call) -> web.Response:
+        """History as Discord gives it: newest first; `before`, `after` or `around` one id
+        (they exclude each other; the first given of around, before, after wins), `limit`
+        1-100 (50 by default). Ephemeral messages are never in it, nor nonces."""
         channel_id = int(call.params["channel_id"])
-        found = [m.payload for m in self.peer.messages if m.channel_id == channel_id]
-        visible = [p for p in found if not int(p.get("flags", 0)) & EPHEMERAL]
-        limit = int(call.request.query.get("limit", 50))
-        return json_response(list(reversed(visible))[:limit])
+        if channel_id not in self.peer.channels:
+            return error(404, "Unknown Channel", 10003)
+        query = call.request.query
+        try:
+            limit = int(query.get("limit", 50))
+            marks = {k: int(query[k]) for k in ("around", "before", "after") if k in query}
+        except ValueError:
+            return error(400, "Invalid Form Body (limit, before, after, around: numbers)", 50035)
+        if not 1 <= limit <= HISTORY_LIMIT:
+            return error(400, "Invalid Form Body (limit: 1 to 100)", 50035)
+        shown = sorted(
+            (m for m in self.peer.channel_messages(channel_id) if not m.ephemeral),
+            key=lambda m: m.id,
+        )
+        if "around" in marks:
+            older = (
+                [m for m in shown if m.id < marks["around"]][-(limit // 2) :] if limit > 1 else []
+            )
+            newer = [m for m in shown if m.id >= marks["around"]][: limit - len(older)]
+            page = older + newer
+        elif "before" in marks:
+            page = [m for m in shown if m.id < marks["before"]][-limit:]
+        elif "after" in marks:
+            page = [m for m in shown if m.id > marks["after"]][:limit]
+        else:
+            page = shown[-limit:]
+        return json_response([_history_payload(m) for m in reversed(page)])
 
     async def get_message(self, call: Call) -> web.Response:
         msg = self._message(call)
-        return json_response(msg.payload) if msg else error(404, "Unknown Message", 10008)
+        return json_response(_history_payload(msg)) if msg else error(404, "Unknown Message", 10008)
 
     async def edit_message(self, call: Call) -> web.Response:
         msg = self._message(call)
@@ -399,6 +467,9 @@ class RestApi:
             return error(404, "Unknown interaction", 10062)
         if handle.acknowledged:
             return error(400, "Interaction has already been acknowledged.", 40060)
+        deadline = self.peer.ack_deadline
+        if deadline is not None and time.monotonic() - handle.created > deadline:
+            return error(404, "Unknown interaction", 10062)
         ctype = int(call.body["type"])
         data = call.body.get("data") or {}
         if ctype in (CHANNEL_MESSAGE, MODAL):

@@ -175,8 +175,8 @@ class ScheduledEventsApi:
 
     async def _dispatch(self, name: str, data: dict[str, Any]) -> None:
         self.peer.changed.notify()
-        if (self.peer.gateway.intents or 0) & GUILD_SCHEDULED_EVENTS:
-            await self.peer.gateway.dispatch(name, data)
+        if (self.peer.intents or 0) & GUILD_SCHEDULED_EVENTS:
+            await self.peer.dispatch(name, data)
 
     # -- endpoints ------------------------------------------------------------------------
 

@@ -52,21 +52,33 @@ GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+PROCESS_PREFIX = "/proc"  # /proc/<label>/api/v10/... and /proc/<label>/gateway: one bot process
+# Discord: "checked for uniqueness in the past few minutes"; the bot must not rely on more.
+NONCE_WINDOW = 120.0
 MESSAGE_FIELDS = ("content", "embeds", "components", "flags", "poll", "sticker_ids", "tts")
 
 
 @contextlib.contextmanager
-def patch_discord(port: int) -> Iterator[None]:
-    """Point discord.py's REST routes (incl. the webhook adapter) and gateway at the peer."""
+def patch_discord(port: int, label: str = "") -> Iterator[None]:
+    """Point discord.py's REST routes (incl. the webhook adapter) and gateway at the peer.
+
+    A `label` names one bot process: its requests are recorded with it and it gets a gateway
+    session of its own, as each process on one token has on Discord.
+    """
     route_cls = discord.http.Route
     ws_cls = discord.gateway.DiscordWebSocket
     old_base, old_gateway = route_cls.BASE, ws_cls.DEFAULT_GATEWAY
-    route_cls.BASE = f"http://127.0.0.1:{port}{API_PREFIX}"
-    ws_cls.DEFAULT_GATEWAY = yarl.URL(f"ws://127.0.0.1:{port}/gateway")
+    root = f"127.0.0.1:{port}{label_prefix(label)}"
+    route_cls.BASE = f"http://{root}{API_PREFIX}"
+    ws_cls.DEFAULT_GATEWAY = yarl.URL(f"ws://{root}/gateway")
     try:
         yield
     finally:
         route_cls.BASE, ws_cls.DEFAULT_GATEWAY = old_base, old_gateway
+
+
+def label_prefix(label: str) -> str:
+    return f"{PROCESS_PREFIX}/{label}" if label else ""
 
 
 @contextlib.asynccontextmanager
@@ -134,6 +146,14 @@ class DiscordPeer:
             if shard_count
             else Gateway(self._ready_payload, self._guild_payloads)
         )
+        # the sessions of labelled bot processes (see patch_discord), besides the default one
+        self.processes: dict[str, Gateway] = {}
+        # (author id, nonce) -> the message and when it was created (monotonic seconds)
+        self.nonces: dict[tuple[int, str], tuple[StoredMessage, float]] = {}
+        self.nonce_window = NONCE_WINDOW
+        # Discord refuses an initial interaction response after 3 s (10062 Unknown interaction);
+        # None keeps the peer patient, for tests that are not about that rule.
+        self.ack_deadline: float | None = None
         self.rest = RestApi(self)
         self.scheduled_events = ScheduledEventsApi(self)
         self.scheduled_events.register(self.rest.router.add)
@@ -154,6 +174,10 @@ class DiscordPeer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self.rest.handle)
+        app.router.add_get(PROCESS_PREFIX + "/{label}/gateway", self._labelled_gateway)
+        app.router.add_route(
+            "*", PROCESS_PREFIX + "/{label}" + API_PREFIX + "/{tail:.*}", self.rest.handle
+        )
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -167,7 +191,8 @@ class DiscordPeer:
             self._patch_cm.__enter__()
 
     async def stop(self) -> None:
-        await self.gateway.close()
+        for gateway in [self.gateway, *self.processes.values()]:
+            await gateway.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -222,7 +247,7 @@ class DiscordPeer:
         guild.channels.append(channel)
         self.channels[channel.id] = channel
         if self.gateway.session_id is not None:
-            self._spawn(self.gateway.dispatch("CHANNEL_CREATE", channel.payload()))
+            self._spawn(self.dispatch("CHANNEL_CREATE", channel.payload()))
         return channel
 
     def add_member(
@@ -247,14 +272,31 @@ class DiscordPeer:
 
     # -- gateway payloads ----------------------------------------------------------------
 
-    def _ready_payload(self, session_id: str) -> dict[str, Any]:
+    def gateway_of(self, label: str) -> Gateway:
+        """The gateway sessions of the bot process labelled `label` ("": the unlabelled one);
+        every process gets every dispatch, as every session on one token does on Discord."""
+        if not label:
+            assert isinstance(self.gateway, Gateway), "a sharded bot: see peer.gateway.shards"
+            return self.gateway
+        if label not in self.processes:
+            self.processes[label] = Gateway(
+                lambda session_id: self._ready_payload(session_id, label),
+                self._guild_payloads,
+                replay_on_identify=False,
+            )
+        return self.processes[label]
+
+    async def _labelled_gateway(self, request: web.Request) -> web.StreamResponse:
+        return await self.gateway_of(request.match_info["label"]).handle(request)
+
+    def _ready_payload(self, session_id: str, label: str = "") -> dict[str, Any]:
         return {
             "v": 10,
             "user": self.bot.payload(),
             "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
             "session_id": session_id,
             "session_type": "normal",
-            "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
+            "resume_gateway_url": f"ws://127.0.0.1:{self.port}{label_prefix(label)}/gateway",
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -288,12 +330,18 @@ class DiscordPeer:
 
     @property
     def intents(self) -> int | None:
-        """Intents the client identified with (latest IDENTIFY)."""
-        return self.gateway.intents
+        """Intents the client identified with (latest IDENTIFY of any process)."""
+        sessions = [self.gateway, *self.processes.values()]
+        found = [g.intents for g in sessions if g.intents is not None]
+        return found[-1] if found else None
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
-        """Send any raw dispatch to the bot (queued while disconnected)."""
-        return await self.gateway.dispatch(event, data)
+        """Send any raw dispatch to the bot (queued while disconnected), to every process."""
+        # Side by side: a process that reads slowly must not hold the others' events up. Each
+        # session still gets them in order (its sequence is taken before the first await).
+        sessions = [self.gateway, *self.processes.values()]
+        seqs = await asyncio.gather(*(g.dispatch(event, data) for g in sessions))
+        return seqs[0]
 
     async def drop_connection(self, code: int = 4000, abrupt: bool = False) -> None:
         """Drop the bot's websocket; it reconnects and RESUMEs, receiving missed dispatches."""
@@ -414,6 +462,8 @@ class DiscordPeer:
             "flags": int(body.get("flags", 0) or 0),
         }
         payload["mentions"] = self._mentions(payload["content"], payload["components"])
+        if body.get("nonce") is not None:
+            payload["nonce"] = body["nonce"]  # in the create answer and MESSAGE_CREATE only
         if channel.guild_id is not None:
             payload["guild_id"] = str(channel.guild_id)
         if "message_reference" in body:
@@ -489,7 +539,7 @@ class DiscordPeer:
         data = {"id": str(msg.id), "channel_id": str(msg.channel_id)}
         if "guild_id" in msg.payload:
             data["guild_id"] = msg.payload["guild_id"]
-        await self.gateway.dispatch("MESSAGE_DELETE", data)
+        await self.dispatch("MESSAGE_DELETE", data)
 
     def _wants_messages(self, channel: PeerChannel) -> bool:
         intents = self.gateway.intents or 0
@@ -515,7 +565,7 @@ class DiscordPeer:
             member = self.guilds[channel.guild_id].members[int(data["author"]["id"])].payload()
             member.pop("user")
             data["member"] = member
-        await self.gateway.dispatch(event, data)
+        await self.dispatch(event, data)
 
     def channel_messages(self, channel: PeerChannel | int) -> list[StoredMessage]:
         cid = channel if isinstance(channel, int) else channel.id
@@ -577,14 +627,14 @@ class DiscordPeer:
         guild_id = self.channels[message.channel_id].guild_id
         if guild_id is not None and user.id in self.guilds[guild_id].members:
             data["member"] = self.guilds[guild_id].members[user.id].payload()
-        await self.gateway.dispatch("MESSAGE_REACTION_ADD", data)
+        await self.dispatch("MESSAGE_REACTION_ADD", data)
 
     async def unreact(self, user: PeerUser, message: StoredMessage, emoji: str) -> None:
         """A human removes their reaction (dispatched as MESSAGE_REACTION_REMOVE, no member)."""
         if emoji in message.reactions:
             message.reactions.remove(emoji)
         data = self._reaction_payload(user, message, emoji)
-        await self.gateway.dispatch("MESSAGE_REACTION_REMOVE", data)
+        await self.dispatch("MESSAGE_REACTION_REMOVE", data)
 
     def _reaction_payload(
         self, user: PeerUser, message: StoredMessage, emoji: str
@@ -722,7 +772,7 @@ class DiscordPeer:
         handle = InteractionHandle(iid, token, itype, payload, user, channel)
         self.interactions[iid] = handle
         self.interactions_by_token[token] = handle
-        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        await self.dispatch("INTERACTION_CREATE", payload)
         return handle
 
     def _interaction_payload(
