@@ -260,3 +260,26 @@ async def test_a_reminder_cancelled_by_a_pause_comes_back_when_the_pledge_resume
         await r.say("admin", "!pledge resume 1")
         posted = await r.wait(timedelta(days=1, hours=10))  # to Wednesday 19:00
         assert [p.at.astimezone(BERLIN).strftime("%a %H:%M") for p in posted] == ["Wed 18:00"]
+
+
+async def test_a_reminder_is_prepared_before_its_due_instant_and_handed_over_at_it():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        due = datetime(2026, 12, 2, 18, 0, tzinfo=BERLIN)  # the crew's Wednesday reminder
+        await r.wait(due - timedelta(milliseconds=300) - r.clock.now())
+        assert r.outbox.posted == []
+        waited = []
+
+        async def virtual_wait(at: datetime) -> None:
+            if at > r.clock.now():
+                (send,) = await job_queries.jobs_with(kinds=["send"])
+                waited.append((at, send.status, send.handed_over_at is not None, send.payload))
+                r.clock.set(at)
+
+        r.scheduler.wait_until = virtual_wait
+        await r.scheduler.run_due(due)
+        # Rendered, claimed and marked handed over before the instant; sent at it.
+        ((at, status, marked, payload),) = waited
+        assert (at, status, marked) == (due, "claimed", True)
+        assert "Call a neighbour" in payload["reply"]["text"]
+        assert [(p.at, p.mentions) for p in r.outbox.posted] == [(due, ["ana", "ben", "cy"])]
