@@ -50,6 +50,9 @@ class Invocation:
     default_timezone: str
     args: dict[str, Any] = field(default_factory=dict)
     events: EventServices | None = None
+    # Set by a `replans` command whose change is new pledges alone (`pledge new`): only
+    # their jobs are planned, not the whole group's again.
+    new_pledges: list[int] = field(default_factory=list)
 
     @property
     def services(self) -> EventServices:

@@ -99,6 +99,7 @@ async def new(inv: Invocation) -> Reply:
         join,
         inv.now,
     )
+    inv.new_pledges.append(pledge.id)
     reminder = f" Reminder: {pledge.remind_slot}." if pledge.remind_slot else ""
     return public(
         f"New pledge `{pledge.number}` **{inert(pledge.title)}** — {cadence_text(pledge)}. "

@@ -26,6 +26,21 @@ async def plan_group(group_id: int, now: datetime) -> int:
     return added + await plan_events(group, now)
 
 
+async def plan_new_pledges(group_id: int, pledge_ids: list[int], now: datetime) -> int:
+    """Plan only these new pledges' jobs (nothing of the group's planned jobs is dropped:
+    a new pledge makes none of them stale); returns new jobs."""
+    group = await group_queries.get_group(group_id)
+    if group is None:
+        return 0
+    parts = await pledge_queries.participations(pledge_ids)
+    jobs = []
+    for pledge_id in pledge_ids:
+        pledge = await pledge_queries.get_pledge(pledge_id)
+        if pledge is not None and pledge.group_id == group.id:
+            jobs.extend(planning.plan_for_pledge(group, pledge, parts, now))
+    return await job_queries.plan(jobs, now)
+
+
 async def plan_all(now: datetime) -> int:
     added = 0
     for group in await group_queries.active_groups():

@@ -283,3 +283,29 @@ async def test_a_reminder_is_prepared_before_its_due_instant_and_handed_over_at_
         assert (at, status, marked) == (due, "claimed", True)
         assert "Call a neighbour" in payload["reply"]["text"]
         assert [(p.at, p.mentions) for p in r.outbox.posted] == [(due, ["ana", "ben", "cy"])]
+
+
+async def test_a_new_pledge_plans_its_own_jobs_and_leaves_the_groups_plan_complete():
+    from benchmarks.common import StatementCounter
+    from bot.scheduling import group_plans
+
+    async with rig(MONDAY) as r:
+        await r.say("admin", '!pledge new "Call a neighbour" per week remind "wed 18:00"')
+        group = await r.group()
+        # A full re-plan right after finds nothing to add or drop: the pledge's plan was whole.
+        assert await group_plans.plan_group(group.id, r.clock.now()) == 0
+        counts = []
+        for n in range(2, 10):
+            with StatementCounter() as counter:
+                reply = await r.say("admin", f'!pledge new "Walk {n}" per day remind "08:30"')
+            assert reply is not None
+            assert f"New pledge `{n}`" in reply.text
+            counts.append(counter.count)
+            assert await group_plans.plan_group(group.id, r.clock.now()) == 0
+        # What `pledge new` costs does not grow with the pledges the group has already.
+        assert max(counts) - min(counts) <= 1, counts
+        before = {j.dedupe_key for j in await job_queries.jobs_with(statuses=["pending"])}
+        await r.app.engine.hooks.replan(group.id)  # type: ignore[union-attr]
+        after = {j.dedupe_key for j in await job_queries.jobs_with(statuses=["pending"])}
+        assert after == before
+        assert any(k.startswith(f"remind:g{group.id}:p9:") for k in after)
