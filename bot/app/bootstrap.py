@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.app.config import Config, parse_http_address
-from bot.app.http_listener import Route, event_feed_route, serve_http
 from bot.app.metrics import build_meter
 from bot.app.serve import Service, logs_to_file, serve
 from bot.clock import Clock, SystemClock, VirtualClock
@@ -36,6 +35,8 @@ from storage.records import GroupRec, MemberRec
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
+
+    from bot.app.http_listener import Route
 
 log = logging.getLogger("logoff")
 
@@ -152,6 +153,8 @@ def event_feed_routes(app: App) -> list[Route]:
     prints: the listener's own (put a proxy's address in front of it yourself)."""
     if not app.config.http.address:
         return []
+    from bot.app.http_listener import event_feed_route
+
     host, port = parse_http_address(app.config.http.address)
     app.engine.feed_base_url = f"http://{host}:{port}"
     return [event_feed_route(app.clock)]
@@ -171,6 +174,11 @@ async def open_app(
         await database.open_database(config.db_url)
     try:
         app = build_app(config, clock)
+        if not config.http.address:
+            yield app  # no listener: aiohttp's server side is not even imported
+            return
+        from bot.app.http_listener import serve_http
+
         routes = event_feed_routes(app)
         async with serve_http(app, routes):  # /health, /ready, /metrics, the event feeds
             yield app
