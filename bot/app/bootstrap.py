@@ -32,6 +32,7 @@ from bot.scheduling.replanning import Replanner
 from bot.scheduling.scheduler import Scheduler
 from storage import database
 from storage.records import GroupRec, MemberRec
+from storage.warm_up import warm_up
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -52,9 +53,21 @@ class App:
     outboxes: dict[str, Outbox] = field(default_factory=dict)
     # Set when the first adapter has attached its Outbox (it is connected).
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiters: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def attach_outbox(self, platform: str, outbox: Outbox) -> None:
+    def attach_outbox(
+        self, platform: str, outbox: Outbox, ready: asyncio.Event | None = None
+    ) -> None:
+        """`ready`: the adapter's own "connected" (Matrix: its first sync returned), which
+        the scheduler's first round waits for instead of the attachment alone."""
         self.outboxes[platform] = outbox
+        if ready is None:
+            self.connected.set()
+        else:
+            self._waiters.add(asyncio.create_task(self._connect_when(ready)))
+
+    async def _connect_when(self, ready: asyncio.Event) -> None:
+        await ready.wait()
         self.connected.set()
 
     def detach_outbox(self, platform: str) -> None:
@@ -197,7 +210,9 @@ def matrix_service(app: App) -> Service:
     from adapters.matrix.adapter import PLATFORM, MatrixAdapter
 
     adapter = MatrixAdapter(app.engine, app.config.matrix, app.config.bot.data_dir)
-    app.attach_outbox(PLATFORM, adapter)
+    # The scheduler's first round (planning every group, the catch-up) waits for the first
+    # sync: it would compete with the login and first sync that "ready" is.
+    app.attach_outbox(PLATFORM, adapter, ready=adapter.ready)
     # The adapter's `stop` saves the sync state and makes `run` return (it is a plain
     # function, safe from a signal callback); the serve path awaits the service's stop.
 
@@ -272,27 +287,45 @@ async def run_bot(
             ]
         )
     async with open_app(config) as app:
-        if platforms:
-            return await serve(app.scheduler, platform_services(app), connected=app.connected)
-        tz = parse_timezone(config.bot.timezone)
-        service = console_service(app, user, tz, outbox_file=outbox_file, read_input=read_input)
-        log_path = logs_to_file(config.bot.data_dir / "logoff.log")
-        prefix = config.bot.command_prefix
-        if read_input:
-            where = f", sends to {outbox_file}" if outbox_file else ""
-            print(
-                f"Logoff console{where} — you are @{user} (admin) in #console. "
-                f"Try {prefix}help; end with Ctrl-D. (Log: {log_path})",
-                flush=True,
-            )
-        else:
-            where = f"; sends to {outbox_file}" if outbox_file else ""
-            print(
-                f"Logoff console — scheduler running{where}; stop with SIGTERM or Ctrl-C. "
-                f"(Log: {log_path})",
-                flush=True,
-            )
-        return await serve(app.scheduler, [service], connected=app.connected)
+        # The first command's first-query costs, paid while the adapters log in and sync.
+        warming = asyncio.create_task(_warm_up())
+        try:
+            return await _serve_bot(app, config, user, outbox_file, read_input)
+        finally:
+            warming.cancel()
+
+
+async def _serve_bot(
+    app: App, config: Config, user: str, outbox_file: Path | None, read_input: bool
+) -> int:
+    if config.matrix.enabled or config.discord.enabled:
+        return await serve(app.scheduler, platform_services(app), connected=app.connected)
+    tz = parse_timezone(config.bot.timezone)
+    service = console_service(app, user, tz, outbox_file=outbox_file, read_input=read_input)
+    log_path = logs_to_file(config.bot.data_dir / "logoff.log")
+    prefix = config.bot.command_prefix
+    if read_input:
+        where = f", sends to {outbox_file}" if outbox_file else ""
+        print(
+            f"Logoff console{where} — you are @{user} (admin) in #console. "
+            f"Try {prefix}help; end with Ctrl-D. (Log: {log_path})",
+            flush=True,
+        )
+    else:
+        where = f"; sends to {outbox_file}" if outbox_file else ""
+        print(
+            f"Logoff console — scheduler running{where}; stop with SIGTERM or Ctrl-C. "
+            f"(Log: {log_path})",
+            flush=True,
+        )
+    return await serve(app.scheduler, [service], connected=app.connected)
+
+
+async def _warm_up() -> None:
+    try:
+        await warm_up()
+    except Exception as exc:  # an optimisation only: the commands work without it
+        log.debug("warm-up failed: %r", exc)
 
 
 async def run_sandbox(config: Config, clock: VirtualClock, user: str, tz: ZoneInfo) -> int:
