@@ -208,24 +208,6 @@ def plan_for_group(
     return list({j.dedupe_key: j for j in jobs}.values())
 
 
-def plan_for_pledge(
-    group: GroupRec,
-    pledge: PledgeRec,
-    parts: list[tuple[ParticipationRec, MemberRec]],
-    now: datetime,
-) -> list[NewJob]:
-    """The jobs one new pledge adds to its group's plan (pure): its own, and the weeks'
-    close and summary, which a group plans once it has a participant. The group's other
-    pledges' jobs do not depend on it, so a new pledge need not re-plan the room."""
-    if group.archived or pledge.status not in ("active", "paused"):
-        return []
-    own = [(part, member) for part, member in parts if part.pledge_id == pledge.id]
-    jobs = _for_pledge(group, pledge, own, now)
-    if own:
-        jobs.extend(_for_weeks(group, now))
-    return list({j.dedupe_key: j for j in jobs}.values())
-
-
 def snooze_until(verb: str, now: datetime, tz: ZoneInfo) -> datetime:
     """1 hour, tonight (20:00, or an hour if it is later) or tomorrow at 09:00, local to tz."""
     if verb == "snooze1h":
