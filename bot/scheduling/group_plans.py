@@ -35,9 +35,7 @@ async def plan_new_pledges(group_id: int, pledge_ids: list[int], now: datetime) 
     if group is None:
         return 0
     found = [await pledge_queries.get_pledge(pledge_id) for pledge_id in pledge_ids]
-    pledges = [
-        p for p in found if p is not None and p.group_id == group.id and p.status in PLANNED
-    ]
+    pledges = [p for p in found if p is not None and p.group_id == group.id and p.status in PLANNED]
     parts = await pledge_queries.participations([p.id for p in pledges])
     # The group's plan restricted to these pledges: their own jobs, and the weeks' close and
     # summary (planned once the group has a participant). No job of another pledge depends
