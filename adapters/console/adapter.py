@@ -7,7 +7,8 @@ import itertools
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -38,9 +39,11 @@ class ConsoleAdapter:
         out: IO[str] | None = None,
         wait: WaitHook | None = None,
         outbox_file: OutboxFile | None = None,
+        pictures: Path | None = None,
     ) -> None:
         self.engine = engine
         self.outbox_file = outbox_file
+        self.pictures = pictures  # where attached pictures are saved (None: only described)
         self.user = user
         self.tz = tz
         self.out = out or sys.stdout
@@ -141,7 +144,12 @@ class ConsoleAdapter:
             return error(
                 exc.message, "Usage: `!wait <duration>` — e.g. `!wait 3d` or `!wait 2h30m`"
             )
-        await self.wait(span)
+        # Whole days move the calendar (`!wait 7d` from Monday 09:00 is Monday 09:00, also
+        # across a clock change); hours and minutes are time that passes.
+        start = self.engine.clock.now()
+        days = timedelta(days=span.days)
+        target = (start.astimezone(self.tz) + days).astimezone(UTC) + (span - days)
+        await self.wait(target - start)
         now = self.engine.clock.now().astimezone(self.tz)
         self._print(f"(time is now {now:%a %d %b %Y %H:%M} {self.tz.key})")
         return None
@@ -181,7 +189,7 @@ class ConsoleAdapter:
         else:
             self._print(f"{head} {body}")
         if reply.image is not None:
-            self._print(f"  attached: {reply.image_name or 'file'} ({len(reply.image)} bytes)")
+            self._attachment(reply, now)
         if reply.buttons:
             shown = " · ".join(f"({i}) {b.label}" for i, b in enumerate(reply.buttons, 1))
             self._print(f"  buttons: {shown}  — type !tap N")
@@ -189,6 +197,26 @@ class ConsoleAdapter:
             if audience is None:
                 self._last_buttons = {"*": tuple(b.action for b in reply.buttons)}
         return f"console-{next(self._message_ids)}"
+
+    def _attachment(self, reply: Reply, now: datetime) -> None:
+        """A picture is saved to a file and its path printed (a terminal cannot show it);
+        the alt text says in words what it shows."""
+        from adapters.console.pictures import save_picture
+
+        assert reply.image is not None
+        size = f"{len(reply.image)} bytes"
+        if reply.image_size is not None:
+            size = f"{reply.image_size[0]}x{reply.image_size[1]}, {size}"
+        if self.pictures is None:
+            self._print(f"  attached: {reply.image_name or 'file'} ({size})")
+        else:
+            try:
+                path = save_picture(self.pictures, reply, now)
+                self._print(f"  picture: {path} ({size})")
+            except OSError as exc:
+                self._print(f"  attached: {reply.image_name or 'file'} ({size}); not saved: {exc}")
+        if reply.image_alt:
+            self._print(f"  ({reply.image_alt})")
 
     async def run(self, stream: IO[str] | None = None) -> None:
         """Read lines until end of input; each line is handled before the next is read.

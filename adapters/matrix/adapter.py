@@ -816,6 +816,9 @@ class MatrixAdapter:
         """Send a reply; with `key`, idempotently (txn ids and the content key from it)."""
         by_emoji = events.answered_by_emoji(reply, in_reply_to)
         prompt = render.is_prompt(reply) and not by_emoji
+        parts = None if prompt or by_emoji else render.batch_parts(reply)
+        if parts is not None:
+            return await self._post_batch(room_id, reply, parts, owner=owner, key=key)
         message = self._content(reply, in_reply_to, prompt=prompt, by_emoji=by_emoji, thread=thread)
         event_id = await self._send(room_id, keyed(message, key), txn=txn_id(key) if key else None)
         await self.engine.record_posted(PLATFORM, event_id, reply)  # an event's card
@@ -840,6 +843,34 @@ class MatrixAdapter:
             await self._send_file(room_id, reply, key)
         return event_id
 
+    async def _post_batch(
+        self,
+        room_id: str,
+        reply: Reply,
+        parts: list[tuple[Reply, tuple[str, ...]]],
+        *,
+        owner: str,
+        key: str,
+    ) -> str:
+        """A batched reminder or question: every pledge line led by its own number, which is
+        *Done* for whoever taps it; beyond ten pledges, follow-ups (`render.batch_parts`).
+
+        The first part carries the job's key (what `find_sent` looks for); each follow-up its
+        own key and transaction id, so a retry on the same device posts none of them twice.
+        """
+        msgtype = _msgtype(reply, None)
+        first = ""
+        for n, (part, actions) in enumerate(parts):
+            part_key = f"{key}:part{n + 1}" if key and n else key
+            message = keyed(render.content(part, msgtype=msgtype), part_key)
+            event_id = await self._send(room_id, message, txn=txn_id(part_key) if key else None)
+            if not first:
+                first = event_id
+                await self.engine.record_posted(PLATFORM, event_id, reply)
+            await self._offer(OfferedChoiceRec(PLATFORM, event_id, owner, actions, None))
+            await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)], part_key)
+        return first
+
     def _content(
         self,
         reply: Reply,
@@ -850,11 +881,7 @@ class MatrixAdapter:
         quiet: bool = False,
         thread: str | None = None,
     ) -> dict[str, Any]:
-        # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
-        # goes out as m.text; replies to members and summaries stay quiet notices.
-        wanted = bool(reply.buttons) or reply.extra.get(NOTIFY) == "1"
-        loud = wanted and in_reply_to is None and not quiet
-        msgtype = "m.text" if loud else "m.notice"
+        msgtype = _msgtype(reply, in_reply_to, quiet=quiet)
         message = render.content(
             reply,
             msgtype=msgtype,
@@ -898,26 +925,23 @@ class MatrixAdapter:
         assert reply.image is not None
         name = reply.image_name or "logoff.bin"
         mime = events.mime_type(name)
-        picture = mime == "image/png"
-        resp, _ = await client.upload(
-            io.BytesIO(reply.image), content_type=mime, filename=name, filesize=len(reply.image)
+        room = client.rooms.get(room_id)
+        # In an encrypted room the file is encrypted too (AES-CTR, key in the encrypted event):
+        # otherwise the homeserver, and anyone with the mxc URI, could read it.
+        encrypt = bool(room is not None and room.encrypted and client.olm is not None)
+        resp, keys = await client.upload(
+            io.BytesIO(reply.image),
+            content_type=mime,
+            filename=name,
+            filesize=len(reply.image),
+            encrypt=encrypt,
         )
         if not isinstance(resp, UploadResponse):
             log.warning("upload of %s failed: %s", name, resp)
             return
-        info: dict[str, Any] = {"mimetype": mime, "size": len(reply.image)}
-        if reply.image_size is not None:
-            info["w"], info["h"] = reply.image_size
         await self._send(
             room_id,
-            {
-                "msgtype": "m.image" if picture else "m.file",
-                "body": (reply.image_alt or name) if picture else name,
-                "filename": name,
-                "url": resp.content_uri,
-                "info": info,
-                "m.mentions": {},
-            },
+            events.file_content(reply, name, resp.content_uri, keys if encrypt else None),
             txn=txn_id(key, "file") if key else None,
         )
 
@@ -931,6 +955,8 @@ class MatrixAdapter:
         client = self.client
         if client is None or not client.access_token:
             raise DeliveryError("not connected to Matrix yet", retryable=True, retry_after=5)
+        if kind == "m.room.message":
+            message = render.safe_message(message)  # the one gate every formatted body passes
         try:
             resp = await client.room_send(
                 room_id, kind, message, tx_id=txn, ignore_unverified_devices=True
@@ -1058,6 +1084,14 @@ class MatrixAdapter:
             if room is not None and room.encrypted and user_id in room.users:
                 return
             await self._room_seen.setdefault(room_id, asyncio.Event()).wait()
+
+
+def _msgtype(reply: Reply, in_reply_to: str | None, *, quiet: bool = False) -> str:
+    # Push rules silence m.notice: a scheduled question (buttons) that must reach someone
+    # goes out as m.text; replies to members and summaries stay quiet notices.
+    wanted = bool(reply.buttons) or reply.extra.get(NOTIFY) == "1"
+    loud = wanted and in_reply_to is None and not quiet
+    return "m.text" if loud else "m.notice"
 
 
 def _choice_index(key: str) -> int | None:

@@ -48,6 +48,39 @@ def with_legend(message: dict[str, Any], reply: Reply) -> dict[str, Any]:
     return out
 
 
+def file_content(
+    reply: Reply, name: str, url: str, keys: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An uploaded picture as `m.image` (any other file as `m.file`) with `info` (mimetype,
+    size, w, h); with `keys` (an encrypted upload) the URI goes in `file`, an EncryptedFile
+    with key, iv, hashes and v, and there is no top-level `url` (spec: Sending encrypted
+    attachments)."""
+    assert reply.image is not None
+    mime = mime_type(name)
+    picture = mime == "image/png"
+    info: dict[str, Any] = {"mimetype": mime, "size": len(reply.image)}
+    if reply.image_size is not None:
+        info["w"], info["h"] = reply.image_size
+    out: dict[str, Any] = {
+        "msgtype": "m.image" if picture else "m.file",
+        "body": (reply.image_alt or name) if picture else name,
+        "filename": name,
+        "info": info,
+        "m.mentions": {},
+    }
+    if keys is None:
+        out["url"] = url
+    else:
+        out["file"] = {
+            "url": url,
+            "key": keys["key"],
+            "iv": keys["iv"],
+            "hashes": keys["hashes"],
+            "v": keys.get("v", "v2"),
+        }
+    return out
+
+
 def mime_type(name: str) -> str:
     return MIME_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
 

@@ -107,6 +107,7 @@ class PlatformOutbox:
         return await self._for(platform).find_sent(key, group, member)
 
     async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        reply = self._syntax.for_platform(reply, group.platform)
         await self._for(group.platform).edit(group, message_id, reply)
 
     async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> str | None:
@@ -233,13 +234,20 @@ def discord_service(app: App) -> Service:
 
 
 def console_service(
-    app: App, user: str, tz: ZoneInfo, *, outbox_file: Path | None = None, read_input: bool = True
+    app: App,
+    user: str,
+    tz: ZoneInfo,
+    *,
+    outbox_file: Path | None = None,
+    read_input: bool = True,
+    pictures: Path | None = None,
 ) -> Service:
     """The console adapter as the Outbox; it reads commands from stdin unless told not to."""
     from adapters.console import ConsoleAdapter, OutboxFile
 
     box = OutboxFile(outbox_file) if outbox_file else None
-    console = ConsoleAdapter(app.engine, user, tz, outbox_file=box)
+    folder = pictures or app.config.bot.data_dir / "pictures"
+    console = ConsoleAdapter(app.engine, user, tz, outbox_file=box, pictures=folder)
     app.attach_outbox("console", console)
 
     async def run() -> None:
@@ -272,7 +280,12 @@ def platform_services(app: App) -> list[Service]:
 
 
 async def run_bot(
-    config: Config, user: str, *, outbox_file: Path | None = None, read_input: bool = True
+    config: Config,
+    user: str,
+    *,
+    outbox_file: Path | None = None,
+    read_input: bool = True,
+    pictures: Path | None = None,
 ) -> int:
     """`logoff run`: every enabled platform, or the console when none is; until a signal."""
     platforms = config.matrix.enabled or config.discord.enabled
@@ -290,18 +303,25 @@ async def run_bot(
         # The first command's first-query costs, paid while the adapters log in and sync.
         warming = asyncio.create_task(_warm_up())
         try:
-            return await _serve_bot(app, config, user, outbox_file, read_input)
+            return await _serve_bot(app, config, user, outbox_file, read_input, pictures)
         finally:
             warming.cancel()
 
 
 async def _serve_bot(
-    app: App, config: Config, user: str, outbox_file: Path | None, read_input: bool
+    app: App,
+    config: Config,
+    user: str,
+    outbox_file: Path | None,
+    read_input: bool,
+    pictures: Path | None,
 ) -> int:
     if config.matrix.enabled or config.discord.enabled:
         return await serve(app.scheduler, platform_services(app), connected=app.connected)
     tz = parse_timezone(config.bot.timezone)
-    service = console_service(app, user, tz, outbox_file=outbox_file, read_input=read_input)
+    service = console_service(
+        app, user, tz, outbox_file=outbox_file, read_input=read_input, pictures=pictures
+    )
     log_path = logs_to_file(config.bot.data_dir / "logoff.log")
     prefix = config.bot.command_prefix
     if read_input:
@@ -328,7 +348,9 @@ async def _warm_up() -> None:
         log.debug("warm-up failed: %r", exc)
 
 
-async def run_sandbox(config: Config, clock: VirtualClock, user: str, tz: ZoneInfo) -> int:
+async def run_sandbox(
+    config: Config, clock: VirtualClock, user: str, tz: ZoneInfo, pictures: Path | None = None
+) -> int:
     """`logoff sandbox`: the console on a throwaway database, virtual time moved by `!wait`."""
     from adapters.console import ConsoleAdapter
     from bot.app.serve import advance
@@ -338,7 +360,8 @@ async def run_sandbox(config: Config, clock: VirtualClock, user: str, tz: ZoneIn
         async def wait(span: timedelta) -> None:
             await advance(app.scheduler, clock, span)
 
-        console = ConsoleAdapter(app.engine, user, tz, wait=wait)
+        folder = pictures or config.bot.data_dir / "pictures"
+        console = ConsoleAdapter(app.engine, user, tz, wait=wait, pictures=folder)
         app.attach_outbox("console", console)
         now = clock.now().astimezone(tz)
         log_path = logs_to_file(config.bot.data_dir / "sandbox.log")

@@ -123,6 +123,12 @@ async def _migrate(config: Config) -> int:
     return 0
 
 
+PICTURES_HELP = (
+    "console: save the pictures the bot attaches (weekly summary, !streak) in this folder "
+    "(default: <data_dir>/pictures)"
+)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     config = _load(args)
     try:
@@ -136,7 +142,11 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     from bot.app.bootstrap import run_bot
 
     return await run_bot(
-        config, args.user, outbox_file=args.outbox_file, read_input=not args.no_input
+        config,
+        args.user,
+        outbox_file=args.outbox_file,
+        read_input=not args.no_input,
+        pictures=args.pictures,
     )
 
 
@@ -166,7 +176,9 @@ async def _sandbox(config: Config, args: argparse.Namespace) -> int:
     else:
         start = datetime.now(UTC).replace(second=0, microsecond=0)
     cfg = Config(bot=dataclasses.replace(config.bot, timezone=tz.key), schedule=config.schedule)
-    return await run_sandbox(cfg, VirtualClock(start), user=args.user, tz=tz)
+    return await run_sandbox(
+        cfg, VirtualClock(start), user=args.user, tz=tz, pictures=args.pictures
+    )
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -285,11 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="console: do not read commands from stdin; serve the scheduler until SIGTERM/SIGINT",
     )
+    run.add_argument("--pictures", type=Path, help=PICTURES_HELP)
     run.set_defaults(func=cmd_run)
     sandbox = verb("sandbox", "try everything on a throwaway database with virtual time")
     sandbox.add_argument("--start", help="virtual start, ISO date-time (default: now)")
     sandbox.add_argument("--tz", help="the group's time zone, e.g. Europe/Berlin")
     sandbox.add_argument("--user", default=os.environ.get("USER") or "you", help="who is typing")
+    sandbox.add_argument("--pictures", type=Path, help=PICTURES_HELP)
     sandbox.set_defaults(func=cmd_sandbox)
     simulate = verb("simulate", "simulate a group for weeks and print attention figures")
     simulate.add_argument("--members", type=int, default=12, help="members in the group")
@@ -298,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=1, help="seed of the members' habits")
     simulate.add_argument(
         "--daily", type=int, default=0, help="daily pledges beside the weekly ones (mixed cadences)"
+    )
+    simulate.add_argument(
+        "--events",
+        action="store_true",
+        help="one offline event a week, linked to the first pledge (Going / Maybe / Can't)",
     )
     simulate.add_argument(
         "--second-zone",

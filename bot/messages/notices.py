@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,11 @@ from storage.records import GroupRec, MemberRec, PledgeRec
 # Discord allows 25 buttons per message (5 rows of 5): pledges beyond that get no buttons.
 MAX_BUTTONS = 25
 TITLE_IN_LABEL = 24
+
+# `Reply.extra[PLEDGE_DONE]`: a batched message's Done answer for each pledge line, in line
+# order, space-separated; every pledge gets one even when the buttons ran out, so a platform
+# that answers by reaction (Matrix) can offer each pledge its own one-tap answer.
+PLEDGE_DONE = "pledge_done"
 
 REMIND = "remind"
 PROMPT = "prompt"
@@ -94,6 +100,7 @@ def render(kind: str, notices: Sequence[Notice], dm: bool) -> Reply:
     lines = [_opening(kind, [n.period for n in notices])]
     mentions: dict[int, MentionRef] = {}
     buttons: list[Button] = []
+    done: list[str] = []
     several = len(by_pledge) > 1
     for group in by_pledge.values():
         pledge = group[0].pledge
@@ -112,13 +119,15 @@ def render(kind: str, notices: Sequence[Notice], dm: bool) -> Reply:
         mine = _buttons(next((n for n in group if n.late is not None), group[0]), several)
         if len(buttons) + len(mine) <= MAX_BUTTONS:
             buttons.extend(mine)
+        done.append(Action("done", pledge.id, group[0].period.key).encode())
     lines.append("One tap answers; no typing needed.")
-    return Reply(
+    reply = Reply(
         text="\n".join(lines),
         visibility=Visibility.PUBLIC,
         buttons=tuple(buttons),
         mentions=tuple(mentions.values()),
     )
+    return reply.with_extra(**{PLEDGE_DONE: " ".join(done)}) if several else reply
 
 
 def notices_to_json(notices: Sequence[Notice]) -> list[list[Any]]:
@@ -131,8 +140,9 @@ def notices_to_json(notices: Sequence[Notice]) -> list[list[Any]]:
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
-    """A Reply as JSON for the job table (images are never scheduled)."""
-    return {
+    """A Reply as JSON for the job table. The weekly summary's picture (a few kB) goes with it:
+    what was rendered when the week closed is what is delivered, after a restart too."""
+    out: dict[str, Any] = {
         "text": reply.text,
         "visibility": reply.visibility.value,
         "buttons": [[b.label, b.action, b.emoji, b.style] for b in reply.buttons],
@@ -141,14 +151,28 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         ],
         "extra": dict(reply.extra),
     }
+    if reply.image is not None:
+        out["image"] = {
+            "data": base64.b64encode(reply.image).decode("ascii"),
+            "name": reply.image_name,
+            "alt": reply.image_alt,
+            "size": list(reply.image_size) if reply.image_size else None,
+        }
+    return out
 
 
 def reply_from_json(data: dict[str, Any]) -> Reply:
+    image = data.get("image") or {}
+    size = image.get("size")
     return Reply(
         text=str(data["text"]),
         visibility=Visibility(data.get("visibility", "public")),
         buttons=tuple(Button(*b) for b in data.get("buttons", [])),
         mentions=tuple(MentionRef(int(m[0]), m[1], m[2], m[3]) for m in data.get("mentions", [])),
+        image=base64.b64decode(image["data"]) if image else None,
+        image_name=str(image.get("name", "")),
+        image_alt=str(image.get("alt", "")),
+        image_size=(int(size[0]), int(size[1])) if size else None,
         extra={str(k): str(v) for k, v in data.get("extra", {}).items()},
     )
 

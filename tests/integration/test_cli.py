@@ -211,3 +211,35 @@ def test_a_backup_to_a_folder_is_refused_and_leaves_nothing_behind(tmp_path: Pat
     assert "Traceback" not in result.stderr
     assert list(folder.iterdir()) == []
     assert list(tmp_path.glob("*.partial")) == []
+
+
+def test_the_sandbox_saves_the_pictures_it_would_attach_and_prints_where(tmp_path: Path):
+    from PIL import Image
+
+    result = logoff(
+        "sandbox",
+        "--start",
+        "2026-11-30T09:00",
+        "--tz",
+        "Europe/Berlin",
+        "--pictures",
+        "pics",
+        stdin=SCRIPT,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    shown = [
+        line.split("picture: ", 1)[1] for line in result.stdout.splitlines() if "picture: " in line
+    ]
+    # The weekly summary (Mon 7 Dec 18:00) and two `!streak` grids.
+    assert len(shown) == 3, result.stdout
+    for entry in shown:
+        path, _, size = entry.partition(" (")
+        saved = Path(path)
+        assert saved.parent == tmp_path / "pics"
+        assert saved.stat().st_mode & 0o777 == 0o600
+        with Image.open(saved) as picture:
+            assert picture.format == "PNG"
+            assert size.startswith(f"{picture.width}x{picture.height}, ")
+    assert any(Path(p.split(" (")[0]).name.endswith("summary.png") for p in shown)
+    assert "2026-12-07-1800-summary.png" in result.stdout

@@ -28,6 +28,7 @@ from bot.app.bootstrap import App, matrix_service, open_app
 from bot.app.config import BotConfig, Config, MatrixConfig
 from bot.clock import Clock
 from storage import database
+from tests.matrix.html_rules import message_problems
 from tests.services.synapse import SynapseServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -216,7 +217,9 @@ class Member:
             raise RuntimeError(f"member sync failed: {resp}")
         for room_id, info in resp.rooms.join.items():
             for event in info.timeline.events:
-                self.seen.append(Seen(room_id, event.source, event))
+                seen = Seen(room_id, event.source, event)
+                self.seen.append(seen)
+                check_message(seen)
         if client.olm is not None:
             await client.send_to_device_messages()
             if client.should_upload_keys:
@@ -288,9 +291,51 @@ class Member:
         assert getattr(resp, "room_id", None), resp
         await self.sync(0)
 
+    async def picture(self, seen: Seen) -> bytes:
+        """The file an `m.image` carries, downloaded (and decrypted when it came as `file`)."""
+        from nio import DownloadResponse
+        from nio.crypto.attachments import decrypt_attachment
+
+        encrypted = seen.content.get("file")
+        url = encrypted["url"] if encrypted else seen.content["url"]
+        resp = await self.nio.download(mxc=url)
+        assert isinstance(resp, DownloadResponse), resp
+        data = bytes(resp.body)
+        if encrypted:
+            data = decrypt_attachment(
+                data, encrypted["key"]["k"], encrypted["hashes"]["sha256"], encrypted["iv"]
+            )
+        return data
+
     async def invite(self, room_id: str, user_id: str) -> None:
         resp = await self.nio.room_invite(room_id, user_id)
         assert not hasattr(resp, "status_code"), resp
+
+
+def check_message(seen: Seen) -> None:
+    """Every message any member receives in any Matrix test keeps to the spec's HTML rules and
+    has a plain body that reads as text: a breach fails the test at the event that broke it."""
+    if seen.source.get("type") != "m.room.message" or not seen.content:
+        return  # not a message, or a redacted one (its content is gone)
+    problems = message_problems(seen.content)
+    assert not problems, f"{seen.source.get('sender')} sent {seen.content!r}: {problems}"
+
+
+def image_from(user_id: str) -> Callable[[Seen], bool]:
+    return lambda s: sent_by(user_id)(s) and s.content.get("msgtype") == "m.image"
+
+
+def assert_png_matches_info(png: bytes, info: dict[str, Any]) -> None:
+    """What a client reads from `info` before downloading is the picture it then gets."""
+    import io
+
+    from PIL import Image
+
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(io.BytesIO(png)) as picture:
+        assert (info["w"], info["h"]) == picture.size
+    assert info["mimetype"] == "image/png"
+    assert info["size"] == len(png)
 
 
 def in_reply_to(seen: Seen) -> str | None:

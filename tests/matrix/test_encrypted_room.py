@@ -6,21 +6,32 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import VirtualClock
 from storage import groups as group_queries
-from tests.matrix.harness import Member, in_reply_to, new_bot_account, running_bot, sent_by
+from tests.matrix.harness import (
+    Member,
+    assert_png_matches_info,
+    image_from,
+    in_reply_to,
+    new_bot_account,
+    running_bot,
+    sent_by,
+)
+from tests.matrix.test_pictures import MONDAY, NEXT_SUMMARY
 from tests.matrix.test_room_flow import prompt_for
 from tests.services.synapse import SynapseServer
 
 pytest.importorskip("vodozemac", reason="encrypted rooms need the e2e extra")
 
 
-async def test_an_encrypted_room_gets_replies_prompts_and_one_tap_answers(
+async def test_an_encrypted_room_gets_replies_prompts_answers_and_an_encrypted_picture(
     synapse_server: SynapseServer, tmp_path: Path
 ) -> None:
     account = new_bot_account(synapse_server, tmp_path)
     alice = await Member.register(synapse_server, "Alice", store=tmp_path / "alice-store")
+    clock = VirtualClock(MONDAY)
     try:
-        async with running_bot(synapse_server, account, encryption=True) as app:
+        async with running_bot(synapse_server, account, encryption=True, clock=clock) as app:
             room = await alice.create_room(encrypted=True, invite=(account.user_id,))
             hello = await alice.wait_for(
                 lambda s: sent_by(account.user_id)(s) and s.room_id == room
@@ -54,5 +65,18 @@ async def test_an_encrypted_room_gets_replies_prompts_and_one_tap_answers(
             listed = await alice.reply_to(await alice.send(room, "!pledge list"))
             assert "✅" in listed.content["body"]
             assert (account.data_dir / "matrix" / "crypto").is_dir()
+
+            # The weekly summary's picture: uploaded encrypted, sent as `file` (no `url`).
+            mark = len(alice.seen)
+            await app.scheduler.advance_to(clock, NEXT_SUMMARY)
+            image = await alice.wait_for(image_from(account.user_id), after=mark)
+            assert image.event.decrypted
+            assert "url" not in image.content
+            encrypted = image.content["file"]
+            assert encrypted["v"] == "v2"
+            assert encrypted["key"]["alg"] == "A256CTR"
+            assert set(encrypted) >= {"url", "key", "iv", "hashes"}
+            png = await alice.picture(image)  # downloaded, checked against its sha256, decrypted
+            assert_png_matches_info(png, image.content["info"])
     finally:
         await alice.close()

@@ -1,0 +1,108 @@
+"""A reminder naming 20 pledges: every pledge gets its own one-tap number on Matrix."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from adapters.matrix import render
+from bot.clock import VirtualClock
+from bot.messages.actions import decode
+from bot.messages.notices import REMIND, Notice
+from bot.messages.notices import render as render_notices
+from bot.rules.periods import period_at
+from storage.records import MemberRec, PledgeRec
+from tests.matrix.harness import Member, Seen, in_reply_to, new_bot_account, running_bot, sent_by
+from tests.matrix.html_rules import message_problems
+from tests.services.synapse import SynapseServer
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
+PLEDGES = 20
+
+
+def _notices(count: int) -> list[Notice]:
+    week = period_at(MONDAY, "week", BERLIN, 0)
+    members = [
+        MemberRec(i, "matrix", f"@m{i}:example.org", f"M{i}", None, None, None) for i in (1, 2)
+    ]
+    out = []
+    for n in range(1, count + 1):
+        pledge = PledgeRec(
+            n, 1, n, f"Pledge {n}", "week", 1, None, None, "thu 18:00", "active",
+            None, None, None, datetime(2026, 11, 30, tzinfo=UTC),
+        )  # fmt: skip
+        out.append(Notice(REMIND, members[n % 2], pledge, week, dm=False))
+    return out
+
+
+def test_every_pledge_of_a_batch_gets_a_number_and_ten_fit_in_one_message() -> None:
+    reply = render_notices(REMIND, _notices(PLEDGES), dm=False)
+    assert len(reply.buttons) < 4 * PLEDGES  # the buttons run out: the numbers do not
+    parts = render.batch_parts(reply)
+    assert parts is not None
+    assert [len(actions) for _, actions in parts] == [10, 10]
+    answered = [decode(a) for _, actions in parts for a in actions]
+    assert [a.pledge_id for a in answered if a is not None] == list(range(1, PLEDGES + 1))
+    assert {a.verb for a in answered if a is not None} == {"done"}
+    first, second = (part for part, _ in parts)
+    assert first.text.splitlines()[1].startswith("1️⃣ **Pledge 1**")
+    assert "🔟 **Pledge 10**" in first.text
+    assert second.text.startswith("(continued: pledges 11–20 of 20)\n1️⃣ **Pledge 11**")
+    for part, _ in parts:
+        content = render.safe_message(render.content(part, msgtype="m.text"))
+        assert message_problems(content) == []
+        assert render.NUMBER_HINT in content["body"]
+    one_pledge = render_notices(REMIND, _notices(1), dm=False)
+    assert render.batch_parts(one_pledge) is None  # ✅ ❌ ⏭ 💤 as before
+
+
+async def test_a_reminder_of_twenty_pledges_answers_each_in_one_tap_on_synapse(
+    synapse_server: SynapseServer, tmp_path: Path
+) -> None:
+    account = new_bot_account(synapse_server, tmp_path)
+    account.commands_per_minute = 0
+    alice = await Member.register(synapse_server, "Alice")
+    clock = VirtualClock(MONDAY)
+    try:
+        async with running_bot(synapse_server, account, clock=clock) as app:
+            room = await alice.room_with_bot(account.user_id)
+            for n in range(1, PLEDGES + 1):
+                await alice.reply_to(
+                    await alice.send(
+                        room, f'!pledge new "Pledge {n:02d}" per week remind "thu 18:00"'
+                    )
+                )
+            mark = len(alice.seen)
+            await app.scheduler.advance_to(clock, datetime(2026, 12, 3, 18, 5, tzinfo=BERLIN))
+
+            def reminder(s: Seen) -> bool:
+                return sent_by(account.user_id)(s) and render.NUMBER_HINT in s.content["body"]
+
+            first = await alice.wait_for(reminder, after=mark)
+            follow = await alice.wait_for(
+                lambda s: reminder(s) and s.event_id != first.event_id, after=mark
+            )
+            for part in (first, follow):
+                assert part.content["msgtype"] == "m.text"  # a ping, not a silenced notice
+                assert part.content["m.mentions"] == {"user_ids": [alice.user_id]}
+            assert "1️⃣ Pledge 01" in first.content["body"]
+            assert "🔟 Pledge 10" in first.content["body"]
+            assert "1️⃣ Pledge 11" in follow.content["body"]
+            assert "🔟 Pledge 20" in follow.content["body"]
+            for part, offset in ((first, 0), (follow, 10)):
+                for k, key in enumerate(render.CHOICE_KEYS):
+                    await alice.react(room, part.event_id, key)
+                    answer = await alice.wait_for(
+                        lambda s, e=part.event_id, title=f"Pledge {offset + k + 1:02d}": (
+                            sent_by(account.user_id)(s)
+                            and in_reply_to(s) == e
+                            and title in s.content["body"]
+                        ),
+                    )
+                    assert "1/1" in answer.content["body"]
+            board = await alice.reply_to(await alice.send(room, "!pledge list"))
+            assert "0/1" not in board.content["body"]
+    finally:
+        await alice.close()
