@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.actors import Actor, Place
-from bot.messages.markup import to_plain, unescape_plain
+from bot.messages.markup import to_plain
 from bot.messages.replies import Reply
 from bot.rules.localtime import parse_timezone
 from storage.records import GroupRec, MemberRec
@@ -175,7 +175,7 @@ class ConsoleAdapter:
     @staticmethod
     def _body(reply: Reply) -> str:
         names = {m.member_id: m.external_id for m in reply.mentions}
-        return unescape_plain(to_plain(reply.text, lambda i: "@" + names.get(i, f"member{i}")))
+        return to_plain(reply.text, lambda i: "@" + names.get(i, f"member{i}"))
 
     def _post(self, target: str, reply: Reply, audience: str | None, is_reply: bool = False) -> str:
         body = self._body(reply)

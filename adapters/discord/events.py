@@ -17,7 +17,7 @@ from storage.records import GroupRec
 
 from .files import JsonFile
 from .identity import PLATFORM, member_name
-from .render import MAX_CONTENT, render
+from .render import MAX_CONTENT, escape_member_text, render
 
 log = logging.getLogger("logoff.discord")
 
@@ -138,7 +138,7 @@ class ScheduledEvents:
         try:
             user = await self.client.fetch_user(int(creator.external_id))
             await user.send(
-                NEEDS_PERMISSION.format(title=discord.utils.escape_markdown(event.title)),
+                NEEDS_PERMISSION.format(title=escape_member_text(event.title)),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
         except discord.HTTPException as exc:

@@ -86,12 +86,16 @@ class DiscordOutbox:
     async def _dm(self, user_id: int, reply: Reply) -> str:
         user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
         channel = user.dm_channel or await user.create_dm()
-        return await self._post(channel, reply)
+        return await self._post(channel, reply, cards=False)
 
     async def _post(
-        self, channel: discord.abc.Messageable, reply: Reply, ping: tuple[int, ...] = ()
+        self,
+        channel: discord.abc.Messageable,
+        reply: Reply,
+        ping: tuple[int, ...] = (),
+        cards: bool = True,
     ) -> str:
-        rendered = render(reply, ping=ping)
+        rendered = render(reply, ping=ping, cards=cards)
         sent: discord.Message | None = None
         for i in range(len(rendered.chunks)):
             kwargs = rendered.kwargs(i)

@@ -13,6 +13,8 @@ from discord import app_commands
 
 from bot.commands.registry import Arg, Command, Registry, Role
 
+from .forms import open_form, wants_form
+
 MAX_DESCRIPTION = 100
 MAX_STRING = 6000
 
@@ -28,7 +30,7 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1] + "…"
 
 
-def option_type(arg: Arg) -> Any:
+def option_type(arg: Arg, optional: bool = False) -> Any:
     """The annotation discord.py turns into the option's type, bounds and choices."""
     kind: Any
     if arg.kind == "member":
@@ -44,7 +46,7 @@ def option_type(arg: Arg) -> Any:
         kind = Literal[arg.choices]
     else:
         kind = app_commands.Range[str, 1, min(arg.max_len, MAX_STRING)]
-    return kind if arg.required else Optional[kind]  # noqa: UP045 -- typing form discord.py reads
+    return kind if arg.required and not optional else Optional[kind]  # noqa: UP045 -- typing form discord.py reads
 
 
 def raw_value(value: Any) -> str | None:
@@ -62,9 +64,13 @@ def _callback(command: Command, run: CommandRunner) -> Callable[..., Coroutine[A
 
     async def callback(interaction: discord.Interaction, **values: Any) -> None:
         raw = {n: v for n in names if (v := raw_value(values.get(n))) is not None}
+        if wants_form(command, raw):
+            await open_form(interaction, command, run)
+            return
         await run(interaction, path, raw)
 
     # Discord wants required options first; discord.py reads the options from this signature.
+    # A command with a form has only optional options: without them, the form opens.
     ordered = sorted(command.args, key=lambda a: not a.required)
     params = [
         inspect.Parameter(
@@ -75,8 +81,8 @@ def _callback(command: Command, run: CommandRunner) -> Callable[..., Coroutine[A
         inspect.Parameter(
             a.name,
             inspect.Parameter.KEYWORD_ONLY,
-            annotation=option_type(a),
-            default=inspect.Parameter.empty if a.required else None,
+            annotation=option_type(a, optional=bool(command.form)),
+            default=inspect.Parameter.empty if a.required and not command.form else None,
         )
         for a in ordered
     ]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from adapters.matrix.threads import reply_relation
 from bot.messages.actions import REACTION_ANSWERS, decode
-from bot.messages.markup import to_html, to_plain, unescape_plain
+from bot.messages.markup import to_html, to_plain
 from bot.messages.notices import PLEDGE_DONE
 from bot.messages.replies import Button, Reply
 
@@ -234,7 +234,7 @@ def content(
         ref = refs.get(member_id)
         return (ref.display_name or ref.external_id) if ref else "someone"
 
-    body = unescape_plain(to_plain(reply.text, as_plain))
+    body = to_plain(reply.text, as_plain)
     formatted = to_html(reply.text, as_html)
     if reply.buttons and not prompt:
         plain_line, html_line = _choice_line(reply.buttons)

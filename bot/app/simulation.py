@@ -579,7 +579,7 @@ def transcript(sim: Simulation) -> str:
     for d in sim.delivered:
         local = d.at.astimezone(sim.tz)
         target = f"DM @{d.member}" if d.member else f"#{PLACE.name}"
-        body = unescape_plain(to_plain(d.reply.text, lambda i: "@" + names.get(i, str(i))))
+        body = to_plain(d.reply.text, lambda i: "@" + names.get(i, str(i)))
         lines.append(f"[{local:%a %d %b %H:%M}] {target}: " + body.replace("\n", "\n    "))
         if d.reply.buttons:
             lines.append("    buttons: " + " · ".join(b.label for b in d.reply.buttons))

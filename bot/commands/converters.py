@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands.registry import Arg
 from bot.errors import NotFound, UserError
-from bot.messages.markup import clean_text
+from bot.messages.markup import clean_text, typed
 from bot.rules.durations import parse_duration
 from bot.rules.localtime import parse_date, parse_timezone
 from bot.rules.slots import parse_slot
@@ -44,14 +44,14 @@ def resolve_pledge(pledges: list[PledgeRec], name: str, prefix: str) -> PledgeRe
     listing = ", ".join(f"`{p.number}` {p.title}" for p in pledges[:10]) or "none yet"
     if not found:
         raise NotFound(
-            f"No pledge here matches `{clean_text(name)[:60]}`.",
+            f"No pledge here matches “{typed(name)}”.",
             f"Name it by number, title or the start of its title. This group's pledges: {listing}."
             f" (`{prefix}pledge list` shows them all.)",
         )
     if len(found) > 1:
         options = ", ".join(f"`{p.number}` {p.title}" for p in found[:10])
         raise UserError(
-            f"`{clean_text(name)[:60]}` fits more than one pledge: {options}.",
+            f"“{typed(name)}” fits more than one pledge: {options}.",
             "Use the number or more of the title.",
         )
     return found[0]
@@ -71,13 +71,11 @@ async def resolve_member(inv: Invocation, text: str) -> MemberRec:
         candidates = await group_queries.find_member_by_name(platform, raw.lstrip("@"))
     if not candidates:
         raise NotFound(
-            f"I don't know a member called `{clean_text(raw)[:60]}` yet.",
+            f"I don't know a member called “{typed(raw)}” yet.",
             "Mention them, or use the name they have here; they must have used the bot once.",
         )
     if len(candidates) > 1:
-        raise UserError(
-            f"More than one member is called `{clean_text(raw)[:60]}`.", "Mention them instead."
-        )
+        raise UserError(f"More than one member is called “{typed(raw)}”.", "Mention them instead.")
     return candidates[0]
 
 
@@ -97,7 +95,7 @@ def convert_text(arg: Arg, value: str) -> str:
 def convert_int(arg: Arg, value: str) -> int:
     text = value.strip()
     if not re.fullmatch(r"[+-]?\d{1,9}", text):
-        raise UserError(f"`{clean_text(text)[:30]}` is not a whole number ({arg.help}).")
+        raise UserError(f"“{typed(text, 30)}” is not a whole number ({arg.help}).")
     number = int(text)
     low, high = arg.minimum, arg.maximum
     if (low is not None and number < low) or (high is not None and number > high):
@@ -111,7 +109,7 @@ def convert_choice(arg: Arg, value: str) -> str:
     text = value.strip().lower()
     if text not in arg.choices:
         raise UserError(
-            f"`{clean_text(value)[:30]}` is not one of {', '.join(arg.choices)} ({arg.help})."
+            f"“{typed(value, 30)}” is not one of {', '.join(arg.choices)} ({arg.help})."
         )
     return text
 
@@ -127,7 +125,7 @@ async def convert(inv: Invocation, arg: Arg, value: str, pledges: list[PledgeRec
             try:
                 return float(value)
             except ValueError:
-                raise UserError(f"`{clean_text(value)[:30]}` is not a number.") from None
+                raise UserError(f"“{typed(value, 30)}” is not a number.") from None
         if arg.kind == "choice":
             return convert_choice(arg, value)
         if arg.kind == "duration":

@@ -14,7 +14,7 @@ from bot.errors import NotFound, PermissionDenied, UserError
 from bot.messages import event_card
 from bot.messages.actions import ATTENDANCE_REACTIONS, EVENT_VERBS, RSVP_REACTIONS, event_action
 from bot.messages.event_ics import event_calendar
-from bot.messages.markup import clean_text, inert
+from bot.messages.markup import clean_text, inert, typed
 from bot.messages.replies import Reply, private, public
 from bot.messages.syntax import CMD
 from bot.progress import answering as answers
@@ -79,14 +79,14 @@ async def resolve_event(group: GroupRec, name: str, now: datetime) -> EventRec:
             or "none to come"
         )
         raise NotFound(
-            f"No event here matches `{inert(clean_text(name)[:60])}`.",
+            f"No event here matches “{typed(name)}”.",
             f"Name it by number or title. Coming up: {listing[:400]}. "
             f"(`{CMD}event list` shows them.)",
         )
     if len(found) > 1:
         options = ", ".join(f"`{e.number}` {inert(e.title)}" for e in found[:10])
         raise UserError(
-            f"`{inert(clean_text(name)[:60])}` fits more than one event: {options}.",
+            f"“{typed(name)}” fits more than one event: {options}.",
             "Use the event's number.",
         )
     return found[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Arg, Command, Registry, describe_args
 from bot.errors import UserError
+from bot.messages.markup import inert
 from bot.messages.replies import Reply, private
 
 
@@ -42,7 +43,7 @@ async def help_(inv: Invocation) -> Reply:
         registry.lookup(words, inv.prefix)
     except UserError as exc:
         raise UserError(exc.message.replace("the command", "a command called"), exc.usage) from None
-    raise UserError(f"No help for `{topic}`.")  # pragma: no cover
+    raise UserError(f"No help for “{inert(topic)}”.")  # pragma: no cover
 
 
 def register(reg: Registry) -> None:

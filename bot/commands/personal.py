@@ -9,6 +9,7 @@ from bot.commands.pledges import PLEDGE_ARG
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import UserError
 from bot.messages.boards import load_board, render_streaks, render_summary
+from bot.messages.instants import mark
 from bot.messages.markup import inert
 from bot.messages.picture_data import member_picture
 from bot.messages.replies import Reply, private
@@ -80,6 +81,7 @@ async def remind(inv: Invocation) -> Reply:
     group = inv.need_group()
     text = f"Your reminder for “{inert(pledge.title)}” is {format_slot(slot)} ({tz.key}), {place}."
     at = next_occurrence(slot, inv.now, tz)
+    text += f" Next one: {mark(at, tz, 'on', ref=inv.now)}."
     due = member_due(at, group, inv.member, where == "dm")
     if due > at:
         # Accepted as asked, but nothing pings in quiet hours: say when it really comes.
@@ -88,7 +90,7 @@ async def remind(inv: Invocation) -> Reply:
         day = " the next morning" if later.date() != at.astimezone(tz).date() else ""
         text += (
             f" {at.astimezone(tz):%H:%M} is inside quiet hours ({quiet}), so it will arrive at "
-            f"{later:%H:%M}{day} instead."
+            f"{mark(due, tz, 't')}{day} instead."
         )
     return private(text)
 
@@ -107,10 +109,9 @@ async def offline(inv: Invocation) -> Reply:
         raise
     until = inv.now + span
     await group_queries.update_member(inv.member.id, muted_until=until)
-    local = to_local(until, inv.tz)
     return private(
-        f"Offline for {format_duration(span)}: no pings until {local:%a %d %b %H:%M} "
-        f"({inv.tz.key}). Enjoy it."
+        f"Offline for {format_duration(span)}: no pings until "
+        f"{mark(until, inv.tz, 's', named=True)}. Enjoy it."
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import PermissionDenied, UserError
-from bot.messages.boards import cadence_text, load_board, render_board
+from bot.messages.boards import cadence_text, load_board, render_board, slot_text
 from bot.messages.markup import inert
-from bot.messages.replies import Reply, private, public
+from bot.messages.replies import BOARD, LAYOUT, Reply, private, public
 from bot.messages.syntax import CMD
 from bot.rules import pledge_periods as tracking
 from bot.rules.periods import describe
@@ -100,7 +100,9 @@ async def new(inv: Invocation) -> Reply:
         inv.now,
     )
     inv.new_pledges.append(pledge.id)
-    reminder = f" Reminder: {pledge.remind_slot}." if pledge.remind_slot else ""
+    reminder = (
+        f" Reminder: {slot_text(pledge.remind_slot, group, inv.now)}." if pledge.remind_slot else ""
+    )
     return public(
         f"New pledge `{pledge.number}` **{inert(pledge.title)}** — {cadence_text(pledge)}. "
         f"Started by {inert(inv.member.display_name)}.{reminder} "
@@ -111,7 +113,8 @@ async def new(inv: Invocation) -> Reply:
 async def list_(inv: Invocation) -> Reply:
     group = inv.need_group()
     board = await load_board(group, inv.now)
-    return private(render_board(group, board, inv.now, viewer_id=inv.member.id))
+    text = render_board(group, board, inv.now, viewer_id=inv.member.id)
+    return private(text, extra={LAYOUT: BOARD} if board.pledges else {})
 
 
 async def join(inv: Invocation) -> Reply:
@@ -250,6 +253,7 @@ def register(reg: Registry) -> None:
             who=Role.MEMBER,
             details="The default is once per week. Everyone in the channel can join it.",
             replans=True,
+            form="New pledge",
         )
     )
     reg.add(

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
+from bot.messages.markup import inert
 from bot.rules.localtime import WEEKDAY_NAMES, WEEKDAYS
 
 if TYPE_CHECKING:
@@ -102,6 +103,9 @@ class Command:
     details: str = ""
     # Whether it can change what the scheduler must send (slots, members, pauses, zones).
     replans: bool = False
+    # A form's title: where a platform has forms (a Discord modal), running the command without
+    # its required arguments opens one, a field per argument.
+    form: str = ""
 
     @property
     def name(self) -> str:
@@ -171,13 +175,13 @@ class Registry:
         nouns = self.nouns()
         if first in nouns:
             subs = ", ".join(f"`{prefix}{c.name}`" for c in nouns[first])
-            what = f"`{first} {words[1]}`" if len(words) > 1 else f"`{first}`"
+            what = f"“{inert(first + ' ' + words[1])}”" if len(words) > 1 else f"“{inert(first)}”"
             raise UserError(f"{what} needs one of: {subs}.", f"Try `{prefix}help {first}`.")
         names = sorted({c.path[0] for c in self.commands.values()})
         close = difflib.get_close_matches(first, names, n=1)
         hint = f" Did you mean `{prefix}{close[0]}`?" if close else ""
         raise UserError(
-            f"I don't know the command `{first[:40]}`.{hint}",
+            f"I don't know the command “{inert(first[:40])}”.{hint}",
             f"`{prefix}help` lists every command.",
         )
 
@@ -325,7 +329,7 @@ def bind(
         rest = rest[width:]
     if rest:
         extra = " ".join(t.text for t in rest)[:60]
-        raise UserError(f"I did not understand `{extra}` at the end.", usage)
+        raise UserError(f"I did not understand “{inert(extra)}” at the end.", usage)
     return raw
 
 

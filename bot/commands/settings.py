@@ -11,6 +11,8 @@ from typing import Any
 from bot.commands.invocation import Invocation
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import PermissionDenied, UserError
+from bot.messages.instants import mark
+from bot.messages.markup import inert, typed
 from bot.messages.notices import describe_held
 from bot.messages.replies import Reply, private, public
 from bot.messages.syntax import CMD
@@ -52,7 +54,7 @@ def _threshold(text: str) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise UserError(f"`{text[:20]}` is not a number.", "Write e.g. 0.6 or 60%.") from None
+        raise UserError(f"“{typed(text, 20)}” is not a number.", "Write e.g. 0.6 or 60%.") from None
     if value > 1:
         value /= 100
     low, high = limits.GROUP_STREAK_THRESHOLD
@@ -78,7 +80,7 @@ def _bool(text: str) -> bool:
         return True
     if value in ("off", "no", "false", "0"):
         return False
-    raise UserError(f"`{text[:20]}` is neither on nor off.", "Write on or off.")
+    raise UserError(f"“{typed(text, 20)}” is neither on nor off.", "Write on or off.")
 
 
 def _quiet(text: str) -> str | None:
@@ -169,8 +171,7 @@ EVENT_REMINDER_HELP = (
 
 
 def _when(group: GroupRec, at: datetime) -> str:
-    local = at.astimezone(tracking.group_tz(group))
-    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+    return mark(at, tracking.group_tz(group), "s")
 
 
 async def _listing(group: GroupRec, now: datetime) -> str:
@@ -236,7 +237,7 @@ async def settings(inv: Invocation) -> Reply:
         return await _event_reminder(inv, group, value)
     if key not in BY_KEY:
         raise UserError(
-            f"There is no setting `{key[:30]}`.",
+            f"There is no setting “{inert(key[:30])}”.",
             "Settings: " + ", ".join(f"`{k}`" for k in BY_KEY) + ".",
         )
     setting = BY_KEY[key]

@@ -6,6 +6,7 @@ from bot.commands.invocation import Tap
 from bot.commands.registry import Registry, TapDecl
 from bot.errors import UserError
 from bot.messages.actions import Action
+from bot.messages.instants import mark
 from bot.messages.markup import inert
 from bot.messages.replies import Button, Reply, private
 from bot.progress import answering
@@ -40,7 +41,7 @@ async def snooze_tap(tap: Tap) -> Reply:
     )
     return private(
         f"💤 I'll ask you again about **{inert(pledge.title)}** ({describe(period)}) "
-        f"at {until.astimezone(pledge_periods.group_tz(group)):%a %H:%M}."
+        f"at {mark(until, pledge_periods.group_tz(group), 'wt')}."
     )
 
 

@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.errors import UserError
+from bot.messages.instants import mark
 from bot.messages.markup import inert
 from bot.messages.replies import MentionRef
 from bot.messages.syntax import CMD
 from bot.rules import pledge_periods as tracking
 from bot.rules import streaks
 from bot.rules.periods import Period, describe
+from bot.rules.slots import next_occurrence, parse_slot
 from storage import checkins as checkin_queries
 from storage import closing as close_queries
 from storage import pledges as pledge_queries
@@ -43,12 +46,24 @@ def pledge_line(pledge: PledgeRec, group: GroupRec, now: datetime) -> str:
         until = f" until {pledge.paused_until.isoformat()}" if pledge.paused_until else ""
         extra.append(f"paused{until}")
     if pledge.remind_slot:
-        extra.append(f"reminder {pledge.remind_slot}")
+        extra.append(f"reminder {slot_text(pledge.remind_slot, group, now)}")
     if pledge.end_date:
         ended = pledge.end_date < tracking.today(group, now)
         extra.append(f"{'ended' if ended else 'until'} {pledge.end_date.isoformat()}")
     tail = f" ({', '.join(extra)})" if extra else ""
     return f"`{pledge.number}` **{inert(pledge.title)}** — {cadence_text(pledge)}{tail}"
+
+
+def slot_text(slot_text: str, group: GroupRec, now: datetime) -> str:
+    """A reminder slot as its next occurrence, marked: `thu 18:00` in the group's zone, and the
+    time in each reader's own zone on Discord."""
+    try:
+        slot = parse_slot(slot_text)
+    except UserError:
+        return slot_text
+    tz = tracking.group_tz(group)
+    style = "slotday" if slot.weekday is None else "slot"
+    return mark(next_occurrence(slot, now, tz), tz, style)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages.actions import event_action
+from bot.messages.instants import mark
 from bot.messages.markup import inert
 from bot.messages.replies import NOTIFY, Button, MentionRef, Reply, Visibility
 from bot.messages.syntax import CMD
@@ -31,15 +32,14 @@ def zone(event: EventRec) -> ZoneInfo:
 
 
 def when_text(event: EventRec) -> str:
-    """`Sat 12 Dec 2026, 18:00–20:00 (Europe/Berlin)`, in the event's own zone."""
+    """`Sat 12 Dec 2026, 18:00–20:00 (Europe/Berlin)` in the event's own zone; marked instants,
+    so Discord shows each reader their own time."""
     tz = zone(event)
     start, end = event.starts_at.astimezone(tz), event.ends_at.astimezone(tz)
-    head = f"{start:%a} {start.day} {start:%b %Y}, {start:%H:%M}"
+    head = mark(event.starts_at, tz, "f")
     if end.date() == start.date():
-        tail = f"–{end:%H:%M}"
-    else:
-        tail = f" – {end:%a} {end.day} {end:%b} {end:%H:%M}"
-    return f"{head}{tail} ({tz.key})"
+        return f"{head}–{mark(event.ends_at, tz, 't', named=True)}"
+    return f"{head} – {mark(event.ends_at, tz, 's', named=True)}"
 
 
 def counts(rsvps: Sequence[RsvpRec]) -> dict[str, int]:
@@ -104,12 +104,10 @@ def _mention_line(members: Sequence[MemberRec]) -> tuple[str, tuple[MentionRef, 
 def reminder(event: EventRec, members: Sequence[MemberRec], now: datetime) -> Reply:
     """Before the event, to who said Going or Maybe: one message for all of them."""
     who, refs = _mention_line(members)
-    start = event.starts_at.astimezone(zone(event))
-    today = now.astimezone(zone(event)).date()
-    day = "today" if start.date() == today else f"{start:%A} {start.day} {start:%b}"
+    when = mark(event.starts_at, zone(event), "day", ref=now)
     where = f" at {inert(event.place)}" if event.place else ""
     text = (
-        f"⏰ **{inert(event.title)}** is {day} at {start:%H:%M}{where}. {who}\n"
+        f"⏰ **{inert(event.title)}** is {when}{where}. {who}\n"
         "See you there — and enjoy the time offline."
     )
     return Reply(text=text, visibility=Visibility.PUBLIC, mentions=refs, extra={NOTIFY: "1"})

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.messages.actions import Action
+from bot.messages.instants import mark
 from bot.messages.markup import inert
 from bot.messages.replies import Button, MentionRef, Reply, Visibility
 from bot.rules import pledge_periods as tracking
@@ -182,12 +183,11 @@ def describe_held(rows: Iterable[round_queries.HeldBack], group: GroupRec) -> li
     tz = tracking.group_tz(group)
     lines = []
     for r in rows:
-        local = r.due_at.astimezone(tz)
         what = {"summary": "the weekly summary", PROMPT: "a question", FOLLOWUP: "a last call"}
         label = what.get(r.kind, "a reminder")
         titles = ", ".join(r.titles) or "—"
         lines.append(
-            f"{local:%a %d %b %H:%M}: {label} ({titles}) for {r.members} "
+            f"{mark(r.due_at, tz, 's')}: {label} ({titles}) for {r.members} "
             f"member{'s' if r.members != 1 else ''}"
         )
     return lines

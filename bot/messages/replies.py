@@ -17,6 +17,10 @@ class Visibility(Enum):
 # `Reply.extra[NOTIFY] = "1"`: a scheduled message without buttons whose mentions must reach
 # the people named (an event's reminder); Matrix then sends m.text, not a silenced m.notice.
 NOTIFY = "notify"
+# `Reply.extra[LAYOUT] = BOARD`: the text is the pledge board (one block per pledge), which a
+# platform may show as a card (Discord components v2); the text alone reads the same.
+LAYOUT = "layout"
+BOARD = "board"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.messages.boards import capped_names
+from bot.messages.instants import mark
 from bot.messages.markup import inert
 from bot.messages.picture_data import group_picture
 from bot.messages.replies import Reply, Visibility
@@ -116,8 +117,7 @@ def event_lines(
     lines = []
     for e in events:
         went = sorted(inert(a.display_name) for a in attendance if a.event_id == e.id and a.went)
-        start = e.starts_at.astimezone(tz)
-        head = f"📅 **{inert(e.title)}** ({start:%a} {start.day} {start:%b})"
+        head = f"📅 **{inert(e.title)}** ({mark(e.starts_at, tz, 'd')})"
         if not went:
             lines.append(f"{head}: no one has said they went yet.")
             continue

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from bot.errors import NotFound, PermissionDenied, UserError
+from bot.messages.instants import mark
 from bot.messages.markup import inert
 from bot.messages.syntax import CMD
 from bot.rules import pledge_periods as tracking
@@ -130,11 +131,8 @@ async def choose_period(
 def close_text(period: Period, group: GroupRec, now: datetime) -> str:
     """ "closed on Wed 14 Oct at 12:00" or "closes today at 12:00", in the group's zone."""
     at = tracking.close_time(period, group)
-    local = at.astimezone(tracking.group_tz(group))
     verb = "closed" if at <= now else "closes"
-    if local.date() == tracking.today(group, now):
-        return f"{verb} today at {local:%H:%M}"
-    return f"{verb} on {local:%a} {local.day} {local:%b} at {local:%H:%M}"
+    return f"{verb} {mark(at, tracking.group_tz(group), 'on', ref=now)}"
 
 
 async def record(

@@ -1,4 +1,7 @@
-"""On Discord every text names commands as slash commands: `/pledge join`, never `!pledge join`."""
+"""On Discord every text names commands as slash commands: `/pledge join`, never `!pledge join`.
+
+One flow through help, pledges, events and settings on the peer; every string sent is checked.
+"""
 
 from __future__ import annotations
 
@@ -47,11 +50,35 @@ async def test_no_text_sent_to_discord_names_a_command_the_way_it_is_typed_elsew
         await bot.slash(peer.member, "pledge list")  # empty: "Start one: …"
         await bot.slash(peer.member, "streak")  # no pledges yet: "… shows what you can join"
         await bot.slash(peer.member, "pledge new", title="Call a neighbour", remind="thu 18:00")
+        # Event texts too: the card, its RSVP answer, the list, the show, reminder and ask.
+        await bot.slash(
+            peer.member,
+            "event new",
+            title="Tenants' assembly",
+            date="2026-12-05",
+            time="19:00",
+            place="Community hall",
+            pledge="1",
+        )
+        card = await peer.wait_for_message(
+            peer.channel,
+            lambda m: "Tenants' assembly" in m.content and bool(m.custom_ids),
+            source=None,
+            timeout=5,
+        )
+        going = next(cid for cid in card.custom_ids if cid.split(":")[1] == "going")
+        await (await peer.click(peer.member, card, going)).wait_reply(timeout=5)
+        await bot.slash(peer.member, "event list")
+        await bot.slash(peer.member, "event show", event="1")
         await bot.slash(peer.admin, "settings")
         await bot.slash(peer.member, "done", pledge="1", when="last week")  # no last week
         await bot.app.scheduler.advance_to(clock, datetime(2026, 12, 3, 18, 5, tzinfo=BERLIN))
         reminder = await peer.wait_for_message(
-            peer.channel, lambda m: peer.member.id in m.pinged_user_ids, timeout=5
+            peer.channel,
+            lambda m: (
+                peer.member.id in m.pinged_user_ids and any(":done:" in c for c in m.custom_ids)
+            ),
+            timeout=5,
         )
         done = next(cid for cid in reminder.custom_ids if ":done:" in cid)
         stranger = await (await peer.click(peer.admin, reminder, done)).wait_reply(timeout=5)
@@ -62,6 +89,7 @@ async def test_no_text_sent_to_discord_names_a_command_the_way_it_is_typed_elsew
         await bot.slash(peer.member, "summary")
     texts = _texts(peer)
     assert any("/pledge" in t for t in texts)
+    assert any("Did you make it to" in t for t in texts)  # the event flow reached its end
     typed = [t for t in texts if TYPED.search(t)]
     assert typed == []
     assert not any("\ue000" in t for t in texts)  # the prefix marker never leaks

@@ -26,7 +26,7 @@ async def test_a_scheduled_reminder_and_the_weekly_summary_reach_the_channel(
         reminder = await peer.wait_for_message(
             peer.channel, lambda m: peer.member.id in m.pinged_user_ids, timeout=5
         )
-        assert "Call a neighbour" in reminder.content
+        assert "Call a neighbour" in reminder.text
         assert not reminder.pings_everyone
         # a ✅ reaction on the reminder answers it like the Done button ...
         await peer.react(peer.member, reminder, "✅")

@@ -42,7 +42,8 @@ async def test_the_synced_commands_match_the_registry(bot: RunningBot, peer: Dis
         assert all(o["description"] for o in options)
         for arg in command.args:
             option = next(o for o in options if o["name"] == arg.name)
-            assert option.get("required", False) == arg.required
+            # a command with a form takes its options optionally: without them the form opens
+            assert option.get("required", False) == (arg.required and not command.form)
             if arg.kind == "pledge":
                 assert option["autocomplete"] is True
             if arg.kind == "member":

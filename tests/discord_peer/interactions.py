@@ -36,8 +36,9 @@ class Reply:
 
     @property
     def content(self) -> str | None:
+        """What the member reads: the content, or a card's text displays."""
         if self.message is not None:
-            return self.message.content
+            return self.message.text
         return self.data.get("content")
 
     @property
@@ -252,6 +253,8 @@ def _submitted(comp: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"type": comp["type"], "custom_id": custom_id}
     if comp["type"] == 4:
         out["value"] = str(values.get(custom_id, comp.get("value", "")))
+    elif comp["type"] == 21:  # a radio group submits one value, or null when none was chosen
+        out["value"] = values.get(custom_id)
     elif custom_id is not None:
         value = values.get(custom_id, [])
         out["values"] = value if isinstance(value, list) else [value]

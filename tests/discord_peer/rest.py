@@ -14,10 +14,12 @@ from .interactions import (
     CHANNEL_MESSAGE,
     DEFERRED_CHANNEL_MESSAGE,
     DEFERRED_UPDATE_MESSAGE,
+    MODAL,
     UPDATE_MESSAGE,
     InteractionHandle,
     Reply,
 )
+from .limits import message_problems, modal_problems
 from .state import EPHEMERAL, LOADING, StoredMessage
 
 if TYPE_CHECKING:
@@ -313,10 +315,29 @@ class RestApi:
             return None
         return msg
 
+    def _refused(
+        self, body: dict[str, Any], before: StoredMessage | None = None, modal: bool = False
+    ) -> web.Response | None:
+        """400 Invalid Form Body for what breaks Discord's limits; an edit is checked as the
+        message it would make."""
+        if before is not None:
+            merged = {k: before.payload.get(k) for k in ("content", "embeds", "components")}
+            merged["flags"] = before.flags
+            body = {**merged, **{k: v for k, v in body.items() if v is not None}}
+        self.peer.checked_payloads.append(body)
+        problems = modal_problems(body) if modal else message_problems(body)
+        if not problems:
+            return None
+        self.peer.refused_payloads.append((body, problems))
+        return error(400, "Invalid Form Body: " + "; ".join(problems), 50035)
+
     async def create_message(self, call: Call) -> web.Response:
         channel = self.peer.channels.get(int(call.params["channel_id"]))
         if channel is None:
             return error(404, "Unknown Channel", 10003)
+        refused = self._refused(call.body or {})
+        if refused is not None:
+            return refused
         if channel.is_dm and channel.recipient is not None and channel.recipient.dms_closed:
             return error(403, "Cannot send messages to this user", 50007)
         body = call.body or {}
@@ -344,6 +365,9 @@ class RestApi:
         msg = self._message(call)
         if msg is None:
             return error(404, "Unknown Message", 10008)
+        refused = self._refused(call.body or {}, msg)
+        if refused is not None:
+            return refused
         await self.peer.edit_message(msg, call.body or {}, call.files)
         return json_response(msg.payload)
 
@@ -377,6 +401,10 @@ class RestApi:
             return error(400, "Interaction has already been acknowledged.", 40060)
         ctype = int(call.body["type"])
         data = call.body.get("data") or {}
+        if ctype in (CHANNEL_MESSAGE, MODAL):
+            refused = self._refused(data, modal=ctype == MODAL)
+            if refused is not None:
+                return refused
         message = await self._callback_message(handle, ctype, data, call.files)
         handle.add(Reply("callback", ctype, data, message))
         if call.request.query.get("with_response") in (None, "false", "0"):
@@ -448,6 +476,9 @@ class RestApi:
         if handle is None or not handle.acknowledged:
             return error(404, "Unknown Webhook", 10015)
         body = call.body or {}
+        refused = self._refused(body)
+        if refused is not None:
+            return refused
         original = handle.original
         if original is not None and original.flags & LOADING:
             await self._finish_deferred(original, body, call.files)
@@ -486,6 +517,9 @@ class RestApi:
         handle, msg = self._webhook_message(call)
         if handle is None or msg is None:
             return error(404, "Unknown Message", 10008)
+        refused = self._refused(call.body or {}, msg)
+        if refused is not None:
+            return refused
         body = dict(call.body or {})
         body["flags"] = (msg.flags & ~LOADING) | (int(body.get("flags", 0)) & ~EPHEMERAL)
         await self.peer.edit_message(msg, body, call.files)

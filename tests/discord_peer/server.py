@@ -118,6 +118,10 @@ class DiscordPeer:
         self.requests: list[RecordedRequest] = []
         self.unknown_routes: list[RecordedRequest] = []
         self.rate_limited: list[str] = []
+        # Every message or modal body checked against Discord's limits (limits.py), and the
+        # ones refused with 400, each with what was wrong.
+        self.checked_payloads: list[dict[str, Any]] = []
+        self.refused_payloads: list[tuple[dict[str, Any], list[str]]] = []
         self.interactions: dict[int, InteractionHandle] = {}
         self.interactions_by_token: dict[str, InteractionHandle] = {}
         self.changed = Notifier()
@@ -409,7 +413,7 @@ class DiscordPeer:
             "type": 0,
             "flags": int(body.get("flags", 0) or 0),
         }
-        payload["mentions"] = self._mentions(payload["content"])
+        payload["mentions"] = self._mentions(payload["content"], payload["components"])
         if channel.guild_id is not None:
             payload["guild_id"] = str(channel.guild_id)
         if "message_reference" in body:
@@ -419,8 +423,12 @@ class DiscordPeer:
             self._add_interaction_fields(payload, interaction)
         return payload
 
-    def _mentions(self, content: str) -> list[dict[str, Any]]:
-        msg = StoredMessage({"id": "0", "channel_id": "0", "content": content}, "")
+    def _mentions(
+        self, content: str, components: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        msg = StoredMessage(
+            {"id": "0", "channel_id": "0", "content": content, "components": components or []}, ""
+        )
         users = [self.users.get(uid) for uid in msg.mentioned_user_ids]
         return [u.payload() for u in users if u is not None]
 
@@ -443,7 +451,14 @@ class DiscordPeer:
     ) -> list[dict[str, Any]]:
         keep_ids = {str(a.get("id")) for a in body.get("attachments", [])}
         kept = [a for a in existing if a["id"] in keep_ids] if "attachments" in body else existing
-        new = [attachment_payload(self.snowflake(), name, data, self.port) for name, data in files]
+        # discord.py names each upload in `attachments` by its index, with its description.
+        meta = {str(a.get("id")): a for a in body.get("attachments", [])}
+        new = []
+        for i, (name, data) in enumerate(files):
+            att = attachment_payload(self.snowflake(), name, data, self.port)
+            if meta.get(str(i), {}).get("description"):
+                att["description"] = meta[str(i)]["description"]
+            new.append(att)
         return kept + new
 
     async def edit_message(
@@ -453,8 +468,8 @@ class DiscordPeer:
         for key in MESSAGE_FIELDS:
             if key in body and body[key] is not None:
                 msg.payload[key] = int(body[key]) if key == "flags" else body[key]
-        if "content" in body:
-            msg.payload["mentions"] = self._mentions(msg.content)
+        if "content" in body or "components" in body:
+            msg.payload["mentions"] = self._mentions(msg.content, msg.components)
         if "allowed_mentions" in body:
             msg.request["allowed_mentions"] = body["allowed_mentions"]
         msg.payload["attachments"] = self._attachments(body, files, msg.payload["attachments"])

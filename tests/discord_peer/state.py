@@ -35,6 +35,8 @@ DEFAULT_PERMISSIONS = (
 )
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
+IS_COMPONENTS_V2 = 1 << 15
+TEXT_DISPLAY = 10
 TEXT_CHANNEL = 0
 DM_CHANNEL = 1
 _MENTION_RE = re.compile(r"<@!?(\d+)>")
@@ -307,6 +309,21 @@ class StoredMessage:
         return list(self.payload.get("components", []))
 
     @property
+    def is_card(self) -> bool:
+        """Sent with IS_COMPONENTS_V2: the components are the whole message."""
+        return bool(self.flags & IS_COMPONENTS_V2)
+
+    @property
+    def text(self) -> str:
+        """What a member reads: the content, or a card's text displays, one per line."""
+        shown = [
+            str(c.get("content", ""))
+            for c in walk_components(self.components)
+            if c.get("type") == TEXT_DISPLAY
+        ]
+        return "\n".join([self.content, *shown] if self.content else shown)
+
+    @property
     def embeds(self) -> list[dict[str, Any]]:
         return list(self.payload.get("embeds", []))
 
@@ -320,7 +337,7 @@ class StoredMessage:
 
     @property
     def mentioned_user_ids(self) -> list[int]:
-        return [int(m) for m in _MENTION_RE.findall(self.content)]
+        return [int(m) for m in _MENTION_RE.findall(self.text)]
 
     @property
     def pinged_user_ids(self) -> list[int]:
@@ -337,7 +354,7 @@ class StoredMessage:
     @property
     def pings_everyone(self) -> bool:
         allowed = self.allowed_mentions
-        has_everyone = "@everyone" in self.content or "@here" in self.content
+        has_everyone = "@everyone" in self.text or "@here" in self.text
         if allowed is None:
             return has_everyone
         return has_everyone and "everyone" in allowed.get("parse", [])
@@ -365,5 +382,5 @@ def attachment_payload(att_id: int, filename: str, data: bytes, port: int) -> di
         "size": len(data),
         "url": url,
         "proxy_url": url,
-        "content_type": "application/octet-stream",
+        "content_type": "image/png" if filename.endswith(".png") else "application/octet-stream",
     }

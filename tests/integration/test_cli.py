@@ -63,7 +63,7 @@ def test_a_scripted_sandbox_month_runs_to_the_end_of_input(tmp_path: Path):
     assert "(time is now Mon 07 Dec 2026 22:00 Europe/Berlin)" in out
     assert "streak 1 week (best 1)" in out
     assert "Group streak: 1 week" in out
-    assert "No pledge here matches 42" in out
+    assert "No pledge here matches “42”" in out
     assert "Traceback" not in result.stderr
 
 

@@ -168,8 +168,8 @@ async def test_dst_inside_the_window_is_exact_and_said(spring: ConsoleSession):
         ('!event new "X" 2026-12-12 18:00 for 9d', "longer than 7 days"),
         ('!event new "X" 2026-12-12 18:00 for soon', '"soon" is not a duration.'),
         ('!event new "X" 2026-12-12', "Missing HH:MM"),
-        ('!event new "X" 2026-12-12 18:00 pledge 9', "No pledge here matches 9."),
-        ("!going 7", "No event here matches 7."),
+        ('!event new "X" 2026-12-12 18:00 pledge 9', "No pledge here matches “9”."),
+        ("!going 7", "No event here matches “7”."),
         ("!settings event-reminder sometimes", "is not an event reminder rule"),
     ],
 )

@@ -11,6 +11,7 @@ import pytest
 
 from adapters.console.adapter import CHANNEL
 from bot.messages.actions import decode
+from bot.messages.instants import resolve, zone_text
 from tests.support.session import ConsoleSession, open_session
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -143,7 +144,7 @@ async def test_a_tap_on_an_old_question_names_its_period_and_offers_todays(group
     reply = await s.engine.handle_action(ana, CHANNEL, tuesday[0], "late-tap")
     assert not reply.error
     assert "That question was about the Tue 6 Oct 2026, which closed on Wed 7 Oct at 12:00" in (
-        reply.text
+        resolve(reply.text, zone_text)  # as the group reads it (Matrix, console)
     )
     assert "closed already" not in reply.text
     assert "For today (Fri 9 Oct 2026):" in reply.text

@@ -27,12 +27,21 @@ from nio import (
 from bot.app.bootstrap import App, matrix_service, open_app
 from bot.app.config import BotConfig, Config, MatrixConfig
 from bot.clock import Clock
+from bot.messages.actions import Action
+from bot.messages.replies import Button, MentionRef, Reply, Visibility
+from bot.rules.pledge_periods import current_period
 from storage import database
+from storage import groups as group_queries
+from storage import pledges as pledge_queries
+from storage.records import GroupRec
 from tests.matrix.html_rules import message_problems
 from tests.services.synapse import SynapseServer
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT = 15.0
+# A `logoff run` subprocess imports everything before it logs in: on a shared 2-core machine
+# (load 18) that took over 15 s; passing tests do not wait longer for a larger bound.
+READY_WAIT = 60.0
 _names = itertools.count(1)
 
 
@@ -131,7 +140,7 @@ class BotProcess:
             )
 
     async def wait_ready(self, count: int = 1) -> None:
-        deadline = time.monotonic() + WAIT
+        deadline = time.monotonic() + READY_WAIT
         while self.log.read_text(errors="replace").count("matrix ready") < count:
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"logoff run exited:\n{self.log.read_text()}")
@@ -346,3 +355,37 @@ def in_reply_to(seen: Seen) -> str | None:
 
 def sent_by(user_id: str) -> Callable[[Seen], bool]:
     return lambda s: s.source.get("sender") == user_id and s.source.get("type") == "m.room.message"
+
+
+async def room_with_pledge(
+    member: Member, bot_id: str, title: str = "Call a neighbour"
+) -> tuple[str, GroupRec]:
+    """A room with the bot, greeted, and one weekly pledge: the set-up most room tests share."""
+    room = await member.room_with_bot(bot_id)
+    await member.reply_to(await member.send(room, f'!pledge new "{title}" per week'))
+    group = await group_queries.find_group("matrix", room)
+    assert group is not None
+    return room, group
+
+
+async def prompt_for(
+    app: App, room_id: str, members: list[tuple[int, Member]], verbs: tuple[str, ...]
+) -> tuple[GroupRec, Reply]:
+    """A scheduled question about pledge 1's open period, as the scheduler hands it over.
+
+    The period comes from the bot's own clock: a fixed key would stop taking answers once its
+    grace window ends on the real calendar.
+    """
+    group = await group_queries.find_group("matrix", room_id)
+    assert group is not None
+    (pledge,) = await pledge_queries.group_pledges(group.id, ("active",))
+    period = current_period(pledge, group, app.clock.now()).key
+    emoji = {"done": "✅", "not": "❌", "skip": "⏭", "snooze": "💤"}
+    buttons = tuple(
+        Button(v.title(), Action(v, pledge.id, period).encode(), emoji[v]) for v in verbs
+    )
+    mentions = tuple(MentionRef(mid, "matrix", m.user_id, m.name) for mid, m in members)
+    names = " ".join(f"{{@{mid}}}" for mid, _ in members)
+    text = f"How did it go? (this week)\n• **{pledge.title}** — {names}"
+    reply = Reply(text, Visibility.PUBLIC, buttons=buttons, mentions=mentions)
+    return group, reply

@@ -10,10 +10,10 @@ from tests.matrix.harness import (
     Member,
     in_reply_to,
     new_bot_account,
+    prompt_for,
     running_bot,
     sent_by,
 )
-from tests.matrix.test_room_flow import prompt_for
 from tests.services.synapse import SynapseServer
 
 

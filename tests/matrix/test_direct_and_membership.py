@@ -6,8 +6,14 @@ import asyncio
 from pathlib import Path
 
 from storage import groups as group_queries
-from tests.matrix.harness import Member, in_reply_to, new_bot_account, running_bot, sent_by
-from tests.matrix.test_room_flow import prompt_for
+from tests.matrix.harness import (
+    Member,
+    in_reply_to,
+    new_bot_account,
+    prompt_for,
+    running_bot,
+    sent_by,
+)
 from tests.services.synapse import SynapseServer
 
 
@@ -21,8 +27,7 @@ async def test_dms_reuse_one_direct_room_and_a_burst_of_commands_is_answered_in_
     alice = await Member.register(synapse_server, "Alice")
     try:
         async with running_bot(synapse_server, account) as app:
-            room = await alice.create_room(invite=(account.user_id,))
-            await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
+            room = await alice.room_with_bot(account.user_id)
             await alice.reply_to(await alice.send(room, '!pledge new "Call a neighbour" per week'))
 
             # Fifty commands as fast as the client can send them: every one is answered.
@@ -73,8 +78,7 @@ async def test_a_kicked_bot_archives_the_room_group_and_keeps_its_data(
     alice = await Member.register(synapse_server, "Alice")
     try:
         async with running_bot(synapse_server, account):
-            room = await alice.create_room(invite=(account.user_id,))
-            await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
+            room = await alice.room_with_bot(account.user_id)
             await alice.reply_to(await alice.send(room, '!pledge new "Call a neighbour" per week'))
             kicked = await alice.nio.room_kick(room, account.user_id, "bye")
             assert not hasattr(kicked, "status_code"), kicked

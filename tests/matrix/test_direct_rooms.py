@@ -11,10 +11,16 @@ from nio import RoomCreateResponse, RoomPreset
 from adapters.matrix.direct import encryption_state
 from bot.messages.replies import Reply
 from storage import groups as group_queries
-from tests.matrix.harness import Member, in_reply_to, new_bot_account, running_bot, sent_by
+from tests.matrix.harness import (
+    Member,
+    in_reply_to,
+    new_bot_account,
+    prompt_for,
+    running_bot,
+    sent_by,
+)
 from tests.matrix.test_cross_signing import http
 from tests.matrix.test_direct_and_membership import _invited_room
-from tests.matrix.test_room_flow import prompt_for
 from tests.services.synapse import SynapseServer
 
 pytest.importorskip("vodozemac", reason="encrypted DMs need the e2e extra")

@@ -14,11 +14,11 @@ from tests.matrix.harness import (
     image_from,
     in_reply_to,
     new_bot_account,
+    prompt_for,
     running_bot,
     sent_by,
 )
 from tests.matrix.test_pictures import MONDAY, NEXT_SUMMARY
-from tests.matrix.test_room_flow import prompt_for
 from tests.services.synapse import SynapseServer
 
 pytest.importorskip("vodozemac", reason="encrypted rooms need the e2e extra")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.messages.replies import Reply, Visibility
-from storage import groups as group_queries
-from tests.matrix.harness import Member, new_bot_account, running_bot, sent_by
+from tests.matrix.harness import Member, new_bot_account, room_with_pledge, running_bot
 from tests.services.synapse import SynapseServer
 
 
@@ -17,11 +16,7 @@ async def test_a_message_sent_with_a_key_is_found_by_it_and_a_resend_posts_nothi
     alice = await Member.register(synapse_server, "Alice")
     try:
         async with running_bot(synapse_server, account) as app:
-            room = await alice.create_room(invite=(account.user_id,))
-            await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
-            await alice.reply_to(await alice.send(room, '!pledge new "Call a neighbour" per week'))
-            group = await group_queries.find_group("matrix", room)
-            assert group is not None
+            _, group = await room_with_pledge(alice, account.user_id)
             key = f"send:g{group.id}:soak:1"
             reminder = Reply(
                 "Time to call a neighbour", Visibility.PUBLIC, extra={"idempotency_key": key}

@@ -11,13 +11,13 @@ import pytest
 
 from bot.errors import DeliveryError
 from bot.messages.replies import Reply, Visibility
-from storage import groups as group_queries
 from tests.matrix.harness import (
     WAIT,
     BotProcess,
     Member,
     in_reply_to,
     new_bot_account,
+    room_with_pledge,
     running_bot,
     sent_by,
 )
@@ -33,8 +33,7 @@ async def test_a_restarted_bot_answers_new_commands_once_and_old_ones_never(
     try:
         bot.start()
         await bot.wait_ready(1)
-        room = await alice.create_room(invite=(account.user_id,))
-        await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
+        room = await alice.room_with_bot(account.user_id)
         before = await alice.send(room, '!pledge new "Knock on 10 doors" per week')
         await alice.reply_to(before)
 
@@ -84,11 +83,7 @@ async def test_a_message_due_while_the_homeserver_is_down_arrives_once_it_is_bac
     alice = await Member.register(synapse_server, "Alice")
     try:
         async with running_bot(synapse_server, account) as app:
-            room = await alice.create_room(invite=(account.user_id,))
-            await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
-            await alice.reply_to(await alice.send(room, '!pledge new "Call a neighbour" per week'))
-            group = await group_queries.find_group("matrix", room)
-            assert group is not None
+            room, group = await room_with_pledge(alice, account.user_id)
             summary = Reply("This week: **Call a neighbour** 1 of 1 kept it", Visibility.PUBLIC)
 
             synapse_server.stop()
@@ -128,8 +123,7 @@ async def test_a_bot_killed_with_an_old_sync_token_answers_nothing_twice(
     try:
         bot.start()
         await bot.wait_ready(1)
-        room = await alice.create_room(invite=(account.user_id,))
-        await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
+        room = await alice.room_with_bot(account.user_id)
         old_token = json.loads(session.read_text())["sync_token"]
         first = await alice.send(room, '!pledge new "Knock on 10 doors" per week')
         await alice.reply_to(first)

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app.bootstrap import App
-from bot.messages.actions import Action
-from bot.messages.replies import Button, MentionRef, Reply, Visibility
-from bot.rules.pledge_periods import current_period
 from storage import groups as group_queries
-from storage import pledges as pledge_queries
 from tests.matrix.harness import (
     Member,
     Seen,
     in_reply_to,
     new_bot_account,
+    prompt_for,
     running_bot,
     sent_by,
 )
@@ -25,29 +21,6 @@ PLEDGE = '!pledge new "Attend one local meeting" per week'
 
 def notice(seen: Seen) -> bool:
     return seen.content.get("msgtype") == "m.notice"
-
-
-async def prompt_for(
-    app: App, room_id: str, members: list[tuple[int, Member]], verbs: tuple[str, ...]
-):
-    """A scheduled question about pledge 1's open period, as the scheduler hands it over.
-
-    The period comes from the bot's own clock: a fixed key would stop taking answers once its
-    grace window ends on the real calendar.
-    """
-    group = await group_queries.find_group("matrix", room_id)
-    assert group is not None
-    (pledge,) = await pledge_queries.group_pledges(group.id, ("active",))
-    period = current_period(pledge, group, app.clock.now()).key
-    emoji = {"done": "✅", "not": "❌", "skip": "⏭", "snooze": "💤"}
-    buttons = tuple(
-        Button(v.title(), Action(v, pledge.id, period).encode(), emoji[v]) for v in verbs
-    )
-    mentions = tuple(MentionRef(mid, "matrix", m.user_id, m.name) for mid, m in members)
-    names = " ".join(f"{{@{mid}}}" for mid, _ in members)
-    text = f"How did it go? (this week)\n• **{pledge.title}** — {names}"
-    reply = Reply(text, Visibility.PUBLIC, buttons=buttons, mentions=mentions)
-    return group, reply
 
 
 async def test_a_room_uses_the_bot_from_invite_to_one_tap_answers(

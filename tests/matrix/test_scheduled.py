@@ -23,8 +23,7 @@ async def test_a_scheduled_reminder_pings_its_member_and_a_reaction_answers_it(
     try:
         async with running_bot(synapse_server, account, clock=clock) as app:
             jobs = app.scheduler
-            room = await alice.create_room(invite=(account.user_id,))
-            await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
+            room = await alice.room_with_bot(account.user_id)
             await alice.reply_to(
                 await alice.send(room, '!pledge new "Call a neighbour" per week remind "thu 18:00"')
             )

@@ -21,8 +21,7 @@ async def test_the_bot_password_and_access_token_appear_in_no_log_line_and_no_re
     try:
         bot.start()
         await bot.wait_ready(1)
-        room = await alice.create_room(invite=(account.user_id,))
-        await alice.wait_for(lambda s: sent_by(account.user_id)(s) and s.room_id == room)
+        room = await alice.room_with_bot(account.user_id)
         for line in (
             '!pledge new "Call a neighbour"',
             "!done 1",

@@ -21,6 +21,7 @@ from bot.app.serve import advance
 from bot.clock import VirtualClock
 from bot.engine.engine import Engine
 from bot.messages.actions import Action, decode, event_action
+from bot.messages.markup import unescape_plain
 from bot.messages.replies import Reply
 from storage import database
 from storage import groups as group_queries
@@ -430,7 +431,7 @@ class EngineModel(RuleBasedStateMachine):
 
     def check_event_message(self, d: Delivered) -> None:
         """An event's reminder and question reach who said Going or Maybe, nobody else, once."""
-        hit = EVENT_LINE.search(d.reply.text)
+        hit = EVENT_LINE.search(unescape_plain(d.reply.text))
         if hit is None:
             return
         number = int(hit.group(1))
@@ -640,7 +641,7 @@ class EngineModel(RuleBasedStateMachine):
                 keys.setdefault(action.pledge_id, action.period_key)
         numbers = {v: k for k, v in self.pledge_ids.items()}
         found = []
-        for line in d.reply.text.splitlines():
+        for line in unescape_plain(d.reply.text).splitlines():
             hit = NOTICE_LINE.match(line)
             if hit is None or hit.group(1) not in names:
                 continue

@@ -15,6 +15,7 @@ from bot.app.bootstrap import App, build_app
 from bot.app.config import BotConfig, Config
 from bot.clock import VirtualClock
 from bot.errors import DeliveryError
+from bot.messages.markup import unescape_plain
 from bot.messages.replies import Reply
 from bot.scheduling.scheduler import Scheduler
 from storage import database
@@ -73,7 +74,7 @@ class RecordingOutbox:
             Posted(
                 at=self.clock.now(),
                 to=to,
-                text=reply.text,
+                text=unescape_plain(reply.text),  # raw Markdown, member text unmarked
                 mentions=[m.external_id for m in reply.mentions],
                 buttons=len(reply.buttons),
                 key=key,
@@ -109,10 +110,14 @@ class Rig:
     clock: VirtualClock
     outbox: RecordingOutbox
     scheduler: Scheduler
+    said: int = 0
 
     async def say(self, who: str, text: str) -> Reply | None:
         actor = Actor("test", who, who, is_admin=(who == "admin"))
-        return await self.app.engine.handle_text(actor, PLACE, text, f"e{id(text)}{text}{who}")
+        # Every message its own event id, as on a platform: the same words said twice are two
+        # messages (an id from the text made a repeated `!done` a replay of the first).
+        self.said += 1
+        return await self.app.engine.handle_text(actor, PLACE, text, f"e{self.said}:{who}:{text}")
 
     async def tap(self, who: str, action: str) -> Reply:
         actor = Actor("test", who, who)

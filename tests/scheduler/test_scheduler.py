@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import VirtualClock
 from bot.messages.actions import Action
+from bot.messages.instants import resolve, zone_text
 from bot.messages.notices import reply_to_json
 from bot.messages.replies import public
 from storage import jobs as job_queries
@@ -220,7 +221,7 @@ async def test_snoozing_moves_one_members_reminder_and_never_the_groups():
 
         pledge = (await pledge_queries.group_pledges(group.id, ("active",)))[0]
         reply = await r.tap("ben", Action("snooze1h", pledge.id, reminder_period).encode())
-        assert "19:00" in reply.text
+        assert "19:00" in resolve(reply.text, zone_text)  # as the group reads it
         later = await r.wait(timedelta(hours=2))
         assert [(p.to, p.at.astimezone(BERLIN).strftime("%H:%M")) for p in later] == [
             ("@ben", "19:00")
@@ -230,18 +231,36 @@ async def test_snoozing_moves_one_members_reminder_and_never_the_groups():
         assert [p for p in sunday if "How did it go" in p.text] == []
 
 
-async def test_the_summary_comes_after_the_close_and_celebrates_without_naming_who_missed():
-    async with rig(MONDAY - timedelta(days=7)) as r:
+async def test_the_summary_comes_after_the_close_and_celebrates_without_naming_who_missed(
+    database_url: str,
+):
+    # Its counts come from dialect-specific SQL (storage/scheduling.week_totals): both backends.
+    async with rig(MONDAY - timedelta(days=7), url=database_url) as r:
         await crew(r)
+        await r.say("admin", '!pledge new "Walk outside" per day')
+        await r.say("ana", "!pledge join 2")
+        await r.say("ben", "!pledge join 2")
         await r.wait(timedelta(days=7, hours=10))  # the joining week closes, excused
         await r.say("ana", "!done 1")
         await r.say("cy", "!vouch ana 1")
-        posted = await r.wait(timedelta(days=7))
+        for _ in range(3):
+            await r.say("ana", "!done 2")
+            await r.wait(timedelta(days=1))
+        posted = await r.wait(timedelta(days=4))
         summaries = [p for p in posted if "The week of" in p.text]
         assert len(summaries) == 1
         summary = summaries[0]
         assert summary.at.astimezone(BERLIN).strftime("%a %H:%M") == "Mon 18:00"
-        assert "ana (vouched by cy)" in summary.text
+        assert summary.text.splitlines() == [
+            "**The week of Mon 30 Nov 2026 in Crew**",
+            # In weeks: 1 of 3 weekly periods plus 3 of 21 days (admin, ana, ben) at 1/7 each,
+            # (1 + 3/7) of (3 + 21/7) = 24%.
+            "Kept rate: 24% (target 60%) — next week is a fresh start.",
+            "• **Walk outside**: 3 of 21 days kept",
+            "• **Call a neighbour**: 1 of 3 kept",
+            "Kept it: ana (vouched by cy) 🎉",
+            "Group streak: 0 weeks (best 0).",
+        ]
         assert "ben" not in summary.text
         assert summary.mentions == []
 

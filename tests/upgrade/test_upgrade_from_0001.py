@@ -13,6 +13,7 @@ from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import BotConfig, Config
 from bot.clock import VirtualClock
+from bot.messages.markup import unescape_plain
 from storage import database
 from tests.fixtures import make_schema_0001 as gen
 from tests.integration.test_cli import logoff
@@ -30,7 +31,7 @@ async def ask(group: str, who: str, text: str) -> str:
     )
     assert reply is not None
     assert not reply.error, reply.text
-    return reply.text
+    return unescape_plain(reply.text)
 
 
 async def assert_everything_is_there(url: str, expected: dict[str, Any]) -> None:
