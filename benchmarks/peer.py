@@ -389,7 +389,9 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
         # 3. delivery of timed messages, the three bots' due instants interleaved
         for bot in bots:
             bot.proc.stop()
-        t0 = int(time.time()) + 8
+        # The due instants come after the three launches below (one after the other), judged
+        # from the slowest earlier launch of each: on a loaded machine they take seconds.
+        t0 = int(time.time() + 8 + sum(max(ready[name]) for name in NAMES))
         dues = {
             name: [t0 + 0.5 * n + offset for n in range(args.timed + 1)]
             for name, offset in zip(NAMES, (0.0, 0.17, 0.33), strict=True)
@@ -429,7 +431,7 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
         crash: dict[str, tuple[int, int]] = {}
         for bot in (logoff, peer):
             bot.proc.stop()
-            kill_at = time.time() + 8
+            kill_at = time.time() + 8 + max(ready[bot.name])
             due = [kill_at + s for s in (1, 3, 5, 7, 9, 15, 16, 17, 18, 19)]
             if bot is logoff:
                 rooms = timed_rooms[:10]

@@ -30,7 +30,7 @@ _PG_CLAIM = """
 UPDATE jobs SET status = 'claimed', lease_until = $1, claim_token = $2
 WHERE id IN (
     SELECT id FROM jobs
-    WHERE due_at <= $3
+    WHERE due_at <= $5
       AND (status = 'pending' OR (status = 'claimed' AND lease_until <= $3))
     ORDER BY due_at, id
     LIMIT $4
@@ -135,16 +135,25 @@ async def cancel_unplanned(
     return len(stale)
 
 
-async def claim_due(now: datetime, lease_until: datetime, token: str, limit: int) -> list[JobRec]:
-    """Claim up to `limit` due jobs (and jobs whose lease expired), oldest first."""
+async def claim_due(
+    now: datetime,
+    lease_until: datetime,
+    token: str,
+    limit: int,
+    *,
+    due_by: datetime | None = None,
+) -> list[JobRec]:
+    """Claim up to `limit` jobs due by `due_by` (default `now`; a round prepared ahead of
+    its due instant), oldest first, and such jobs whose lease ran out by `now`."""
+    due_by = due_by or now
     if _is_postgres():
         conn = connections.get("default")
         # One statement: SKIP LOCKED lets several bot processes claim disjoint sets.
-        rows = await conn.execute_query_dict(_PG_CLAIM, [lease_until, token, now, limit])
+        rows = await conn.execute_query_dict(_PG_CLAIM, [lease_until, token, now, limit, due_by])
         return sorted((_rec_from_dict(r) for r in rows), key=lambda j: (j.due_at, j.id))
     claimable = Q(status=PENDING) | Q(status=CLAIMED, lease_until__lte=now)
     ids = (
-        await m.Job.filter(claimable, due_at__lte=now)
+        await m.Job.filter(claimable, due_at__lte=due_by)
         .order_by("due_at", "id")
         .limit(limit)
         .values_list("id", flat=True)

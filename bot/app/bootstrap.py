@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.app.config import Config, parse_http_address
-from bot.app.http_listener import Route, event_feed_route, serve_http
 from bot.app.metrics import build_meter
 from bot.app.serve import Service, logs_to_file, serve
 from bot.clock import Clock, SystemClock, VirtualClock
@@ -33,9 +32,12 @@ from bot.scheduling.replanning import Replanner
 from bot.scheduling.scheduler import Scheduler
 from storage import database
 from storage.records import GroupRec, MemberRec
+from storage.warm_up import warm_up
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
+
+    from bot.app.http_listener import Route
 
 log = logging.getLogger("logoff")
 
@@ -51,9 +53,21 @@ class App:
     outboxes: dict[str, Outbox] = field(default_factory=dict)
     # Set when the first adapter has attached its Outbox (it is connected).
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiters: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def attach_outbox(self, platform: str, outbox: Outbox) -> None:
+    def attach_outbox(
+        self, platform: str, outbox: Outbox, ready: asyncio.Event | None = None
+    ) -> None:
+        """`ready`: the adapter's own "connected" (Matrix: its first sync returned), which
+        the scheduler's first round waits for instead of the attachment alone."""
         self.outboxes[platform] = outbox
+        if ready is None:
+            self.connected.set()
+        else:
+            self._waiters.add(asyncio.create_task(self._connect_when(ready)))
+
+    async def _connect_when(self, ready: asyncio.Event) -> None:
+        await ready.wait()
         self.connected.set()
 
     def detach_outbox(self, platform: str) -> None:
@@ -153,6 +167,8 @@ def event_feed_routes(app: App) -> list[Route]:
     prints: the listener's own (put a proxy's address in front of it yourself)."""
     if not app.config.http.address:
         return []
+    from bot.app.http_listener import event_feed_route
+
     host, port = parse_http_address(app.config.http.address)
     app.engine.feed_base_url = f"http://{host}:{port}"
     return [event_feed_route(app.clock)]
@@ -172,6 +188,11 @@ async def open_app(
         await database.open_database(config.db_url)
     try:
         app = build_app(config, clock)
+        if not config.http.address:
+            yield app  # no listener: aiohttp's server side is not even imported
+            return
+        from bot.app.http_listener import serve_http
+
         routes = event_feed_routes(app)
         async with serve_http(app, routes):  # /health, /ready, /metrics, the event feeds
             yield app
@@ -190,7 +211,9 @@ def matrix_service(app: App) -> Service:
     from adapters.matrix.adapter import PLATFORM, MatrixAdapter
 
     adapter = MatrixAdapter(app.engine, app.config.matrix, app.config.bot.data_dir)
-    app.attach_outbox(PLATFORM, adapter)
+    # The scheduler's first round (planning every group, the catch-up) waits for the first
+    # sync: it would compete with the login and first sync that "ready" is.
+    app.attach_outbox(PLATFORM, adapter, ready=adapter.ready)
     # The adapter's `stop` saves the sync state and makes `run` return (it is a plain
     # function, safe from a signal callback); the serve path awaits the service's stop.
 
@@ -277,29 +300,52 @@ async def run_bot(
             ]
         )
     async with open_app(config) as app:
-        if platforms:
-            return await serve(app.scheduler, platform_services(app), connected=app.connected)
-        tz = parse_timezone(config.bot.timezone)
-        service = console_service(
-            app, user, tz, outbox_file=outbox_file, read_input=read_input, pictures=pictures
+        # The first command's first-query costs, paid while the adapters log in and sync.
+        warming = asyncio.create_task(_warm_up())
+        try:
+            return await _serve_bot(app, config, user, outbox_file, read_input, pictures)
+        finally:
+            warming.cancel()
+
+
+async def _serve_bot(
+    app: App,
+    config: Config,
+    user: str,
+    outbox_file: Path | None,
+    read_input: bool,
+    pictures: Path | None,
+) -> int:
+    if config.matrix.enabled or config.discord.enabled:
+        return await serve(app.scheduler, platform_services(app), connected=app.connected)
+    tz = parse_timezone(config.bot.timezone)
+    service = console_service(
+        app, user, tz, outbox_file=outbox_file, read_input=read_input, pictures=pictures
+    )
+    log_path = logs_to_file(config.bot.data_dir / "logoff.log")
+    prefix = config.bot.command_prefix
+    if read_input:
+        where = f", sends to {outbox_file}" if outbox_file else ""
+        print(
+            f"Logoff console{where} — you are @{user} (admin) in #console. "
+            f"Try {prefix}help; end with Ctrl-D. (Log: {log_path})",
+            flush=True,
         )
-        log_path = logs_to_file(config.bot.data_dir / "logoff.log")
-        prefix = config.bot.command_prefix
-        if read_input:
-            where = f", sends to {outbox_file}" if outbox_file else ""
-            print(
-                f"Logoff console{where} — you are @{user} (admin) in #console. "
-                f"Try {prefix}help; end with Ctrl-D. (Log: {log_path})",
-                flush=True,
-            )
-        else:
-            where = f"; sends to {outbox_file}" if outbox_file else ""
-            print(
-                f"Logoff console — scheduler running{where}; stop with SIGTERM or Ctrl-C. "
-                f"(Log: {log_path})",
-                flush=True,
-            )
-        return await serve(app.scheduler, [service], connected=app.connected)
+    else:
+        where = f"; sends to {outbox_file}" if outbox_file else ""
+        print(
+            f"Logoff console — scheduler running{where}; stop with SIGTERM or Ctrl-C. "
+            f"(Log: {log_path})",
+            flush=True,
+        )
+    return await serve(app.scheduler, [service], connected=app.connected)
+
+
+async def _warm_up() -> None:
+    try:
+        await warm_up()
+    except Exception as exc:  # an optimisation only: the commands work without it
+        log.debug("warm-up failed: %r", exc)
 
 
 async def run_sandbox(

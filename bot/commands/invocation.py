@@ -55,6 +55,9 @@ class Invocation:
     default_timezone: str
     args: dict[str, Any] = field(default_factory=dict)
     services: EventServices = field(default_factory=EventServices)
+    # Set by a `replans` command whose change is new pledges alone (`pledge new`): only
+    # their jobs are planned, not the whole group's again.
+    new_pledges: list[int] = field(default_factory=list)
 
     def need_group(self) -> GroupRec:
         if self.group is None:

@@ -99,6 +99,7 @@ async def new(inv: Invocation) -> Reply:
         join,
         inv.now,
     )
+    inv.new_pledges.append(pledge.id)
     reminder = (
         f" Reminder: {slot_text(pledge.remind_slot, group, inv.now)}." if pledge.remind_slot else ""
     )

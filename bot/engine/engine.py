@@ -411,7 +411,10 @@ class Engine:
             self.meter.answered(command.name)
         if command.replans and group is not None and self.hooks is not None:
             try:
-                await self.hooks.replan(group.id)
+                if inv.new_pledges:
+                    await self.hooks.plan_new_pledges(group.id, inv.new_pledges)
+                else:
+                    await self.hooks.replan(group.id)
             except Exception:
                 log.exception("re-planning group %s failed", group.id)
         return reply

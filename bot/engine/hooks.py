@@ -12,6 +12,9 @@ class SchedulingHooks(Protocol):
     async def replan(self, group_id: int) -> None:
         """A command changed this group: plan its reminders again."""
 
+    async def plan_new_pledges(self, group_id: int, pledge_ids: list[int]) -> None:
+        """Pledges were created in this group: plan their reminders (the rest stays)."""
+
     async def snooze(
         self,
         member: MemberRec,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
-
 from storage.records import EventRec, GroupRec
+
+if TYPE_CHECKING:
+    from icalendar import Event
+
+# icalendar (about 80 modules with dateutil) is imported when an .ics is written, not at start.
 
 PRODID = "-//Logoff//offline events//EN"
 UID_DOMAIN = "logoff.invalid"
@@ -20,6 +24,8 @@ def uid(event: EventRec) -> str:
 
 
 def _vevent(event: EventRec, group: GroupRec) -> Event:
+    from icalendar import Event
+
     tz = ZoneInfo(event.tzid)
     item = Event()
     item.add("uid", uid(event))
@@ -42,6 +48,8 @@ def _vevent(event: EventRec, group: GroupRec) -> Event:
 
 def event_calendar(events: Sequence[EventRec], group: GroupRec, name: str = "") -> bytes:
     """A VCALENDAR with a VTIMEZONE for every zone its events use."""
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

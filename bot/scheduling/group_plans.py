@@ -10,13 +10,15 @@ from storage import groups as group_queries
 from storage import jobs as job_queries
 from storage import pledges as pledge_queries
 
+PLANNED = ("active", "paused")  # the statuses whose pledges have jobs (paused: closes only)
+
 
 async def plan_group(group_id: int, now: datetime) -> int:
     """Bring a group's planned jobs in line with its pledges and settings; returns new jobs."""
     group = await group_queries.get_group(group_id)
     if group is None:
         return 0
-    pledges = await pledge_queries.group_pledges(group.id, ("active", "paused"))
+    pledges = await pledge_queries.group_pledges(group.id, PLANNED)
     parts = await pledge_queries.participations([p.id for p in pledges])
     jobs = planning.plan_for_group(group, pledges, parts, now)
     added = await job_queries.plan(jobs, now)
@@ -24,6 +26,21 @@ async def plan_group(group_id: int, now: datetime) -> int:
         group.id, planning.PLANNED_KINDS, {j.dedupe_key for j in jobs}, now
     )
     return added + await plan_events(group, now)
+
+
+async def plan_new_pledges(group_id: int, pledge_ids: list[int], now: datetime) -> int:
+    """Plan only these new pledges' jobs (nothing of the group's planned jobs is dropped:
+    a new pledge makes none of them stale); returns new jobs."""
+    group = await group_queries.get_group(group_id)
+    if group is None:
+        return 0
+    found = [await pledge_queries.get_pledge(pledge_id) for pledge_id in pledge_ids]
+    pledges = [p for p in found if p is not None and p.group_id == group.id and p.status in PLANNED]
+    parts = await pledge_queries.participations([p.id for p in pledges])
+    # The group's plan restricted to these pledges: their own jobs, and the weeks' close and
+    # summary (planned once the group has a participant). No job of another pledge depends
+    # on a new one, so nothing needs cancelling.
+    return await job_queries.plan(planning.plan_for_group(group, pledges, parts, now), now)
 
 
 async def plan_all(now: datetime) -> int:

@@ -1,4 +1,5 @@
-"""What the engine asks of scheduling: re-plan a changed group, ask one member again later."""
+"""What the engine asks of scheduling: re-plan a changed group or plan a new pledge, ask one
+member again later."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ class Replanner:
 
     async def replan(self, group_id: int) -> None:
         await group_plans.plan_group(group_id, self.clock.now())
+        self.woken.set()
+
+    async def plan_new_pledges(self, group_id: int, pledge_ids: list[int]) -> None:
+        await group_plans.plan_new_pledges(group_id, pledge_ids, self.clock.now())
         self.woken.set()
 
     async def snooze(

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,11 @@ SEND_KINDS = (attention.CHANNEL_SEND, attention.DM_SEND)
 # batch is stored re-sends them under the same idempotency key, which the platforms dedupe
 # for minutes, so the batch must stay far shorter than that (50 is ~1 s at Discord's rate).
 SETTLE_EVERY = 50
+# The scheduler wakes this long before a due instant and does everything but the platform
+# call (claim, gather, render, the handed-over mark), then waits for the instant and sends:
+# the database round trips are off the delivery's critical path. An answer recorded in this
+# last moment before the due instant is not seen by the re-check (docs/decisions.md).
+PREPARE_AHEAD = timedelta(milliseconds=400)
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -72,6 +77,8 @@ class Scheduler:
         lease: timedelta = LEASE,
         batch: int = BATCH,
         wake: asyncio.Event | None = None,
+        ahead: timedelta = PREPARE_AHEAD,
+        wait_until: Callable[[datetime], Awaitable[None]] | None = None,
     ) -> None:
         self.engine = engine
         self.meter = engine.meter
@@ -80,6 +87,9 @@ class Scheduler:
         self.catch_up = catch_up
         self.lease = lease
         self.batch = batch
+        self.ahead = ahead
+        # How the prepared round waits for its due instant (tests pass a virtual one).
+        self.wait_until = wait_until or self._sleep_until
         # Shared with the engine's Replanner: a command that adds an earlier job sets it.
         self._wake = wake or asyncio.Event()
         self._stopping = False
@@ -124,7 +134,11 @@ class Scheduler:
                 if not planned:
                     await group_plans.plan_all(self.clock.now())
                     planned = True
-                await self.run_due()
+                at = await self._due_instant()
+                await self.run_due(at)
+                # A prepared round that sent nothing (a lease that ends at `at`, a job
+                # re-planned meanwhile) still waits for its instant: no spinning before it.
+                await self.wait_until(at)
             except Exception as exc:
                 self.meter.error("scheduler")
                 # Logged once per outage with its traceback, not every few seconds.
@@ -149,16 +163,39 @@ class Scheduler:
             return RETRY_SLEEP
         if nxt is None:
             return IDLE_SLEEP
-        return max(0.0, min(IDLE_SLEEP, (nxt - self.clock.now()).total_seconds()))
+        ahead = (nxt - self.clock.now() - self.ahead).total_seconds()
+        return max(0.0, min(IDLE_SLEEP, ahead))
 
-    async def run_due(self) -> int:
-        """Claim and handle everything due now, round after round; returns jobs handled."""
+    async def _due_instant(self) -> datetime:
+        """The instant this round serves: the next due time when it is at most `ahead`
+        away (the round is prepared before it), else now."""
+        now = self.clock.now()
+        nxt = await job_queries.next_due_at()
+        if nxt is not None and now < nxt <= now + self.ahead:
+            return nxt
+        return now
+
+    async def _sleep_until(self, at: datetime) -> None:
+        delay = (at - self.clock.now()).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def run_due(self, at: datetime | None = None) -> int:
+        """Claim and handle everything due by `at` (default: now), round after round;
+        returns jobs handled.
+
+        With `at` ahead of the clock the rounds are decided as of `at` (quiet hours, answers,
+        closes), and the first platform call waits for it. Leases are read at the real now:
+        a lease is never taken over before it has run out."""
         await self._settle_unsettled()
         handled = 0
         for _ in range(MAX_ROUNDS):
-            now = self.clock.now()
+            real = self.clock.now()
+            now = max(real, at) if at is not None else real
             token = uuid.uuid4().hex
-            claimed = await job_queries.claim_due(now, now + self.lease, token, self.batch)
+            claimed = await job_queries.claim_due(
+                real, now + self.lease, token, self.batch, due_by=now
+            )
             if not claimed:
                 break
             await self._handle(claimed, token, now)
@@ -382,6 +419,9 @@ class Scheduler:
         for start in range(0, len(ready), SETTLE_EVERY):
             batch = ready[start : start + SETTLE_EVERY]
             held = await job_queries.mark_handed_over([j.id for j, _, _ in batch], token, now)
+            # Prepared ahead: rendered, re-checked and marked; the platform call waits for
+            # the due instant (the round's `now`), never earlier.
+            await self.wait_until(now)
             accepted: list[tuple[int, round_queries.SentRecord]] = []
             for job, group, member in batch:
                 if job.id not in held:

@@ -78,3 +78,23 @@ async def test_a_job_handed_over_stays_marked_when_it_is_claimed_again(database_
         assert again.handed_over_at == NOW
     finally:
         await database.close_database()
+
+
+async def test_a_round_prepared_ahead_claims_jobs_due_soon_but_never_a_running_lease(
+    database_url: str,
+):
+    await _open(database_url)
+    try:
+        soon = NOW + timedelta(milliseconds=400)
+        due = NewJob("send:g1:soon", "send", soon, None, {"reply": {}})
+        held = NewJob("send:g1:held", "send", NOW - timedelta(minutes=5), None, {"reply": {}})
+        later = NewJob("send:g1:later", "send", soon + timedelta(seconds=1), None, {"reply": {}})
+        await job_queries.plan([due, held, later], NOW)
+        lease_ends = NOW + timedelta(milliseconds=200)  # before `soon`, after now
+        (taken,) = await job_queries.claim_due(NOW - timedelta(minutes=5), lease_ends, "a", 1)
+        assert taken.dedupe_key == "send:g1:held"
+        got = await job_queries.claim_due(NOW, soon + timedelta(minutes=5), "b", 10, due_by=soon)
+        # Due by the prepared instant: claimed; the lease of "a" runs until after now: kept.
+        assert [j.dedupe_key for j in got] == ["send:g1:soon"]
+    finally:
+        await database.close_database()

@@ -279,3 +279,52 @@ async def test_a_reminder_cancelled_by_a_pause_comes_back_when_the_pledge_resume
         await r.say("admin", "!pledge resume 1")
         posted = await r.wait(timedelta(days=1, hours=10))  # to Wednesday 19:00
         assert [p.at.astimezone(BERLIN).strftime("%a %H:%M") for p in posted] == ["Wed 18:00"]
+
+
+async def test_a_reminder_is_prepared_before_its_due_instant_and_handed_over_at_it():
+    async with rig(MONDAY) as r:
+        await crew(r)
+        due = datetime(2026, 12, 2, 18, 0, tzinfo=BERLIN)  # the crew's Wednesday reminder
+        await r.wait(due - timedelta(milliseconds=300) - r.clock.now())
+        assert r.outbox.posted == []
+        waited = []
+
+        async def virtual_wait(at: datetime) -> None:
+            if at > r.clock.now():
+                (send,) = await job_queries.jobs_with(kinds=["send"])
+                waited.append((at, send.status, send.handed_over_at is not None, send.payload))
+                r.clock.set(at)
+
+        r.scheduler.wait_until = virtual_wait
+        await r.scheduler.run_due(due)
+        # Rendered, claimed and marked handed over before the instant; sent at it.
+        ((at, status, marked, payload),) = waited
+        assert (at, status, marked) == (due, "claimed", True)
+        assert "Call a neighbour" in payload["reply"]["text"]
+        assert [(p.at, p.mentions) for p in r.outbox.posted] == [(due, ["ana", "ben", "cy"])]
+
+
+async def test_a_new_pledge_plans_its_own_jobs_and_leaves_the_groups_plan_complete():
+    from benchmarks.common import StatementCounter
+    from bot.scheduling import group_plans
+
+    async with rig(MONDAY) as r:
+        await r.say("admin", '!pledge new "Call a neighbour" per week remind "wed 18:00"')
+        group = await r.group()
+        # A full re-plan right after finds nothing to add or drop: the pledge's plan was whole.
+        assert await group_plans.plan_group(group.id, r.clock.now()) == 0
+        counts = []
+        for n in range(2, 10):
+            with StatementCounter() as counter:
+                reply = await r.say("admin", f'!pledge new "Walk {n}" per day remind "08:30"')
+            assert reply is not None
+            assert f"New pledge `{n}`" in reply.text
+            counts.append(counter.count)
+            assert await group_plans.plan_group(group.id, r.clock.now()) == 0
+        # What `pledge new` costs does not grow with the pledges the group has already.
+        assert max(counts) - min(counts) <= 1, counts
+        before = {j.dedupe_key for j in await job_queries.jobs_with(statuses=["pending"])}
+        await r.app.engine.hooks.replan(group.id)  # type: ignore[union-attr]
+        after = {j.dedupe_key for j in await job_queries.jobs_with(statuses=["pending"])}
+        assert after == before
+        assert any(k.startswith(f"remind:g{group.id}:p9:") for k in after)

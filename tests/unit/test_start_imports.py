@@ -43,3 +43,22 @@ def test_the_matrix_start_path_imports_only_tortoises_sqlite_backend():
     assert found == {"aiosqlite"}
     assert "tortoise.backends.sqlite" in backends
     assert not {b for b in backends if b.split(".")[2] not in ("base", "sqlite")}
+
+
+def test_no_start_path_imports_icalendar_before_an_ics_file_is_asked_for():
+    _, found = start_path_modules({"icalendar", "dateutil"})
+    assert found == set()
+
+
+CONSOLE_PATH = """
+import sys
+import bot.app.cli, bot.app.serve, bot.app.bootstrap, adapters.console
+print(" ".join(sorted({n.split(".")[0] for n in sys.modules} & {"aiohttp", "icalendar", "nio"})))
+"""
+
+
+def test_the_console_start_path_without_a_listener_imports_no_http_library():
+    out = subprocess.run(
+        [sys.executable, "-c", CONSOLE_PATH], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == []
