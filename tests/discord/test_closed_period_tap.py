@@ -32,7 +32,9 @@ async def test_a_tap_on_last_weeks_reminder_names_that_week_and_offers_this_one(
         text = late.content or ""
         assert late.ephemeral
         assert "That question was about the week of Mon 30 Nov 2026" in text, text
-        assert "closed on Mon 7 Dec at 12:00" in text, text
+        # Discord shows the close in each reader's own zone: 12:00 Berlin on Monday 7 Dec.
+        closed_at = int(datetime(2026, 12, 7, 12, 0, tzinfo=BERLIN).timestamp())
+        assert f"closed <t:{closed_at}:f>" in text, text
         assert "For this week (week of Mon 7 Dec 2026):" in text, text
         ids = [c["custom_id"] for c in walk_components(late.components) if "custom_id" in c]
         (offered,) = [c for c in ids if ":done:" in c]
