@@ -11,7 +11,7 @@ from tortoise.functions import Max
 from storage import convert
 from storage import models as m
 from storage.record_cache import ALL, DUE, PLEDGES, cache, changed
-from storage.records import MemberRec, ParticipantRow, ParticipationRec, PledgeRec
+from storage.records import MemberRec, ParticipationRec, PledgeRec
 from storage.transaction import atomic
 
 
@@ -104,35 +104,6 @@ async def participations(
         query = query.filter(active=True)
     rows = await query.select_related("member").order_by("pledge_id", "id")
     return [(convert.participation(r), convert.member(r.member)) for r in rows]
-
-
-async def participant_rows(
-    pledge_ids: list[int], member_id: int | None = None
-) -> list[ParticipantRow]:
-    """Active participations of these pledges with member names, as plain rows in one query.
-
-    Reads only the columns boards show (no timestamps), because building ORM objects and
-    parsing dates dominated `pledge list` and `streak` in groups of thousands.
-    """
-    if not pledge_ids:
-        return []
-    query = m.Participation.filter(pledge_id__in=pledge_ids, active=True)
-    if member_id is not None:
-        query = query.filter(member_id=member_id)
-    rows = await query.order_by("pledge_id", "id").values_list(
-        "id",
-        "pledge_id",
-        "member_id",
-        "member__platform",
-        "member__external_id",
-        "member__display_name",
-        "current_streak",
-        "best_streak",
-        "strength",
-        "freezes",
-        "closed_through",
-    )
-    return [ParticipantRow(*row) for row in rows]
 
 
 async def participation_of(pledge_id: int, member_id: int) -> ParticipationRec | None:
