@@ -68,7 +68,8 @@ async def _commands(samples: int, active: int) -> dict[str, str]:
                 await call(pick(), text)
             hits, misses = cache.hits, cache.misses
             times = [await call(pick(), text) for _ in range(samples)]
-            looked = cache.hits - hits + cache.misses - misses
+            hit = cache.hits - hits
+            looked = hit + cache.misses - misses
             counts = []
             for _ in range(STATEMENT_SAMPLES):  # counted apart: the counter's wrapper costs time
                 with StatementCounter() as sql:
@@ -78,7 +79,7 @@ async def _commands(samples: int, active: int) -> dict[str, str]:
                 f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms "
                 f"(n={len(times)}); {statistics.median(counts):.0f} SQL statements "
                 f"(min {min(counts)}, max {max(counts)} of {STATEMENT_SAMPLES} calls); "
-                f"record cache {100 * (cache.hits - hits) / max(1, looked):.0f}% hits"
+                f"record cache {100 * hit / max(1, looked):.0f}% hits"
             )
     return figures
 
