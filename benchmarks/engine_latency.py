@@ -20,53 +20,67 @@ from bot.messages import boards as reports
 from bot.messages.weekly_summary import closed_week_summary
 from storage import database
 from storage import groups as group_queries
+from storage.record_cache import cache
 
 COMMANDS = ("!done 1", "!streak", "!pledge list", "!summary")
 LAST_WEEK = "week:2026-11-23"
 STATEMENT_SAMPLES = 20
 
 
-async def _commands(samples: int) -> dict[str, str]:
+async def _commands(samples: int, active: int) -> dict[str, str]:
+    """Each command twice: typed by members seen before (the record cache holds their group,
+    member and pledges: a community's steady state) and by random members of all 100,000 (most
+    of them the first time this process sees them)."""
     engine = build_engine(Config(), VirtualClock(dep.NOW))
     lay = dep.layout()
     rnd = random.Random(1)
     # Ordinary groups (about 95 members each): where almost every command is typed.
     ordinary = range(len(dep.SIZED), dep.GROUPS)
-    figures: dict[str, str] = {}
+    everyone = [(g, m) for g in ordinary for m in lay.members_of(g)]
+    regulars = rnd.sample(everyone, active)
     event = 0
-    for text in COMMANDS:
-        times = []
-        for n in range(samples + 10):
-            g = rnd.choice(ordinary)
-            member = rnd.choice(lay.members_of(g))
-            actor = Actor("bench", f"u{member}", f"user{member}")
-            place = Place("bench", f"room{g}", f"Group {g}")
-            event += 1
-            t = time.perf_counter()
-            reply = await engine.handle_text(actor, place, text, f"ev{event}")
-            elapsed = time.perf_counter() - t
-            if reply is None:
-                raise RuntimeError(f"{text!r} got no reply")
-            if n >= 10:  # the first few warm Tortoise's caches and the connection
-                times.append(elapsed * 1000)
-        counts = []
-        for _ in range(STATEMENT_SAMPLES):  # counted apart: the counter's wrapper costs time
-            g = rnd.choice(ordinary)
-            member = rnd.choice(lay.members_of(g))
-            event += 1
-            with StatementCounter() as sql:
-                await engine.handle_text(
-                    Actor("bench", f"u{member}", f"user{member}"),
-                    Place("bench", f"room{g}", f"Group {g}"),
-                    text,
-                    f"ev{event}",
-                )
-            counts.append(sql.count)
-        figures[text] = (
-            f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms "
-            f"(n={len(times)}); {statistics.median(counts):.0f} SQL statements "
-            f"(min {min(counts)}, max {max(counts)} of {STATEMENT_SAMPLES} calls)"
+
+    async def call(who: tuple[int, int], text: str) -> float:
+        nonlocal event
+        g, member = who
+        event += 1
+        t = time.perf_counter()
+        reply = await engine.handle_text(
+            Actor("bench", f"u{member}", f"user{member}"),
+            Place("bench", f"room{g}", f"Group {g}"),
+            text,
+            f"ev{event}",
         )
+        elapsed = (time.perf_counter() - t) * 1000
+        if reply is None:
+            raise RuntimeError(f"{text!r} got no reply")
+        return elapsed
+
+    for who in regulars:  # each regular once: what a running bot has seen
+        await call(who, "!pledge list")
+    figures: dict[str, str] = {}
+    for text in COMMANDS:
+        for label, pick in (
+            ("seen before", lambda: rnd.choice(regulars)),
+            ("first seen", lambda: rnd.choice(everyone)),
+        ):
+            for _ in range(10):  # warm Tortoise's compiled-SQL cache and the connection
+                await call(pick(), text)
+            hits, misses = cache.hits, cache.misses
+            times = [await call(pick(), text) for _ in range(samples)]
+            hit = cache.hits - hits
+            looked = hit + cache.misses - misses
+            counts = []
+            for _ in range(STATEMENT_SAMPLES):  # counted apart: the counter's wrapper costs time
+                with StatementCounter() as sql:
+                    await call(pick(), text)
+                counts.append(sql.count)
+            figures[f"{text} ({label})"] = (
+                f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms "
+                f"(n={len(times)}); {statistics.median(counts):.0f} SQL statements "
+                f"(min {min(counts)}, max {max(counts)} of {STATEMENT_SAMPLES} calls); "
+                f"record cache {100 * hit / max(1, looked):.0f}% hits"
+            )
     return figures
 
 
@@ -95,11 +109,11 @@ async def _summaries() -> list[str]:
     return lines
 
 
-async def run(url: str, samples: int) -> list[str]:
+async def run(url: str, samples: int, active: int) -> list[str]:
     await database.open_database(url)
     try:
         summaries = await _summaries()
-        commands = await _commands(samples)
+        commands = await _commands(samples, active)
     finally:
         await database.close_database()
     return [*summaries, *(f"command {k}: {v}" for k, v in commands.items())]
@@ -108,7 +122,10 @@ async def run(url: str, samples: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--samples", type=int, default=300, help="per command")
+    parser.add_argument("--samples", type=int, default=300, help="per command and kind")
+    parser.add_argument(
+        "--active", type=int, default=2000, help="members seen before (in ordinary groups)"
+    )
     args = parser.parse_args()
     print(machine())
     if args.backend == "sqlite":
@@ -116,13 +133,18 @@ def main() -> None:
         print("deployment: " + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
         with tempfile.TemporaryDirectory() as tmp:
             url = dep.sqlite_copy(Path(tmp) / "bench.db")
-            lines = asyncio.run(run(url, args.samples))
+            lines = asyncio.run(run(url, args.samples, args.active))
     else:
         with postgres() as url:
             print(f"loaded into PostgreSQL in {asyncio.run(dep.load_postgres(url)):.1f} s")
-            lines = asyncio.run(run(url, args.samples))
+            lines = asyncio.run(run(url, args.samples, args.active))
     for line in lines:
         print(f"engine ({args.backend}): {line}")
+    if args.backend == "postgres":
+        print(
+            "engine (postgres): each command also sends one `SELECT 1` on the record cache's "
+            "LISTEN connection (not counted above): what other processes changed is seen."
+        )
 
 
 if __name__ == "__main__":

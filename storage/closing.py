@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
+from tortoise.connection import connections
 from tortoise.functions import Count
 
-from storage import convert
+from storage import convert, deferred
 from storage import models as m
+from storage.record_cache import ALL, DUE, GROUP, cache, changed
 from storage.records import (
     GroupRec,
     GroupWeekRec,
@@ -31,6 +34,45 @@ async def due_participations(
         (convert.participation(r), convert.pledge(r.pledge), convert.group(r.pledge.group))
         for r in rows
     ]
+
+
+_EARLIEST_SQL = (
+    "SELECT (SELECT MIN(p.next_close_at) FROM participations p"
+    " JOIN pledges pl ON pl.id = p.pledge_id WHERE pl.group_id = {g}),"
+    " (SELECT MIN(j.due_at) FROM jobs j"
+    " WHERE j.group_id_ref = {g} AND j.kind = '{kind}' AND j.status = '{status}')"
+)
+
+
+def _instant(value: Any) -> datetime:
+    """SQLite hands back ISO text, asyncpg aware datetimes: both as aware UTC datetimes."""
+    if isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def nothing_due(group_id: int, now: datetime) -> bool:
+    """True when no participation of the group closes by `now` and no setting change of it
+    is due: what `due_participations` and `deferred.due` would both find empty.
+
+    The earliest such instant is cached per group (storage/record_cache.py, "due"); every
+    write that can make it earlier drops it. False (look) while the cache is off.
+    """
+    known = cache.due(group_id)
+    if known is None:
+        ticket = cache.ticket()
+        if ticket is None:
+            return False
+        conn = connections.get("default")
+        _, rows = await conn.execute_query(
+            _EARLIEST_SQL.format(g=int(group_id), kind=deferred.KIND, status=deferred.WAITING)
+        )
+        found = [_instant(v) for v in tuple(rows[0]) if v is not None] if rows else []
+        earliest = min(found) if found else None
+        cache.put_due(ticket, group_id, earliest)
+        known = (earliest,)
+    return known[0] is None or now < known[0]
 
 
 async def record_closes(
@@ -74,13 +116,18 @@ async def record_closes(
                 next_close_at=u.next_close_at,
                 active=u.active,
             )
+    # Closes only move a group's earliest due instant later: a cached one is early, not wrong;
+    # dropped here so the next command reads the new one.
+    cache.drop(DUE, ALL)
 
 
 async def close_again_now(group_id: int, now: datetime, before: datetime) -> int:
     """Make a group's pending closes due now (its calendar changed); returns how many."""
-    return await m.Participation.filter(
+    moved = await m.Participation.filter(
         pledge__group_id=group_id, next_close_at__gt=now, next_close_at__lt=before
     ).update(next_close_at=now)
+    await changed(DUE, group_id)
+    return moved
 
 
 async def week_counts(group_id: int, start: datetime, end: datetime) -> dict[str, int]:
@@ -118,6 +165,7 @@ async def record_group_week(week: GroupWeekRec, closed_through: datetime, now: d
         await group.save(
             update_fields=["group_streak", "best_group_streak", "weeks_closed_through"]
         )
+        await changed(GROUP, group.id)
     return not exists
 
 
@@ -163,8 +211,6 @@ async def switch_week_start(
 ) -> bool:
     """In one transaction: mark the waiting change applied, give check-ins and participations
     their new week keys and set the group's week start; False if another process did it."""
-    from storage import deferred
-
     async with atomic():
         if not await deferred.applied(change_id, now):
             return False
@@ -175,4 +221,5 @@ async def switch_week_start(
             ids = [i for i, k in first_periods.items() if k == key]
             await m.Participation.filter(id__in=ids).update(first_period=key)
         await m.Group.filter(id=group_id).update(week_start=week_start)
+        await changed(GROUP, group_id)
     return True

@@ -11,6 +11,7 @@ from tortoise import Tortoise
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
 
+from storage import record_cache
 from storage.errors import DatabaseUnavailable, SchemaNotMigrated
 
 APP = "logoff"
@@ -75,6 +76,8 @@ async def _init(config: dict[str, Any]) -> None:
     # A global fallback context: platform libraries run callbacks in tasks of their own, and
     # every one of them must reach the same connections.
     await Tortoise.init(config=config, _enable_global_fallback=True)
+    # Cached records (storage/record_cache.py): on at once on SQLite, on PostgreSQL once LISTEN is.
+    await record_cache.attach(get_connection("default"))
 
 
 async def _pending_migrations(url: str) -> list[str]:
@@ -144,6 +147,8 @@ async def migrate(url: str, *, keep_open: bool = False) -> list[str]:
 
 
 async def close_database() -> None:
+    with contextlib.suppress(Exception):
+        await record_cache.detach()
     with contextlib.suppress(Exception):
         await Tortoise.close_connections()
     clear_sql_cache()

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from storage import models as m
+from storage.record_cache import ALL, DUE, changed
 from storage.transaction import atomic
 
 KIND = "setting"
@@ -60,6 +61,7 @@ async def defer(
             status=WAITING,
             created_at=now,
         )
+        await changed(DUE, group_id)
 
 
 async def cancel(group_id: int, field: str) -> int:
@@ -92,3 +94,4 @@ async def applied(change_id: int, now: datetime) -> bool:
 async def retime(change_id: int, at: datetime) -> None:
     """Move a waiting change (its week closes at another instant after a zone change)."""
     await m.Job.filter(id=change_id, status=WAITING).update(due_at=at)
+    await changed(DUE, ALL)  # maybe earlier; the change's group is not at hand

@@ -6,6 +6,7 @@ from tortoise.exceptions import IntegrityError
 
 from storage import convert
 from storage import models as m
+from storage.record_cache import GROUP, changed
 from storage.records import GroupRec
 
 
@@ -17,6 +18,7 @@ async def restore_group(platform: str, external_id: str) -> GroupRec | None:
     if row.archived:
         row.archived = False
         await row.save(update_fields=["archived"])
+        await changed(GROUP, row.id)
     return convert.group(row)
 
 
@@ -34,4 +36,5 @@ async def move_group(platform: str, old_id: str, new_id: str) -> GroupRec | None
         await row.save(update_fields=["external_id", "archived"])
     except IntegrityError:
         return None
+    await changed(GROUP, row.id)
     return convert.group(row)

@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from storage import convert
 from storage import models as m
+from storage.record_cache import GROUP, MEMBER, cache, changed, created
 from storage.records import GroupDefaults, GroupRec, MemberRec
 
 GROUP_SETTINGS = frozenset(
@@ -32,6 +33,10 @@ MEMBER_SETTINGS = frozenset({"timezone", "muted_until", "display_name", "forget_
 async def ensure_group(
     platform: str, external_id: str, name: str, defaults: GroupDefaults, now: datetime
 ) -> GroupRec:
+    known = cache.group_at(platform, external_id)
+    if known is not None and (not name or known.name == name[:200]):
+        return known
+    ticket = cache.ticket()
     row = await m.Group.get_or_none(platform=platform, external_id=external_id)
     if row is None:
         try:
@@ -51,20 +56,43 @@ async def ensure_group(
             )
         except IntegrityError:  # created concurrently by another event
             row = await m.Group.get(platform=platform, external_id=external_id)
+        else:
+            created(GROUP, row.id)
+            return convert.group(row)
     elif name and row.name != name[:200]:
         row.name = name[:200]
         await row.save(update_fields=["name"])
-    return convert.group(row)
+        await changed(GROUP, row.id)
+        return convert.group(row)
+    group = convert.group(row)
+    cache.put_group(ticket, group)
+    return group
 
 
 async def get_group(group_id: int) -> GroupRec | None:
+    known = cache.group(group_id)
+    if known is not None:
+        return known
+    ticket = cache.ticket()
     row = await m.Group.get_or_none(id=group_id)
-    return convert.group(row) if row else None
+    if row is None:
+        return None
+    group = convert.group(row)
+    cache.put_group(ticket, group)
+    return group
 
 
 async def find_group(platform: str, external_id: str) -> GroupRec | None:
+    known = cache.group_at(platform, external_id)
+    if known is not None:
+        return known
+    ticket = cache.ticket()
     row = await m.Group.get_or_none(platform=platform, external_id=external_id)
-    return convert.group(row) if row else None
+    if row is None:
+        return None
+    group = convert.group(row)
+    cache.put_group(ticket, group)
+    return group
 
 
 async def update_group(group_id: int, **values: Any) -> GroupRec:
@@ -72,6 +100,7 @@ async def update_group(group_id: int, **values: Any) -> GroupRec:
     if unknown:
         raise ValueError(f"not group settings: {sorted(unknown)}")
     await m.Group.filter(id=group_id).update(**values)
+    await changed(GROUP, group_id)
     return convert.group(await m.Group.get(id=group_id))
 
 
@@ -82,6 +111,10 @@ async def active_groups() -> list[GroupRec]:
 async def ensure_member(
     platform: str, external_id: str, display_name: str, now: datetime
 ) -> MemberRec:
+    known = cache.member_at(platform, external_id)
+    if known is not None and (not display_name or known.display_name == display_name[:200]):
+        return known
+    ticket = cache.ticket()
     row = await m.Member.get_or_none(platform=platform, external_id=external_id)
     if row is None:
         try:
@@ -93,15 +126,30 @@ async def ensure_member(
             )
         except IntegrityError:
             row = await m.Member.get(platform=platform, external_id=external_id)
+        else:
+            created(MEMBER, row.id)
+            return convert.member(row)
     elif display_name and row.display_name != display_name[:200]:
         row.display_name = display_name[:200]
         await row.save(update_fields=["display_name"])
-    return convert.member(row)
+        await changed(MEMBER, row.id)
+        return convert.member(row)
+    member = convert.member(row)
+    cache.put_member(ticket, member)
+    return member
 
 
 async def find_member(platform: str, external_id: str) -> MemberRec | None:
+    known = cache.member_at(platform, external_id)
+    if known is not None:
+        return known
+    ticket = cache.ticket()
     row = await m.Member.get_or_none(platform=platform, external_id=external_id)
-    return convert.member(row) if row else None
+    if row is None:
+        return None
+    member = convert.member(row)
+    cache.put_member(ticket, member)
+    return member
 
 
 async def find_member_by_name(platform: str, name: str) -> list[MemberRec]:
@@ -124,4 +172,5 @@ async def update_member(member_id: int, **values: Any) -> MemberRec:
     if unknown:
         raise ValueError(f"not member settings: {sorted(unknown)}")
     await m.Member.filter(id=member_id).update(**values)
+    await changed(MEMBER, member_id)
     return convert.member(await m.Member.get(id=member_id))

@@ -10,7 +10,8 @@ from tortoise.functions import Max
 
 from storage import convert
 from storage import models as m
-from storage.records import MemberRec, ParticipantRow, ParticipationRec, PledgeRec
+from storage.record_cache import ALL, DUE, PLEDGES, cache, changed
+from storage.records import MemberRec, ParticipationRec, PledgeRec
 from storage.transaction import atomic
 
 
@@ -62,12 +63,19 @@ async def create_pledge(new: NewPledge, join: NewParticipation | None, now: date
                     joined_at=join.joined_at,
                 )
             )
+        await changed(PLEDGES, new.group_id)
     return convert.pledge(row)
 
 
 async def group_pledges(group_id: int, statuses: tuple[str, ...]) -> list[PledgeRec]:
+    known = cache.pledges(group_id, statuses)
+    if known is not None:
+        return known
+    ticket = cache.ticket()
     rows = await m.Pledge.filter(group_id=group_id, status__in=list(statuses)).order_by("number")
-    return [convert.pledge(r) for r in rows]
+    pledges = [convert.pledge(r) for r in rows]
+    cache.put_pledges(ticket, group_id, statuses, pledges)
+    return pledges
 
 
 async def get_pledge(pledge_id: int) -> PledgeRec | None:
@@ -80,7 +88,9 @@ async def update_pledge(pledge_id: int, **values: Any) -> PledgeRec:
     if set(values) - allowed:
         raise ValueError(f"not pledge fields: {sorted(set(values) - allowed)}")
     await m.Pledge.filter(id=pledge_id).update(**values)
-    return convert.pledge(await m.Pledge.get(id=pledge_id))
+    pledge = convert.pledge(await m.Pledge.get(id=pledge_id))
+    await changed(PLEDGES, pledge.group_id)
+    return pledge
 
 
 async def participations(
@@ -94,35 +104,6 @@ async def participations(
         query = query.filter(active=True)
     rows = await query.select_related("member").order_by("pledge_id", "id")
     return [(convert.participation(r), convert.member(r.member)) for r in rows]
-
-
-async def participant_rows(
-    pledge_ids: list[int], member_id: int | None = None
-) -> list[ParticipantRow]:
-    """Active participations of these pledges with member names, as plain rows in one query.
-
-    Reads only the columns boards show (no timestamps), because building ORM objects and
-    parsing dates dominated `pledge list` and `streak` in groups of thousands.
-    """
-    if not pledge_ids:
-        return []
-    query = m.Participation.filter(pledge_id__in=pledge_ids, active=True)
-    if member_id is not None:
-        query = query.filter(member_id=member_id)
-    rows = await query.order_by("pledge_id", "id").values_list(
-        "id",
-        "pledge_id",
-        "member_id",
-        "member__platform",
-        "member__external_id",
-        "member__display_name",
-        "current_streak",
-        "best_streak",
-        "strength",
-        "freezes",
-        "closed_through",
-    )
-    return [ParticipantRow(*row) for row in rows]
 
 
 async def participation_of(pledge_id: int, member_id: int) -> ParticipationRec | None:
@@ -156,8 +137,10 @@ async def _upsert_participation(new: NewParticipation) -> tuple[m.Participation,
 async def join(new: NewParticipation) -> tuple[ParticipationRec, bool]:
     """Join a pledge; returns the participation and whether anything changed."""
     async with atomic():
-        row, changed = await _upsert_participation(new)
-    return convert.participation(row), changed
+        row, joined = await _upsert_participation(new)
+        if joined:  # a period that closes before the group's earliest close so far
+            await changed(DUE, ALL)
+    return convert.participation(row), joined
 
 
 async def leave(participation_id: int) -> None:

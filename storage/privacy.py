@@ -6,6 +6,7 @@ from typing import Any
 
 from storage import events as event_queries
 from storage import models as m
+from storage.record_cache import ALL, MEMBER, PLEDGES, changed
 from storage.transaction import atomic
 
 
@@ -90,3 +91,5 @@ async def forget_member(member_id: int) -> None:
         await m.Pledge.filter(creator_id=member_id).update(creator_id=None)
         await event_queries.forget_member(member_id)
         await m.Member.filter(id=member_id).delete()
+        await changed(PLEDGES, ALL)  # the pledges they created, in any group
+        await changed(MEMBER, member_id)

@@ -10,6 +10,8 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
+from storage import record_cache
+
 
 async def _undo_enter(ctx: Any) -> None:
     """What Tortoise's `__aenter__` did before BEGIN failed, taken back.
@@ -38,19 +40,23 @@ async def _undo_enter(ctx: Any) -> None:
 
 @contextlib.asynccontextmanager
 async def atomic() -> AsyncIterator[TransactionalDBClient]:
-    """`in_transaction()` for the default connection, safe against a failed BEGIN."""
-    ctx = in_transaction()
-    try:
-        client = await ctx.__aenter__()
-    except BaseException:
-        await _undo_enter(ctx)
-        raise
-    try:
-        yield client
-    except BaseException as exc:
-        await ctx.__aexit__(type(exc), exc, exc.__traceback__)
-        raise
-    await ctx.__aexit__(None, None, None)
+    """`in_transaction()` for the default connection, safe against a failed BEGIN.
+
+    Cached records it changes are dropped again when it ends (storage/record_cache.py).
+    """
+    with record_cache.transaction_scope():
+        ctx = in_transaction()
+        try:
+            client = await ctx.__aenter__()
+        except BaseException:
+            await _undo_enter(ctx)
+            raise
+        try:
+            yield client
+        except BaseException as exc:
+            await ctx.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        await ctx.__aexit__(None, None, None)
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage import groups, incoming, pledges
+from storage import board_reads, groups, incoming, pledges
 from storage import models as m
 
 # The models a command or a tap reads or writes on its way (claim, group, member, pledges,
@@ -37,5 +37,5 @@ async def warm_up() -> None:
     await groups.find_group("", "")
     await groups.find_member("", "")
     await pledges.group_pledges(0, ("active", "paused"))
-    await pledges.participant_rows([0])
+    await board_reads.participant_rows([0])
     await incoming.get("", "")

@@ -34,6 +34,7 @@ from storage import checkins as checkin_queries
 from storage import events as event_queries
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
+from storage import record_cache
 from storage import sent as sent_queries
 from storage.records import GroupDefaults, GroupRec, MemberRec, PledgeRec
 
@@ -281,6 +282,8 @@ class Engine:
         about = log_context.enter(place.platform, None if place.is_direct else place.external_id)
         try:
             async with self._lock:
+                # Cached records: what other processes changed before now is seen now.
+                await record_cache.sync()
                 reply = self._scrub(await run(), place.platform)
             outcome = "ok"
             return reply

@@ -15,6 +15,7 @@ from bot.rules import pledge_periods as tracking
 from bot.rules import streaks
 from bot.rules.periods import Period, describe
 from bot.rules.slots import next_occurrence, parse_slot
+from storage import board_reads
 from storage import checkins as checkin_queries
 from storage import closing as close_queries
 from storage import pledges as pledge_queries
@@ -85,18 +86,23 @@ async def load_board(
 ) -> Board:
     """Pledges, participants and this period's counts; only one member's when `member_id`."""
     pledges = await pledge_queries.group_pledges(group.id, statuses)
-    rows = await pledge_queries.participant_rows([p.id for p in pledges], member_id)
+    pledge_ids = [p.id for p in pledges]
+    rows = await board_reads.participant_rows(pledge_ids, member_id)
     parts: dict[int, list[ParticipantRow]] = {p.id: [] for p in pledges}
     for row in rows:
         parts[row.pledge_id].append(row)
     periods = {p.id: tracking.current_period(p, group, now) for p in pledges}
     late = {p.id: tracking.period_in_grace(p, group, now) for p in pledges}
-    ids = [row.id for row in rows]
     keys = {period.key for period in periods.values()}
     keys |= {period.key for period in late.values() if period is not None}
-    tallies = await checkin_queries.tallies(ids, list(keys))
+    # By pledge (and member), like the rows: the same participations, read in constant SQL.
+    tallies = await board_reads.tallies(pledge_ids, member_id, list(keys)) if rows else {}
     done = {k: t.done for k, t in tallies.items()}
-    vouches = await checkin_queries.vouches(ids, [period.key for period in periods.values()])
+    vouches = (
+        await board_reads.vouches(pledge_ids, member_id, [p.key for p in periods.values()])
+        if rows
+        else []
+    )
     return Board(
         group=group,
         pledges=pledges,

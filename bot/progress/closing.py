@@ -185,6 +185,14 @@ async def close_due(
     With `group` (a fresh record of the group `group_id`), the group is not read again.
     """
     report = CloseReport()
+    if (
+        group is not None
+        and group.id == group_id
+        and await close_queries.nothing_due(group_id, now)
+    ):
+        # A command in a group with nothing due (the usual case): its week may still close.
+        await close_weeks(group, now, report)
+        return report
     await switch_week_starts(now, group_id, report)
     await close_participations(now, report, group_id)
     if group_id is not None:
