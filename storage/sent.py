@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from storage import models as m
 from storage.records import SentMessageRec
+from storage.transaction import savepoint
 
 
 def _rec(row: m.SentMessage) -> SentMessageRec:
@@ -35,15 +36,16 @@ async def record_sent(
 ) -> None:
     # The same message recorded twice (a retried hand-over): once is enough.
     with contextlib.suppress(IntegrityError):
-        await m.SentMessage.create(
-            platform=platform,
-            message_id=message_id,
-            kind=kind,
-            group_id_ref=group_id,
-            pledge_id_ref=pledge_id,
-            period_key=period_key,
-            created_at=now,
-        )
+        async with savepoint():
+            await m.SentMessage.create(
+                platform=platform,
+                message_id=message_id,
+                kind=kind,
+                group_id_ref=group_id,
+                pledge_id_ref=pledge_id,
+                period_key=period_key,
+                created_at=now,
+            )
 
 
 async def find_sent(platform: str, message_id: str) -> SentMessageRec | None:

@@ -669,16 +669,19 @@ class MatrixAdapter:
                 if answer.reply is not None and await self._find(room_id, key):
                     answer = Answer(None)  # it went out before the crash
             else:
-                answer = await handle()
-                crash_points.reached("handled")
-                target = {
-                    "in_reply_to": answer.in_reply_to or "",
-                    "owner": answer.owner,
-                    "thread": answer.thread or "",
-                }
-                if not await claims.store_reply(PLATFORM, event_id, answer.reply, target):
+
+                async def run() -> Answer:
+                    answer = await handle()
+                    crash_points.reached("handled")  # written, not committed: handled again
+                    return answer
+
+                # The command's effects and its stored reply commit together.
+                handled = await claims.handle_once(PLATFORM, event_id, run, _stored_target)
+                if handled is None:
                     log.warning("lost the claim on %s; another process answers it", event_id)
                     return
+                answer = handled
+                crash_points.reached("stored")  # committed with its reply, not sent yet
             if answer.reply is not None:
                 await self._answer(
                     room_id,
@@ -1058,6 +1061,16 @@ class MatrixAdapter:
             if room is not None and room.encrypted and user_id in room.users:
                 return
             await self._room_seen.setdefault(room_id, asyncio.Event()).wait()
+
+
+def _stored_target(answer: Answer) -> tuple[Reply | None, dict[str, str]]:
+    """The reply to store with an event's claim, and what sending it later needs."""
+    target = {
+        "in_reply_to": answer.in_reply_to or "",
+        "owner": answer.owner,
+        "thread": answer.thread or "",
+    }
+    return answer.reply, target
 
 
 def _choice_index(key: str) -> int | None:

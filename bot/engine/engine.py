@@ -34,6 +34,7 @@ from storage import groups as group_queries
 from storage import pledges as pledge_queries
 from storage import sent as sent_queries
 from storage.records import GroupDefaults, GroupRec, MemberRec, PledgeRec
+from storage.transaction import savepoint
 
 log = logging.getLogger("logoff.engine")
 
@@ -260,7 +261,10 @@ class Engine:
         outcome = "error"
         about = log_context.enter(place.platform, None if place.is_direct else place.external_id)
         try:
-            async with self._lock:
+            # Under `EventClaims.handle_once` the command's writes share a transaction with its
+            # stored reply: a refused or failed command takes back what it wrote (savepoint)
+            # and leaves that transaction usable for the reply that says so.
+            async with self._lock, savepoint():
                 reply = self._scrub(await run(), place.platform)
             outcome = "ok"
             return reply
