@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from tortoise.connection import connections
 
-from storage import convert
+from storage import convert, sent
 from storage import models as m
 from storage.records import (
     GroupRec,
@@ -39,6 +39,7 @@ class SentRecord:
     group_id: int | None
     pledge_id: int | None
     period_key: str | None
+    key: str = ""  # its idempotency key: rows written under it before the send are attached
 
 
 async def groups_by_id(group_ids: Iterable[int]) -> dict[int, GroupRec]:
@@ -264,6 +265,7 @@ async def record_sent_many(records: Sequence[SentRecord], now: datetime) -> None
     """Record accepted messages in one insert; a message already recorded stays as it was."""
     if not records:
         return
+    await sent.attach_posted((r.platform, r.key, r.message_id) for r in records)
     await m.SentMessage.bulk_create(
         [
             m.SentMessage(
