@@ -289,11 +289,12 @@ _ASK_STATUSES = ("pending", "claimed", "sent")
 
 async def asks_between(
     group_ids: Iterable[int], start: datetime, end: datetime
-) -> list[tuple[int, int, int, str]]:
-    """(group, member, pledge, period key) of every ask in messages sent or queued with a due
-    time in [start, end): each member is asked once per period. One query per 400 groups."""
+) -> list[tuple[int, int, int, str, str]]:
+    """(group, member, pledge, period key, notice kind) of every ask in messages sent or queued
+    with a due time in [start, end): each member is asked once per period. One query per 400
+    groups."""
     ids = sorted(set(group_ids))
-    out: list[tuple[int, int, int, str]] = []
+    out: list[tuple[int, int, int, str, str]] = []
     for chunk in _chunks(ids):
         rows = await m.Job.filter(
             group_id_ref__in=chunk,
@@ -305,7 +306,8 @@ async def asks_between(
         for group_id, payload in rows:
             data = json.loads(payload) if isinstance(payload, str) else payload
             for row in (data or {}).get("notices") or []:
-                out.append((int(group_id), int(row[0]), int(row[1]), str(row[2])))
+                kind = str(row[3]) if len(row) > 3 else ""
+                out.append((int(group_id), int(row[0]), int(row[1]), str(row[2]), kind))
     return out
 
 
