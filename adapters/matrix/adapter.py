@@ -177,7 +177,7 @@ class MatrixAdapter:
         quiet_nio()
         self._runner = asyncio.current_task()
         instance = self.lock.acquire()
-        self.claims = EventClaims(self.engine.clock, instance)
+        self.claims = EventClaims(self.engine.clock, instance, self.engine.writer)
         try:
             await self._login()
             await self._sync_loop(started)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from bot.clock import Clock
+from bot.engine.writer_lock import WriterLock
 from bot.messages.notices import reply_from_json, reply_to_json
 from bot.messages.replies import Reply
 from storage import incoming
@@ -35,9 +36,11 @@ def reply_key(event_id: str) -> str:
 class EventClaims:
     """Claims of one adapter instance's incoming events."""
 
-    def __init__(self, clock: Clock, instance: str) -> None:
+    def __init__(self, clock: Clock, instance: str, writer: WriterLock | None = None) -> None:
         self.clock = clock
         self.owner = f"{instance}:{secrets.token_hex(4)}"
+        # The engine's writer lock (`Engine.writer`), taken before the handling transaction.
+        self.writer = writer or WriterLock()
 
     async def claim(self, platform: str, event_id: str) -> Claim:
         return await incoming.claim(platform, event_id, self.owner, self.clock.now())
@@ -74,7 +77,7 @@ class EventClaims:
         second pledge). None: the claim was lost meanwhile, and nothing of this run is kept.
         """
         try:
-            async with incoming.handling():
+            async with self.writer, incoming.handling():
                 result = await handle()
                 reply, target = reply_of(result)
                 if not await self.store_reply(platform, event_id, reply, target):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import secrets
@@ -19,6 +18,7 @@ from bot.commands.invocation import Invocation, Tap
 from bot.commands.registry import Command, Registry, Role, bind, tokenize
 from bot.engine.hooks import SchedulingHooks
 from bot.engine.ratelimit import RateLimiter
+from bot.engine.writer_lock import WriterLock
 from bot.errors import PermissionDenied, UserError
 from bot.messages.actions import REACTION_ANSWERS, Action, decode
 from bot.messages.event_card import CARD_UPDATED
@@ -80,7 +80,13 @@ class Engine:
         # Public base URL of the HTTP listener, for the group calendar feeds ("" when none).
         self.feed_base_url = ""
         # One writer at a time inside a process: a tap and a typed command never interleave.
-        self._lock = asyncio.Lock()
+        self._lock = WriterLock()
+
+    @property
+    def writer(self) -> WriterLock:
+        """Held around each command, tap and close; `EventClaims` takes it before its
+        transaction (see WriterLock)."""
+        return self._lock
 
     @property
     def card_hook(self) -> CardHook | None:

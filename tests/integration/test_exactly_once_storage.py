@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.actors import Actor, Place
+from bot.app.bootstrap import build_engine
+from bot.app.config import Config
 from bot.clock import VirtualClock
 from bot.engine.choices import OfferedChoices
 from bot.engine.claims import RUN, EventClaims
@@ -169,5 +173,45 @@ async def test_choices_kept_under_a_key_before_the_send_are_found_by_the_message
         await choice_queries.record_choices("matrix", "$two", "", ("a",), NOW)
         await choices.posted("matrix", "reply:$two", "$two")
         assert await m.OfferedChoice.filter(message_id__in=["$two", "key:reply:$two"]).count() == 1
+    finally:
+        await database.close_database()
+
+
+async def test_a_command_in_its_transaction_and_a_close_at_the_same_time_both_finish(
+    database_url: str,
+):
+    """The handling transaction is opened under the engine's writer lock: the other way
+    round, a command holding the transaction (on SQLite the connection's only lock) waited
+    for the engine's lock while the scheduler's close, holding it, waited for the database."""
+    await _open(database_url)
+    try:
+        clock = VirtualClock(NOW)
+        engine = build_engine(Config(), clock)
+        claims = EventClaims(clock, "inst", engine.writer)
+        place = Place("console", "room", "room")
+        in_transaction = asyncio.Event()
+
+        async def command() -> Reply | None:
+            await group_queries.ensure_member("console", "ana", "ana", NOW)
+            in_transaction.set()
+            await asyncio.sleep(0.1)  # the scheduler's close starts meanwhile
+            return await engine.handle_text(
+                Actor("console", "ana", "ana"), place, '!pledge new "Walk" per week', "$e"
+            )
+
+        async def close() -> None:
+            await in_transaction.wait()
+            await engine.close_due()
+
+        assert (await claims.claim("console", "$e")).state == RUN
+        handled, _ = await asyncio.wait_for(
+            asyncio.gather(
+                claims.handle_once("console", "$e", command, lambda r: (r, {})), close()
+            ),
+            timeout=30,
+        )
+        assert handled is not None
+        assert "New pledge `1` **Walk**" in handled.text
+        assert await m.Pledge.filter(title="Walk").count() == 1
     finally:
         await database.close_database()
