@@ -112,7 +112,10 @@ def check(transcript: str) -> dict[str, object]:
     walk_ana = [
         b
         for t, w, b in replies
-        if w.startswith("reply to @ana") and t.endswith("09:00") and "Walk outside" in b
+        if w.startswith("reply to @ana")
+        and t.endswith("09:00")
+        and "Walk outside" in b
+        and not b.startswith(("New pledge", "You are already"))  # the set-up's replies
     ]
     morning_ok = [b for b in walk_ana if "today (" in b or "or yesterday" in b]
     reminder_weeks = sorted(
