@@ -7,7 +7,7 @@ import itertools
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -141,7 +141,12 @@ class ConsoleAdapter:
             return error(
                 exc.message, "Usage: `!wait <duration>` — e.g. `!wait 3d` or `!wait 2h30m`"
             )
-        await self.wait(span)
+        # Whole days move the calendar (`!wait 7d` from Monday 09:00 is Monday 09:00, also
+        # across a clock change); hours and minutes are time that passes.
+        start = self.engine.clock.now()
+        days = timedelta(days=span.days)
+        target = (start.astimezone(self.tz) + days).astimezone(UTC) + (span - days)
+        await self.wait(target - start)
         now = self.engine.clock.now().astimezone(self.tz)
         self._print(f"(time is now {now:%a %d %b %Y %H:%M} {self.tz.key})")
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -22,7 +22,7 @@ from .events import ScheduledEvents
 from .files import ClosedDms, CommandHashes, discord_dir
 from .outbox import DiscordOutbox
 from .respond import CLOSED_DM_NOTICE, answer_with, apologise
-from .slash import build_commands, command_digest
+from .slash import Completer, build_commands, command_digest
 
 log = logging.getLogger("logoff.discord")
 
@@ -99,7 +99,7 @@ class LogoffClient(discord.Client):
         )
         self.outbox = DiscordOutbox(self, self.closed_dms, self.calendar)
         self.tree = LogoffTree(self)
-        for command in build_commands(engine.registry, self.run_command, self.complete_pledge):
+        for command in build_commands(engine.registry, self.run_command, self.completers):
             self.tree.add_command(command)
         self.synced_scopes: list[str] = []
 
@@ -177,13 +177,37 @@ class LogoffClient(discord.Client):
         """A public answer is in the channel: the core keeps an event card's id to edit it."""
         await self.engine.record_posted(identity.PLATFORM, message_id, reply)
 
+    @property
+    def completers(self) -> dict[str, Completer]:
+        """Autocomplete per argument kind: the channel's pledges, the channel's events."""
+        return {"pledge": self.complete_pledge, "event": self.complete_event}
+
     async def complete_pledge(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
+        place = identity.place_of(interaction)
+        return await self._complete(
+            "pledge", interaction, self.engine.pledge_choices(place, current)
+        )
+
+    async def complete_event(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        command = interaction.command
+        path = tuple(command.extras.get("path", ())) if command is not None else ()
+        place = identity.place_of(interaction)
+        return await self._complete(
+            "event", interaction, self.engine.event_choices(place, current, path)
+        )
+
+    @staticmethod
+    async def _complete(
+        kind: str, interaction: discord.Interaction, work: Awaitable[list[tuple[str, str]]]
+    ) -> list[app_commands.Choice[str]]:
         try:
-            pairs = await self.engine.pledge_choices(identity.place_of(interaction), current)
+            pairs = await work
         except Exception:
-            log.exception("pledge autocomplete failed in channel %s", interaction.channel_id)
+            log.exception("%s autocomplete failed in channel %s", kind, interaction.channel_id)
             return []
         return [
             app_commands.Choice(name=label[:100], value=value)

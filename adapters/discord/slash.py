@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Literal, Optional
 
 import discord
@@ -88,15 +88,16 @@ def _callback(command: Command, run: CommandRunner) -> Callable[..., Coroutine[A
 def _leaf(
     command: Command,
     run: CommandRunner,
-    complete: Completer,
+    completers: Mapping[str, Completer],
     parent: app_commands.Group | None,
 ) -> app_commands.Command[Any, ..., Any]:
     func = _callback(command, run)
     if command.args:
         func = app_commands.describe(**{a.name: _short(a.help) for a in command.args})(func)
-    pledge_args = {a.name: complete for a in command.args if a.kind == "pledge"}
-    if pledge_args:
-        func = app_commands.autocomplete(**pledge_args)(func)
+    # Every argument of a kind the adapter can complete (pledges, events) gets autocomplete.
+    completed = {a.name: completers[a.kind] for a in command.args if a.kind in completers}
+    if completed:
+        func = app_commands.autocomplete(**completed)(func)
     if parent is None:
         if command.who is Role.ADMIN:
             func = app_commands.default_permissions(manage_guild=True)(func)
@@ -111,8 +112,11 @@ def _leaf(
     )
 
 
-def build_commands(registry: Registry, run: CommandRunner, complete: Completer) -> list[AppCommand]:
-    """Every registry command as a top-level slash command or a subcommand of its noun's group."""
+def build_commands(
+    registry: Registry, run: CommandRunner, completers: Mapping[str, Completer]
+) -> list[AppCommand]:
+    """Every registry command as a top-level slash command or a subcommand of its noun's group;
+    `completers` by argument kind (e.g. "pledge", "event") give those options autocomplete."""
     nouns = registry.nouns()
     built: list[AppCommand] = []
     for noun, members in nouns.items():
@@ -124,13 +128,13 @@ def build_commands(registry: Registry, run: CommandRunner, complete: Completer) 
             default_permissions=discord.Permissions(manage_guild=True) if admin_only else None,
         )
         for command in members:
-            group.add_command(_leaf(command, run, complete, group))
+            group.add_command(_leaf(command, run, completers, group))
         built.append(group)
     for command in registry.all():
         if len(command.path) == 1:
             if command.path[0] in nouns:
                 raise ValueError(f"/{command.path[0]} is both a command and a group")
-            built.append(_leaf(command, run, complete, None))
+            built.append(_leaf(command, run, completers, None))
     return built
 
 

@@ -93,6 +93,7 @@ class PlatformOutbox:
         return await self._for(platform).find_sent(key, group, member)
 
     async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
+        reply = self._syntax.for_platform(reply, group.platform)
         await self._for(group.platform).edit(group, message_id, reply)
 
     async def mirror_event(self, group: GroupRec, event: MirroredEvent) -> str | None:

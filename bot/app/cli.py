@@ -300,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--daily", type=int, default=0, help="daily pledges beside the weekly ones (mixed cadences)"
     )
     simulate.add_argument(
+        "--events",
+        action="store_true",
+        help="one offline event a week, linked to the first pledge (Going / Maybe / Can't)",
+    )
+    simulate.add_argument(
         "--second-zone",
         help="with --daily: the zone every second member lives in (default America/New_York)",
     )

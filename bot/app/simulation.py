@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.actors import Actor, Place
 from bot.app.bootstrap import App, build_app
 from bot.app.config import BotConfig, Config
+from bot.app.simulation_events import WeeklyEvents
 from bot.clock import VirtualClock
 from bot.messages.actions import Action, decode
 from bot.messages.markup import to_plain, unescape_plain
@@ -69,6 +70,7 @@ class Delivered:
     member: str | None  # None: the group channel
     reply: Reply
     quiet: bool
+    event: bool = False  # the event's card, reminder or "did you make it?"
 
 
 @dataclass(order=True)
@@ -105,6 +107,14 @@ class Figures:
     group_streak: int
     best_group_streak: int
     streaks: dict[str, list[int]]
+    # `--events`: one offline event a week (0 without), what its messages add, its answers.
+    events_per_week: int = 0
+    event_messages_per_member_week: float = 0.0
+    event_channel_messages_per_week: float = 0.0
+    event_answers: dict[str, int] = field(default_factory=dict)
+    event_outcome: dict[str, int] = field(default_factory=dict)
+    taps_per_event_answer: float = 0.0
+    card_edits: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -164,6 +174,8 @@ class Simulation:
         self.daily_at: dict[tuple[str, int, str], datetime] = {}
         self.typed = 0
         self.which_period = 0
+        self.weekly: WeeklyEvents | None = None
+        self.cards = 0
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -255,11 +267,24 @@ class Simulation:
         self._seq += 1
         heapq.heappush(self.events, _Event(at, self._seq, who, kind, text))
 
+    def plan_events(self, start: datetime, weeks: int) -> None:
+        """One event a week, linked to the first pledge (the meeting pledge)."""
+        self.weekly = WeeklyEvents(
+            self.rng, self.tz, self._push, lambda name: self.members[name].responsiveness
+        )
+        self.weekly.plan(start, weeks, "m01", 1)
+
     def received(self, group: GroupRec, member: MemberRec | None, reply: Reply) -> None:
         now = self.clock.now()
         concerned = self._concerned(member, reply)
         quiet = self._in_quiet(now, member, concerned)
-        self.delivered.append(Delivered(now, member.external_id if member else None, reply, quiet))
+        event = ":ev_" in reply.extra.get("idempotency_key", "")
+        self.delivered.append(
+            Delivered(now, member.external_id if member else None, reply, quiet, event)
+        )
+        if event and self.weekly is not None:
+            self.weekly.asked(reply, list(concerned), now)
+            return
         for name, titles in concerned.items():
             for title in titles:
                 self._react(name, title, reply)
@@ -303,6 +328,10 @@ class Simulation:
         key = (name, main.pledge_id, main.period_key)
         if key in self.answered:
             return
+        if self.weekly and main.pledge_id == self.meeting_id and self.weekly.attends(name, key[2]):
+            # They keep the meeting pledge by going: "did you make it?" is their answer.
+            self.answered.add(key)
+            return
         does = self.will_do.setdefault(key, self.rng.random() < sim.reliability)
         question = "not" in buttons
         nudge = reply.text.startswith(("⏰", "💤"))
@@ -339,10 +368,16 @@ class Simulation:
         self.answered.add(key)
         self._push(at, name, "tap", action.encode())
 
+    @property
+    def meeting_id(self) -> int:
+        return self.pledge_ids[TITLES[0]]
+
     async def perform(self, event: _Event) -> None:
         self._event_ids += 1
         if event.kind == "say":
             reply = await self.say(event.who, event.text)
+            if self.weekly is not None and reply is not None and self.weekly.is_card(reply):
+                await self._post_card(reply)
             if reply is not None and event.text.startswith("!done"):
                 self.typed += 1
                 if reply.buttons:
@@ -365,10 +400,22 @@ class Simulation:
             self.actor(event.who), PLACE, event.text, f"tap{self._event_ids}"
         )
         verb = decode(event.text)
-        if verb is not None and verb.verb in ("done", "not"):
+        if verb is not None and verb.is_event and self.weekly is not None:
+            self.weekly.tapped(verb, reply)
+        elif verb is not None and verb.verb in ("done", "not"):
             self.confirm_taps += 1
             if not reply.error:
                 self.confirmations += 1
+
+    async def _post_card(self, reply: Reply) -> None:
+        """The event's card is in the channel (the reply to `event new`): everyone sees it."""
+        assert self.weekly is not None
+        self.cards += 1
+        now = self.clock.now()
+        quiet = self._in_quiet(now, None, {})
+        self.delivered.append(Delivered(now, None, reply, quiet, True))
+        await self.app.engine.record_posted(PLATFORM, f"card-{self.cards}", reply)
+        await self.weekly.card_posted(reply, list(self.members), now)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -421,6 +468,7 @@ async def _figures(
     channel_addressed = sum(addressed.values())
     worst = max(addressed[name] + dms[name] for name in names) / weeks
     held = await job_queries.jobs_with(kinds=["held"])
+    event_part = await _event_figures(sim, names, weeks)
     return Figures(
         members=n,
         pledges=pledges,
@@ -445,7 +493,32 @@ async def _figures(
         group_streak=group.group_streak,
         best_group_streak=group.best_group_streak,
         streaks=streaks,
+        **event_part,
     )
+
+
+async def _event_figures(sim: Simulation, names: list[str], weeks: int) -> dict[str, Any]:
+    """What the weekly event adds: its card (seen by everyone), reminder and question (seen by
+    who they mention), counted like every other channel message."""
+    if sim.weekly is None:
+        return {}
+    messages = [d for d in sim.delivered if d.event]
+    addressed = 0
+    for d in messages:
+        mentioned = {m.member_id for m in d.reply.mentions}
+        addressed += sum(
+            1 for name in names if not mentioned or sim.members[name].member_id in mentioned
+        )
+    t = sim.weekly.tally
+    return {
+        "events_per_week": 1,
+        "event_messages_per_member_week": round(addressed / (len(names) * weeks), 2),
+        "event_channel_messages_per_week": round(len(messages) / weeks, 2),
+        "event_answers": dict(t.answers),
+        "event_outcome": {"asked": t.asked, **await sim.weekly.outcome()},
+        "taps_per_event_answer": round(t.taps / t.accepted, 2) if t.accepted else 0,
+        "card_edits": sim.edited,
+    }
 
 
 def first_monday(start: datetime | None, tz: ZoneInfo) -> datetime:
@@ -466,11 +539,13 @@ async def simulate(
     start: datetime | None = None,
     daily: int = 0,
     second_zone: str | None = None,
+    events: bool = False,
 ) -> tuple[Figures, Simulation]:
     """Run the real scheduler and engine on in-memory SQLite; returns figures and the run.
 
     With `daily`, that many daily pledges join the weekly ones, and every second member lives
-    in `second_zone` (New York by default, or Berlin for a group in New York).
+    in `second_zone` (New York by default, or Berlin for a group in New York). With `events`,
+    the organiser plans one event a week linked to the first pledge (simulation_events).
     """
     tz = parse_timezone(tz_name or config.bot.timezone)
     if daily and second_zone is None:
@@ -489,6 +564,8 @@ async def simulate(
         begin = clock.now()
         sim.plan_mutes(begin, weeks)
         sim.plan_daily(begin, weeks)
+        if events:
+            sim.plan_events(begin, weeks)
         # One more day: the last week's close and summary come on the Monday after it.
         await sim.run_until(begin + timedelta(days=7 * weeks + 1))
         return await _figures(sim, weeks, pledges, seed, daily, second_zone), sim
@@ -530,6 +607,18 @@ def render_figures(f: Figures) -> str:
         f"Messages the weekly cap held back: {f.held_back}",
         f"Taps to confirm: {f.taps_to_confirm} ({f.confirmations} confirmations)",
     ]
+    if f.events_per_week:
+        a, e = f.event_answers, f.event_outcome
+        lines += [
+            f"One event a week (Thu 19:00, linked to pledge 1): its card, reminder and question "
+            f"add {f.event_messages_per_member_week} messages per member per week "
+            f"({f.event_channel_messages_per_week} channel messages a week; included above)",
+            f"  answers on the cards: going {a['going']}, maybe {a['maybe']}, can't {a['cant']}, "
+            f"none {a['none']}; cards edited in place {f.card_edits} times",
+            f"  did you make it? asked {e['asked']}: went {e['went']} (pledge kept by going "
+            f"{e['pledge_kept_by_going']}), missed {e['missed']}; "
+            f"taps per answer {f.taps_per_event_answer}",
+        ]
     if f.typed_checkins:
         lines.append(
             f"Typed check-ins: {f.typed_checkins}, of which {f.which_period_questions} were "
@@ -565,6 +654,7 @@ def simulate_cli(config: Config, args: argparse.Namespace) -> int:
             start=start,
             daily=args.daily,
             second_zone=args.second_zone,
+            events=args.events,
         )
     )
     if args.transcript:

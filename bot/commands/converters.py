@@ -145,7 +145,7 @@ async def convert(inv: Invocation, arg: Arg, value: str, pledges: list[PledgeRec
         if arg.kind == "event":
             from bot.commands.events import resolve_event
 
-            return await resolve_event(inv.need_group(), value, inv.now, inv.prefix)
+            return await resolve_event(inv.need_group(), value, inv.now)
     except UserError as exc:
         if exc.usage is None:
             exc.usage = inv.usage()

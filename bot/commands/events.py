@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.commands.event_mirror import mirror_event
-from bot.commands.invocation import EventServices, Invocation
-from bot.commands.registry import Arg, Command, Registry, Role
+from bot.commands.invocation import EventServices, Invocation, Tap
+from bot.commands.registry import Arg, Command, Registry, Role, TapDecl
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.messages import event_card
-from bot.messages.actions import ATTENDANCE_REACTIONS, RSVP_REACTIONS, Action, event_action
+from bot.messages.actions import ATTENDANCE_REACTIONS, EVENT_VERBS, RSVP_REACTIONS, event_action
 from bot.messages.event_ics import event_calendar
 from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Reply, private, public
+from bot.messages.syntax import CMD
 from bot.progress import answering as answers
 from bot.rules import event_times, streaks
 from bot.rules import pledge_periods as tracking
@@ -65,7 +66,7 @@ def match_events(events: list[EventRec], name: str) -> list[EventRec]:
     return exact or [e for e in events if e.title.lower().startswith(text)]
 
 
-async def resolve_event(group: GroupRec, name: str, now: datetime, prefix: str) -> EventRec:
+async def resolve_event(group: GroupRec, name: str, now: datetime) -> EventRec:
     events = await event_queries.group_events(group.id, ("scheduled", "cancelled"))
     found = match_events(events, name)
     if len(found) > 1 and not name.strip().lstrip("#").isdigit():
@@ -80,7 +81,7 @@ async def resolve_event(group: GroupRec, name: str, now: datetime, prefix: str) 
         raise NotFound(
             f"No event here matches `{inert(clean_text(name)[:60])}`.",
             f"Name it by number or title. Coming up: {listing[:400]}. "
-            f"(`{prefix}event list` shows them.)",
+            f"(`{CMD}event list` shows them.)",
         )
     if len(found) > 1:
         options = ", ".join(f"`{e.number}` {inert(e.title)}" for e in found[:10])
@@ -91,6 +92,39 @@ async def resolve_event(group: GroupRec, name: str, now: datetime, prefix: str) 
     return found[0]
 
 
+# Commands answered about an event that has started: autocomplete offers those events first.
+AFTER_START = ("went", "missed")
+
+
+def choose_events(
+    events: list[EventRec], typed: str, now: datetime, after_start: bool = False
+) -> list[EventRec]:
+    """What autocomplete offers for an event argument: the events to come (soonest first),
+    then the recent ones (latest first), or the other way round for "went" / "missed";
+    typed text picks by number, the start of the title, or any word in it."""
+    recent = now - timedelta(days=REFERENCE_DAYS)
+    live = [e for e in events if e.status == "scheduled" and e.ends_at > recent]
+    coming = [e for e in live if e.ends_at > now and e.starts_at > now]
+    started = sorted((e for e in live if e not in coming), key=lambda e: e.starts_at, reverse=True)
+    ordered = started + coming if after_start else coming + started
+    text = clean_text(typed).strip().lower().lstrip("#")
+    if not text:
+        return ordered
+    if text.isdigit():
+        return [e for e in ordered if str(e.number).startswith(text)]
+    head = [e for e in ordered if e.title.lower().startswith(text)]
+    inside = [e for e in ordered if e not in head and text in e.title.lower()]
+    return head + inside
+
+
+def choice_label(event: EventRec) -> str:
+    """`3 · Tenants' meeting · Sat 12 Dec 18:00` (Discord shows at most 100 characters)."""
+    start = event.starts_at.astimezone(event_card.zone(event))
+    when = f"{start:%a} {start.day} {start:%b} {start:%H:%M}"
+    title = event.title if len(event.title) <= 70 else event.title[:69] + "…"
+    return f"{event.number} · {title} · {when}"
+
+
 # -- the card --------------------------------------------------------------------------------
 
 
@@ -98,9 +132,9 @@ async def _pledge_of(event: EventRec) -> PledgeRec | None:
     return await pledge_queries.get_pledge(event.pledge_id) if event.pledge_id else None
 
 
-async def render_card(event: EventRec, prefix: str) -> Reply:
+async def render_card(event: EventRec) -> Reply:
     rsvps = await event_queries.rsvps([event.id])
-    return event_card.card(event, rsvps, await _pledge_of(event), prefix)
+    return event_card.card(event, rsvps, await _pledge_of(event))
 
 
 async def record_card(platform: str, message_id: str, reply: Reply) -> None:
@@ -126,7 +160,7 @@ async def refresh_card(engine: EventServices, event: EventRec) -> bool:
     group = await group_queries.get_group(event.group_id)
     if group is None:
         return False
-    reply = await render_card(event, engine.prefix)
+    reply = await render_card(event)
     try:
         await engine.card_hook(group, event.card_message_id, reply)
     except Exception:
@@ -193,7 +227,7 @@ async def new(inv: Invocation) -> Reply:
     if len(upcoming) >= MAX_UPCOMING_EVENTS:
         raise UserError(
             f"This group has {len(upcoming)} events to come, the most I keep at once.",
-            f"Cancel one first with `{inv.prefix}event cancel <event>`.",
+            f"Cancel one first with `{CMD}event cancel <event>`.",
         )
     event = await event_queries.create_event(
         event_queries.NewEvent(
@@ -211,7 +245,7 @@ async def new(inv: Invocation) -> Reply:
         inv.now,
     )
     await mirror_event(inv.services, event)
-    reply = await render_card(event, inv.prefix)
+    reply = await render_card(event)
     if when.local.note:
         reply = public("⚠️ " + when.local.note + "\n" + reply.text, **_card_parts(reply))
     return reply
@@ -227,7 +261,7 @@ async def list_(inv: Invocation) -> Reply:
     if not events:
         return private(
             "No events to come. Plan one: "
-            f'`{inv.prefix}event new "Tenants\' meeting" sat 18:00 at "Community hall"`.'
+            f'`{CMD}event new "Tenants\' meeting" sat 18:00 at "Community hall"`.'
         )
     rsvps = await event_queries.rsvps(e.id for e in events)
     lines = ["**Events to come**"]
@@ -242,13 +276,13 @@ async def list_(inv: Invocation) -> Reply:
             f"`{e.number}` **{inert(e.title)}** — {event_card.when_text(e)}{where} · "
             f"✅ {n['going']} 🤔 {n['maybe']} ❌ {n['cant']}{you}"
         )
-    lines.append(f"Answer with `{inv.prefix}going <event>`, or tap on the event's message.")
+    lines.append(f"Answer with `{CMD}going <event>`, or tap on the event's message.")
     return private("\n".join(lines))
 
 
 async def show(inv: Invocation) -> Reply:
     event: EventRec = inv.args["event"]
-    reply = await render_card(event, inv.prefix)
+    reply = await render_card(event)
     extra = ""
     if event.starts_at <= inv.now:
         went = [a for a in await event_queries.attendance([event.id]) if a.went]
@@ -341,7 +375,7 @@ async def answer_rsvp(
     if event.ends_at <= now:
         return private(
             f"“{inert(event.title)}” is over. Did you make it? "
-            f"`{engine.prefix}went {event.number}` or `{engine.prefix}missed {event.number}`."
+            f"`{CMD}went {event.number}` or `{CMD}missed {event.number}`."
         )
     _, changed = await event_queries.set_rsvp(event.id, member.id, answer, event_key, now)
     shown = await refresh_card(engine, event) if changed else card_shown(engine, event)
@@ -381,7 +415,7 @@ async def answer_attendance(
     if event.starts_at > now:
         return private(
             f"“{title}” has not started yet. Answer after it; until then "
-            f"`{engine.prefix}going {event.number}` says you're coming."
+            f"`{CMD}going {event.number}` says you're coming."
         )
     before = next(
         (a for a in await event_queries.attendance([event.id]) if a.member_id == member.id), None
@@ -441,7 +475,7 @@ async def _keep_pledge(
     if part is None or not part.active:
         return None, (
             f" You're not in **{ptitle}**, so nothing was checked in; "
-            f"join it with `!pledge join {pledge.number}`."
+            f"join it with `{CMD}pledge join {pledge.number}`."
         )
     if pledge.status != "active":
         return None, f" **{ptitle}** is {pledge.status}, so nothing was checked in."
@@ -487,26 +521,21 @@ def _attendance_handler(went: bool):  # type: ignore[no-untyped-def]
     return handler
 
 
-async def tap(
-    engine: EventServices,
-    member: MemberRec,
-    place_platform: str,
-    action: Action,
-    key: str,
-    now: datetime,
-) -> Reply:
-    """A tap on an event's button (or a reaction mapped to one)."""
-    event = await event_queries.get_event(action.pledge_id)
+async def event_tap(tap: Tap) -> Reply:
+    """A tap on an event's button (or a reaction mapped to one): the action carries the
+    event's id where a pledge's tap carries the pledge's."""
+    event = await event_queries.get_event(tap.action.pledge_id)
     group = await group_queries.get_group(event.group_id) if event else None
     if event is None or group is None:
         raise UserError("That event no longer exists.")
-    if place_platform != group.platform:
+    if tap.place.platform != group.platform:
         raise PermissionDenied("This one is not yours.")
-    if action.verb in ("went", "missed"):
+    verb, member, key = tap.action.verb, tap.member, tap.event_key
+    if verb in ("went", "missed"):
         return await answer_attendance(
-            engine, event, group, member, action.verb == "went", key, now
+            tap.services, event, group, member, verb == "went", key, tap.now
         )
-    return await answer_rsvp(engine, event, member, action.verb, key, now)
+    return await answer_rsvp(tap.services, event, member, verb, key, tap.now)
 
 
 async def reaction_action(platform: str, message_id: str, key: str) -> str | None:
@@ -566,7 +595,7 @@ async def feed(inv: Invocation) -> Reply:
         if current.feed_secret is None and not reset and not inv.actor.is_admin:
             raise PermissionDenied(
                 "This group has no calendar feed yet; an admin makes one with "
-                f"`{inv.prefix}event feed reset`."
+                f"`{CMD}event feed reset`."
             )
         current = await event_queries.update_settings(
             group.id, feed_secret=secrets.token_urlsafe(24)
@@ -580,7 +609,7 @@ async def feed(inv: Invocation) -> Reply:
     )
     return private(
         f"{head}This group's calendar feed: {where}\nAnyone with the address sees the events; "
-        f"`{inv.prefix}event feed reset` makes a new one."
+        f"`{CMD}event feed reset` makes a new one."
     )
 
 
@@ -592,6 +621,7 @@ EVENT_ARG = Arg(
 
 
 def register(reg: Registry) -> None:
+    reg.add_tap(TapDecl(EVENT_VERBS, event_tap, on_pledge=False))
     reg.add(
         Command(
             ("event", "new"),

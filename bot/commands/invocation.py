@@ -5,30 +5,35 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.actors import Actor, Place
 from bot.errors import UserError
 from bot.messages.actions import Action
+from bot.messages.replies import Reply
+from bot.ports import MirroredEvent
 from storage.records import GroupRec, MemberRec, PledgeRec
 
 if TYPE_CHECKING:
     from bot.commands.registry import Command, Registry
 
 
-class EventServices(Protocol):
-    """What the offline-event commands (issue 14) need beyond their call: the card edit and
-    the calendar mirror of the platform, the typed prefix, the feed's base address."""
+# Edit a posted message in place (the Outbox's `edit`): (group, message id, new reply).
+CardHook = Callable[[GroupRec, str, Reply], Awaitable[None]]
+# Mirror an event into the platform's own calendar (the Outbox's `mirror_event`).
+MirrorHook = Callable[[GroupRec, MirroredEvent], Awaitable[str | None]]
 
-    @property
-    def card_hook(self) -> Any: ...
 
-    @property
-    def mirror_hook(self) -> Any: ...
+@dataclass(frozen=True)
+class EventServices:
+    """What offline events (issue 14) reach beyond the database, given by the engine to every
+    command call and tap: the platform's in-place edit of an event's card, its calendar
+    mirror (None where there is none), and the public base address of the calendar feeds."""
 
-    prefix: str
-    feed_base_url: str
+    card_hook: CardHook | None = None
+    mirror_hook: MirrorHook | None = None
+    feed_base_url: str = ""
 
 
 # Ask one member again later about a period: (member, pledge, group, verb, period key, now).
@@ -49,14 +54,7 @@ class Invocation:
     registry: Registry
     default_timezone: str
     args: dict[str, Any] = field(default_factory=dict)
-    events: EventServices | None = None
-
-    @property
-    def services(self) -> EventServices:
-        """The event services; only the event commands ask, and the engine always passes them."""
-        if self.events is None:
-            raise UserError("Events need the running bot; try again in a moment.")
-        return self.events
+    services: EventServices = field(default_factory=EventServices)
 
     def need_group(self) -> GroupRec:
         if self.group is None:
@@ -93,6 +91,7 @@ class Tap:
     pledge: PledgeRec | None = None
     group: GroupRec | None = None
     snooze: Snooze | None = None
+    services: EventServices = field(default_factory=EventServices)
 
     def on_pledge(self) -> tuple[PledgeRec, GroupRec]:
         assert self.pledge is not None, "a pledge's tap"

@@ -7,6 +7,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from bot import log_context
 from bot.actors import Actor, Place
@@ -14,7 +15,7 @@ from bot.clock import Clock
 from bot.commands import event_mirror
 from bot.commands import events as event_commands
 from bot.commands.converters import convert, match_pledges, pledge_span
-from bot.commands.invocation import Invocation, Tap
+from bot.commands.invocation import CardHook, EventServices, Invocation, MirrorHook, Tap
 from bot.commands.registry import Command, Registry, Role, bind, tokenize
 from bot.engine.hooks import SchedulingHooks
 from bot.engine.ratelimit import RateLimiter
@@ -26,10 +27,11 @@ from bot.messages.markup import clean_text, inert
 from bot.messages.replies import Reply, error, private
 from bot.messages.syntax import CommandSyntax
 from bot.meter import Meter, NoMeter
-from bot.ports import MirroredEvent, Outbox
+from bot.ports import Outbox
 from bot.progress import closing
 from bot.rules import streaks
 from storage import checkins as checkin_queries
+from storage import events as event_queries
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
 from storage import sent as sent_queries
@@ -41,10 +43,6 @@ log = logging.getLogger("logoff.engine")
 MAX_COMMAND_LENGTH = 2000
 # Typed commands that answer a period, counted like the taps that do the same.
 ANSWER_COMMANDS = ("done", "skip")
-# Issue 14: edit a posted message in place (the Outbox's `edit`).
-CardHook = Callable[[GroupRec, str, Reply], Awaitable[None]]
-# Issue 14: mirror an event into the platform's calendar (the Outbox's `mirror_event`).
-MirrorHook = Callable[[GroupRec, MirroredEvent], Awaitable[str | None]]
 
 
 class Engine:
@@ -98,6 +96,11 @@ class Engine:
         """Issue 14: mirror an event into the platform's own calendar, where there is one."""
         mirror = getattr(self.outbox, "mirror_event", None)
         return mirror if callable(mirror) else None
+
+    @property
+    def event_services(self) -> EventServices:
+        """What event commands and taps reach beyond the database (the card edit, the mirror)."""
+        return EventServices(self.card_hook, self.mirror_hook, self.feed_base_url)
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -173,7 +176,7 @@ class Engine:
             member = await self._member(actor)
             now = self.clock.now()
             key = self._event_key(actor, reaction_event_id)
-            if await event_commands.undo_reaction(self, member, key):
+            if await event_commands.undo_reaction(self.event_services, member, key):
                 # The event's card, replaced in place, shows it: Matrix then says nothing.
                 return private("Took that back.", extra={CARD_UPDATED: "1"})
             undone = await checkin_queries.undo_by_event(
@@ -194,6 +197,23 @@ class Engine:
         if text and not found:
             found = [p for p in pledges if text.lower() in p.title.lower()]
         return [(f"{p.number} · {p.title}", str(p.number)) for p in found]
+
+    async def event_choices(
+        self, place: Place, typed: str, path: tuple[str, ...] = ()
+    ) -> list[tuple[str, str]]:
+        """(label, value) pairs of this place's events for an event argument (autocomplete):
+        the ones to come first, matching by number or title."""
+        if place.is_direct:
+            return []
+        group = await group_queries.find_group(place.platform, place.external_id)
+        if group is None:
+            return []
+        now = self.clock.now()
+        recent = now - timedelta(days=event_commands.REFERENCE_DAYS)
+        events = await event_queries.group_events(group.id, ending_after=recent)
+        after = bool(path) and path[-1] in event_commands.AFTER_START
+        found = event_commands.choose_events(events, typed, now, after)
+        return [(event_commands.choice_label(e), str(e.number)) for e in found]
 
     async def archive_group(self, place: Place) -> None:
         """The bot was removed from a group's room or channel: keep its data, archived."""
@@ -385,7 +405,7 @@ class Engine:
             prefix=prefix,
             registry=self.registry,
             default_timezone=self.defaults.timezone,
-            events=self,
+            services=self.event_services,
         )
         for arg in command.args:
             value = raw.get(arg.name)
@@ -410,13 +430,6 @@ class Engine:
         self, actor: Actor, place: Place, action_text: str, event_id: str
     ) -> Reply:
         action = decode(action_text)
-        if action is not None and action.is_event:
-            # Offline events (issue 14) answer taps in their own command module for now.
-            member = await self._member(actor)
-            key = self._event_key(actor, event_id)
-            return await event_commands.tap(
-                self, member, place.platform, action, key, self.clock.now()
-            )
         declared = self.registry.taps.get(action.verb) if action is not None else None
         if action is None or declared is None:
             raise UserError("I don't recognise that button any more; use the command instead.")
@@ -449,6 +462,7 @@ class Engine:
             pledge=pledge,
             group=group,
             snooze=self.hooks.snooze if self.hooks is not None else None,
+            services=self.event_services,
         )
         reply = await declared.handler(tap)
         if action.verb in ("done", "not", "skip"):

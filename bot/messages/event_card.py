@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.messages.actions import event_action
 from bot.messages.markup import inert
 from bot.messages.replies import NOTIFY, Button, MentionRef, Reply, Visibility
+from bot.messages.syntax import CMD
 from bot.rules.event_times import describe_length
 from storage.records import EventRec, MemberRec, PledgeRec, RsvpRec
 
@@ -63,7 +64,7 @@ def _names(rsvps: Sequence[RsvpRec], answer: str) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def card(event: EventRec, rsvps: Sequence[RsvpRec], pledge: PledgeRec | None, prefix: str) -> Reply:
+def card(event: EventRec, rsvps: Sequence[RsvpRec], pledge: PledgeRec | None) -> Reply:
     """The event's one message: what, when, where, the counts; Going / Maybe / Can't."""
     n = counts(rsvps)
     lines = [f"📅 **{inert(event.title)}** (event {event.number})", when_text(event)]
@@ -84,8 +85,8 @@ def card(event: EventRec, rsvps: Sequence[RsvpRec], pledge: PledgeRec | None, pr
         if n[answer]:
             lines.append(f"{ANSWER_LABELS[answer]}: {_names(rsvps, answer)}")
     lines.append(
-        f"One tap answers (or `{prefix}going {event.number}`); "
-        f"`{prefix}event ics {event.number}` adds it to your calendar."
+        f"One tap answers (or `{CMD}going {event.number}`); "
+        f"`{CMD}event ics {event.number}` adds it to your calendar."
     )
     return Reply(
         text="\n".join(lines),

@@ -91,9 +91,13 @@ def _still_planned(job: JobRec, event: EventRec) -> bool:
     return event.status == "scheduled" and job.dedupe_key.endswith(":" + stamp)
 
 
-async def _asked(event: EventRec, now: datetime) -> list[MemberRec]:
-    """Who said Going or Maybe and is not muted: the only members an event message reaches."""
+async def _asked(event: EventRec, job_kind: str, now: datetime) -> list[MemberRec]:
+    """Who said Going or Maybe and is not muted: the only members an event message reaches;
+    "did you make it?" leaves out who already said they went or missed it."""
     answered = [r for r in await event_queries.rsvps([event.id]) if r.answer in ANSWERS_ASKED]
+    if job_kind == EV_ASK:
+        told = {a.member_id for a in await event_queries.attendance([event.id])}
+        answered = [r for r in answered if r.member_id not in told]
     members = await round_queries.members_by_id([r.member_id for r in answered])
     return [
         members[r.member_id]
@@ -115,9 +119,9 @@ async def outgoing(job: JobRec, group: GroupRec, now: datetime) -> attention.Out
     event = await event_queries.get_event(int(job.payload["event_id"]))
     if event is None or not _still_planned(job, event):
         return "gone"
-    who = await _asked(event, now)
+    who = await _asked(event, job.kind, now)
     if not who:
-        return "nobody going"
+        return "nobody to ask"
     reply = await _reply(job.kind, event, who, now)
     kind = REMIND_KIND if job.kind == EV_REMIND else ASK_KIND
     key = f"send:g{group.id}:{job.kind}:e{event.id}:{job.dedupe_key.rsplit(':', 1)[-1]}"[:255]
@@ -145,7 +149,7 @@ async def recheck(jobs: Sequence[JobRec], now: datetime) -> tuple[list[JobRec], 
         if event is None or event.status != "scheduled":
             drop.append(job.id)
             continue
-        who = await _asked(event, now)
+        who = await _asked(event, str(info["job"]), now)
         if not who:
             drop.append(job.id)
             continue

@@ -158,6 +158,8 @@ class EngineModel(RuleBasedStateMachine):
         self.unsettled: set[tuple[str, str]] = set()  # (member, week) with a mute or remind change
         self.planned_events: dict[int, PlannedEvent] = {}
         self.rsvps: dict[tuple[str, int], str] = {}
+        # Who answered "went" / "missed" about an event (after its start): not asked again.
+        self.told: set[tuple[str, int]] = set()
         # The check-in a "went" recorded, per (member, event); None when it recorded none.
         self.attended: dict[tuple[str, int], Answer | None] = {}
         self.event_messages: dict[tuple[int, str], int] = {}
@@ -402,6 +404,8 @@ class EngineModel(RuleBasedStateMachine):
         reply = self.tap(who, action, key)
         assert not reply.error, reply.text
         ref = self.model
+        if ref.now >= event.starts_at:
+            self.told.add((who, number))
         if ref.now < event.starts_at or not event.linked:
             return
         previous = self.attended.get((who, number))
@@ -440,7 +444,10 @@ class EngineModel(RuleBasedStateMachine):
         expected = {
             who
             for (who, n), verb in self.rsvps.items()
-            if n == number and verb in ("going", "maybe") and not self.model.member(who).muted(d.at)
+            if n == number
+            and verb in ("going", "maybe")
+            and not self.model.member(who).muted(d.at)
+            and not (kind == "ask" and (who, n) in self.told)
         }
         assert mentioned == expected, (kind, number, mentioned, expected, d.reply.text)
         slot = (number, kind)
