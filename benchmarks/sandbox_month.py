@@ -69,8 +69,11 @@ def script() -> str:
     for when, line in plan():
         gap = when.astimezone(UTC) - now.astimezone(UTC)  # wall times differ over DST
         minutes = int(gap.total_seconds() // 60)
-        if minutes > 0:
-            lines.append(f"!wait {minutes // 60}h{minutes % 60}m")
+        # Under a day at a time: `!wait` moves whole days by the calendar, hours as time.
+        while minutes > 0:
+            step = min(minutes, 12 * 60)
+            lines.append(f"!wait {step // 60}h{step % 60}m")
+            minutes -= step
         now = when
         lines.append(f"# at {when:%a %d %b %H:%M %Z}")
         lines.append(line)
