@@ -11,7 +11,7 @@ from tortoise.expressions import F
 from storage import convert
 from storage import models as m
 from storage.records import CheckInRec, PeriodTally, VouchRec
-from storage.transaction import atomic
+from storage.transaction import atomic, savepoint
 
 
 async def add_checkin(
@@ -51,7 +51,8 @@ async def add_checkin(
                     raise NoFreezeLeft
                 row = await m.CheckIn.create(**values)
         else:
-            row = await m.CheckIn.create(**values)
+            async with savepoint():
+                row = await m.CheckIn.create(**values)
     except IntegrityError:  # a replayed event: the first one counted
         row = await m.CheckIn.get(participation_id=participation_id, event_key=event_key)
         return convert.checkin(row), False

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from storage import models as m
+from storage.transaction import savepoint
 
 # A choice is answered within minutes; after this long the typed command is the way.
 KEPT_FOR = timedelta(days=30)
@@ -36,14 +37,15 @@ async def record_choices(
     await m.OfferedChoice.filter(created_at__lt=now - KEPT_FOR).delete()
     # The same message recorded twice (a retried hand-over): the first one stands.
     with contextlib.suppress(IntegrityError):
-        await m.OfferedChoice.create(
-            platform=platform,
-            message_id=message_id,
-            owner=owner,
-            actions=list(actions),
-            thread=thread,
-            created_at=now,
-        )
+        async with savepoint():
+            await m.OfferedChoice.create(
+                platform=platform,
+                message_id=message_id,
+                owner=owner,
+                actions=list(actions),
+                thread=thread,
+                created_at=now,
+            )
 
 
 async def find_choices(platform: str, message_id: str) -> OfferedChoiceRec | None:

@@ -12,7 +12,7 @@ from tortoise.functions import Max
 
 from storage import models as m
 from storage.records import AttendanceRec, EventRec, EventSettingsRec, RsvpRec
-from storage.transaction import atomic
+from storage.transaction import atomic, savepoint
 
 # Every field the event commands may change (`update_event` refuses others).
 EDITABLE = frozenset(
@@ -148,13 +148,14 @@ async def set_rsvp(
     row = await m.Rsvp.get_or_none(event_id=event_id, member_id=member_id)
     if row is None:
         try:
-            await m.Rsvp.create(
-                event_id=event_id,
-                member_id=member_id,
-                answer=answer,
-                event_key=event_key,
-                updated_at=now,
-            )
+            async with savepoint():
+                await m.Rsvp.create(
+                    event_id=event_id,
+                    member_id=member_id,
+                    answer=answer,
+                    event_key=event_key,
+                    updated_at=now,
+                )
         except IntegrityError:  # the same member's other tap won the race: theirs stands
             return None, False
         return None, True

@@ -8,6 +8,7 @@ from storage import convert
 from storage import models as m
 from storage.record_cache import GROUP, changed
 from storage.records import GroupRec
+from storage.transaction import savepoint
 
 
 async def restore_group(platform: str, external_id: str) -> GroupRec | None:
@@ -33,7 +34,8 @@ async def move_group(platform: str, old_id: str, new_id: str) -> GroupRec | None
         return None
     try:
         row.external_id, row.archived = new_id, False
-        await row.save(update_fields=["external_id", "archived"])
+        async with savepoint():
+            await row.save(update_fields=["external_id", "archived"])
     except IntegrityError:
         return None
     await changed(GROUP, row.id)

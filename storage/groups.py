@@ -11,6 +11,7 @@ from storage import convert
 from storage import models as m
 from storage.record_cache import GROUP, MEMBER, cache, changed, created
 from storage.records import GroupDefaults, GroupRec, MemberRec
+from storage.transaction import savepoint
 
 GROUP_SETTINGS = frozenset(
     {
@@ -40,20 +41,21 @@ async def ensure_group(
     row = await m.Group.get_or_none(platform=platform, external_id=external_id)
     if row is None:
         try:
-            row = await m.Group.create(
-                platform=platform,
-                external_id=external_id,
-                name=name[:200],
-                timezone=defaults.timezone,
-                week_start=defaults.week_start,
-                summary_slot=defaults.summary_slot,
-                prompt_slot=defaults.prompt_slot,
-                grace_hours=defaults.grace_hours,
-                quiet_hours=defaults.quiet_hours,
-                weekly_message_cap=defaults.weekly_message_cap,
-                threshold=defaults.threshold,
-                created_at=now,
-            )
+            async with savepoint():
+                row = await m.Group.create(
+                    platform=platform,
+                    external_id=external_id,
+                    name=name[:200],
+                    timezone=defaults.timezone,
+                    week_start=defaults.week_start,
+                    summary_slot=defaults.summary_slot,
+                    prompt_slot=defaults.prompt_slot,
+                    grace_hours=defaults.grace_hours,
+                    quiet_hours=defaults.quiet_hours,
+                    weekly_message_cap=defaults.weekly_message_cap,
+                    threshold=defaults.threshold,
+                    created_at=now,
+                )
         except IntegrityError:  # created concurrently by another event
             row = await m.Group.get(platform=platform, external_id=external_id)
         else:
@@ -118,12 +120,13 @@ async def ensure_member(
     row = await m.Member.get_or_none(platform=platform, external_id=external_id)
     if row is None:
         try:
-            row = await m.Member.create(
-                platform=platform,
-                external_id=external_id,
-                display_name=display_name[:200],
-                created_at=now,
-            )
+            async with savepoint():
+                row = await m.Member.create(
+                    platform=platform,
+                    external_id=external_id,
+                    display_name=display_name[:200],
+                    created_at=now,
+                )
         except IntegrityError:
             row = await m.Member.get(platform=platform, external_id=external_id)
         else:

@@ -5,18 +5,21 @@ owner is `"<instance>:<run>"`: the instance names a data directory (one live pro
 directory, which the adapters lock), the run one start of that process. The life of a claim:
 
 - `claimed`: taken by `owner` until `lease_until`; nothing of its answer is stored yet.
-- `handled`: the event's effects are stored and so is its reply, which may not be out yet.
+- `handled`: the event's effects are stored and so is its reply, which may not be out yet;
+  both were committed in one transaction (`handling`), so there is no state in between.
 - `answered`: the reply is out (or there was none).
 
 Who may take over a claim that is not answered: the same instance in a later run at once (its
 predecessor is dead: the data directory is locked), anyone else once the lease ran out. A
-taken-over `claimed` event is handled again (check-ins are idempotent on the event, reads are
-harmless); a taken-over `handled` one has its stored reply looked for on the platform and sent
+taken-over `claimed` event is handled again (nothing of a first attempt was committed); a
+taken-over `handled` one has its stored reply looked for on the platform and sent
 only if it is not there.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,6 +95,14 @@ async def claim(
     if row.status == HANDLED:
         return Claim(REPLY, reply=dict(row.reply or {}))
     return Claim(RUN)
+
+
+@contextlib.asynccontextmanager
+async def handling() -> AsyncIterator[None]:
+    """The transaction an event is handled in: its effects and `store_reply` commit together
+    (on disk before it returns), or neither does."""
+    async with durable():
+        yield
 
 
 async def store_reply(platform: str, event_id: str, owner: str, reply: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from tortoise.connection import connections
 
-from storage import convert
+from storage import convert, sent
 from storage import models as m
 from storage.records import (
     GroupRec,
@@ -39,6 +39,7 @@ class SentRecord:
     group_id: int | None
     pledge_id: int | None
     period_key: str | None
+    key: str = ""  # its idempotency key: rows written under it before the send are attached
 
 
 async def groups_by_id(group_ids: Iterable[int]) -> dict[int, GroupRec]:
@@ -264,6 +265,7 @@ async def record_sent_many(records: Sequence[SentRecord], now: datetime) -> None
     """Record accepted messages in one insert; a message already recorded stays as it was."""
     if not records:
         return
+    await sent.attach_posted((r.platform, r.key, r.message_id) for r in records)
     await m.SentMessage.bulk_create(
         [
             m.SentMessage(
@@ -287,11 +289,12 @@ _ASK_STATUSES = ("pending", "claimed", "sent")
 
 async def asks_between(
     group_ids: Iterable[int], start: datetime, end: datetime
-) -> list[tuple[int, int, int, str]]:
-    """(group, member, pledge, period key) of every ask in messages sent or queued with a due
-    time in [start, end): each member is asked once per period. One query per 400 groups."""
+) -> list[tuple[int, int, int, str, str]]:
+    """(group, member, pledge, period key, notice kind) of every ask in messages sent or queued
+    with a due time in [start, end): each member is asked once per period. One query per 400
+    groups."""
     ids = sorted(set(group_ids))
-    out: list[tuple[int, int, int, str]] = []
+    out: list[tuple[int, int, int, str, str]] = []
     for chunk in _chunks(ids):
         rows = await m.Job.filter(
             group_id_ref__in=chunk,
@@ -303,7 +306,8 @@ async def asks_between(
         for group_id, payload in rows:
             data = json.loads(payload) if isinstance(payload, str) else payload
             for row in (data or {}).get("notices") or []:
-                out.append((int(group_id), int(row[0]), int(row[1]), str(row[2])))
+                kind = str(row[3]) if len(row) > 3 else ""
+                out.append((int(group_id), int(row[0]), int(row[1]), str(row[2]), kind))
     return out
 
 

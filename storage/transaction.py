@@ -1,4 +1,4 @@
-"""One unit of work on the database that cleans up after itself when BEGIN itself fails."""
+"""Units of work on the database: transactions safe against a failed BEGIN, and savepoints."""
 
 from __future__ import annotations
 
@@ -71,3 +71,24 @@ async def durable() -> AsyncIterator[TransactionalDBClient]:
         if str(conn.capabilities.dialect) == "postgres":
             await conn.execute_script("SET LOCAL synchronous_commit TO on")
         yield conn
+
+
+def _in_a_transaction() -> bool:
+    return isinstance(get_connections().get("default"), TransactionalDBClient)
+
+
+@contextlib.asynccontextmanager
+async def savepoint() -> AsyncIterator[None]:
+    """Inside a transaction, a savepoint: an error raised in the block undoes only the block and
+    leaves the transaction usable (PostgreSQL aborts a whole transaction on any failed
+    statement). Outside one, nothing: each statement commits on its own, as before.
+
+    Where a failed insert is expected and caught (a row created concurrently, a replayed
+    event), the insert goes in one of these: a command's writes run inside the transaction
+    that also stores its reply (storage.incoming).
+    """
+    if not _in_a_transaction():
+        yield
+        return
+    async with in_transaction():
+        yield

@@ -178,7 +178,7 @@ class MatrixAdapter:
         quiet_nio()
         self._runner = asyncio.current_task()
         instance = self.lock.acquire()
-        self.claims = EventClaims(self.engine.clock, instance)
+        self.claims = EventClaims(self.engine.clock, instance, self.engine.writer)
         try:
             await self._login()
             await self._sync_loop(started)
@@ -667,19 +667,24 @@ class MatrixAdapter:
         try:
             if claim.state == claim_states.REPLY:
                 answer = self._stored_answer(claim)
-                if answer.reply is not None and await self._find(room_id, key):
+                found = await self._find(room_id, key) if answer.reply is not None else None
+                if found is not None:
+                    await self._posted(key, found)  # what its choices mean, kept before
                     answer = Answer(None)  # it went out before the crash
             else:
-                answer = await handle()
-                crash_points.reached("handled")
-                target = {
-                    "in_reply_to": answer.in_reply_to or "",
-                    "owner": answer.owner,
-                    "thread": answer.thread or "",
-                }
-                if not await claims.store_reply(PLATFORM, event_id, answer.reply, target):
+
+                async def run() -> Answer:
+                    answer = await handle()
+                    crash_points.reached("handled")  # written, not committed: handled again
+                    return answer
+
+                # The command's effects and its stored reply commit together.
+                handled = await claims.handle_once(PLATFORM, event_id, run, _stored_target)
+                if handled is None:
                     log.warning("lost the claim on %s; another process answers it", event_id)
                     return
+                answer = handled
+                crash_points.reached("stored")  # committed with its reply, not sent yet
             if answer.reply is not None:
                 await self._answer(
                     room_id,
@@ -711,12 +716,12 @@ class MatrixAdapter:
             str(target.get("thread") or "") or None,
         )
 
-    async def _find(self, room_id: str, key: str) -> bool:
+    async def _find(self, room_id: str, key: str) -> str | None:
         client = self.client
         if client is None:
             raise LookupFailed("not connected to Matrix yet")
         try:
-            return await find_by_key(client, room_id, self.user_id, key) is not None
+            return await find_by_key(client, room_id, self.user_id, key)
         except NETWORK_ERRORS as exc:
             raise LookupFailed(f"homeserver unreachable: {exc}") from exc
 
@@ -821,24 +826,38 @@ class MatrixAdapter:
         if parts is not None:
             return await self._post_batch(room_id, reply, parts, owner=owner, key=key)
         message = self._content(reply, in_reply_to, prompt=prompt, by_emoji=by_emoji, thread=thread)
+        target = render.prompt_target(reply) if prompt else None
+        kind = reply.extra.get("kind", "prompt")
+        # Numbered choices: for the member a reply answers, or (scheduled messages) anyone
+        # the engine finds concerned; the typed command always works too.
+        actions = (
+            tuple(b.action for b in reply.buttons)[: len(render.CHOICE_KEYS)]
+            if reply.buttons and not by_emoji and not prompt
+            else ()
+        )
+        if key:
+            # What a tap on it means is stored before the send, under its key: a crash right
+            # after the send loses no mapping (the key gets the event id after the send, or
+            # from the reconcile that finds the message).
+            if target is not None:
+                await self.choices.expect_prompt(PLATFORM, key, kind, group_id, *target)
+            if actions:
+                await self.choices.expect(PLATFORM, key, owner, actions, thread)
         event_id = await self._send(room_id, keyed(message, key), txn=txn_id(key) if key else None)
+        crash_points.reached("posted")  # on the platform, its event id kept nowhere yet
         await self.engine.record_posted(PLATFORM, event_id, reply)  # an event's card
+        if key and (target is not None or actions):
+            await self._posted(key, event_id)
         if by_emoji:
             # An event's card (✅ 🤔 ❌) and "did you make it?" (✅ ❌): the core maps these
             # reactions back through the message id it keeps, so they work after a restart.
             await self._seed(room_id, event_id, [b.emoji for b in reply.buttons])
         elif prompt:
-            target = render.prompt_target(reply)
-            if target is not None:
-                await self.engine.record_sent(
-                    PLATFORM, event_id, reply.extra.get("kind", "prompt"), group_id, *target
-                )
+            if target is not None and not key:
+                await self.engine.record_sent(PLATFORM, event_id, kind, group_id, *target)
             await self._seed(room_id, event_id, render.prompt_keys(reply), key)
-        elif reply.buttons:
-            # Numbered choices: for the member a reply answers, or (scheduled messages) anyone
-            # the engine finds concerned; the typed command always works too.
-            actions = tuple(b.action for b in reply.buttons)[: len(render.CHOICE_KEYS)]
-            await self._offer(OfferedChoiceRec(PLATFORM, event_id, owner, actions, thread))
+        elif actions:
+            await self._offer(OfferedChoiceRec(PLATFORM, event_id, owner, actions, thread), key)
             await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)], key)
         if reply.image is not None:
             await self._send_file(room_id, reply, key)
@@ -892,8 +911,19 @@ class MatrixAdapter:
         )
         return events.with_legend(message, reply) if by_emoji else message
 
-    async def _offer(self, choice: OfferedChoiceRec) -> None:
+    async def _posted(self, key: str, event_id: str) -> None:
+        try:
+            await self.choices.posted(PLATFORM, key, event_id)
+        except Exception:
+            # The message is out; failing now would make the scheduler send it again. The
+            # scheduler attaches it again when it records the send (or until a restart the
+            # choice still works from memory).
+            log.exception("could not attach %s to its key %s", event_id, key)
+
+    async def _offer(self, choice: OfferedChoiceRec, key: str = "") -> None:
         _remember(self._choices, choice.message_id, choice, CHOICES_KEPT)
+        if key:
+            return  # stored before the send, under the key
         try:
             await self.choices.offer(
                 PLATFORM, choice.message_id, choice.owner, choice.actions, choice.thread
@@ -1093,6 +1123,16 @@ def _msgtype(reply: Reply, in_reply_to: str | None, *, quiet: bool = False) -> s
     wanted = bool(reply.buttons) or reply.extra.get(NOTIFY) == "1"
     loud = wanted and in_reply_to is None and not quiet
     return "m.text" if loud else "m.notice"
+
+
+def _stored_target(answer: Answer) -> tuple[Reply | None, dict[str, str]]:
+    """The reply to store with an event's claim, and what sending it later needs."""
+    target = {
+        "in_reply_to": answer.in_reply_to or "",
+        "owner": answer.owner,
+        "thread": answer.thread or "",
+    }
+    return answer.reply, target
 
 
 def _choice_index(key: str) -> int | None:

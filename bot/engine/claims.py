@@ -8,15 +8,24 @@ by the adapter, so one live process per instance), and every start gets a fresh 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from bot.clock import Clock
+from bot.engine.writer_lock import WriterLock
 from bot.messages.notices import reply_from_json, reply_to_json
 from bot.messages.replies import Reply
 from storage import incoming
 from storage.incoming import DONE, HELD, REPLY, RUN, Claim
 
 __all__ = ["DONE", "HELD", "REPLY", "RUN", "Claim", "EventClaims", "reply_key"]
+
+T = TypeVar("T")
+
+
+class _ClaimLost(Exception):
+    """Raised inside the handling transaction to roll it back: another process has the event."""
 
 
 def reply_key(event_id: str) -> str:
@@ -27,9 +36,11 @@ def reply_key(event_id: str) -> str:
 class EventClaims:
     """Claims of one adapter instance's incoming events."""
 
-    def __init__(self, clock: Clock, instance: str) -> None:
+    def __init__(self, clock: Clock, instance: str, writer: WriterLock | None = None) -> None:
         self.clock = clock
         self.owner = f"{instance}:{secrets.token_hex(4)}"
+        # The engine's writer lock (`Engine.writer`), taken before the handling transaction.
+        self.writer = writer or WriterLock()
 
     async def claim(self, platform: str, event_id: str) -> Claim:
         return await incoming.claim(platform, event_id, self.owner, self.clock.now())
@@ -49,6 +60,31 @@ class EventClaims:
             "target": dict(target or {}),
         }
         return await incoming.store_reply(platform, event_id, self.owner, stored)
+
+    async def handle_once(
+        self,
+        platform: str,
+        event_id: str,
+        handle: Callable[[], Awaitable[T]],
+        reply_of: Callable[[T], tuple[Reply | None, dict[str, str]]],
+    ) -> T | None:
+        """Handle a claimed event (`RUN`): what `handle` changes and the reply `reply_of` picks
+        from its result (with its `target`, see `store_reply`) commit in one transaction.
+
+        A process killed before that commit left nothing behind: the event is handled again
+        by whoever takes it over. After it, the claim is `handled`: a takeover finds the reply
+        and only sends it; the handler never runs twice (a second `pledge new` would be a
+        second pledge). None: the claim was lost meanwhile, and nothing of this run is kept.
+        """
+        try:
+            async with self.writer, incoming.handling():
+                result = await handle()
+                reply, target = reply_of(result)
+                if not await self.store_reply(platform, event_id, reply, target):
+                    raise _ClaimLost(event_id)
+        except _ClaimLost:
+            return None
+        return result
 
     @staticmethod
     def stored_reply(claim: Claim) -> Reply | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import secrets
@@ -20,6 +19,7 @@ from bot.commands.invocation import CardHook, EventServices, Invocation, MirrorH
 from bot.commands.registry import Command, Registry, Role, bind, tokenize
 from bot.engine.hooks import SchedulingHooks
 from bot.engine.ratelimit import RateLimiter
+from bot.engine.writer_lock import WriterLock
 from bot.errors import PermissionDenied, UserError
 from bot.messages.actions import REACTION_ANSWERS, Action, decode
 from bot.messages.event_card import CARD_UPDATED
@@ -37,6 +37,7 @@ from storage import pledges as pledge_queries
 from storage import record_cache
 from storage import sent as sent_queries
 from storage.records import GroupDefaults, GroupRec, MemberRec, PledgeRec
+from storage.transaction import savepoint
 
 log = logging.getLogger("logoff.engine")
 
@@ -78,7 +79,13 @@ class Engine:
         # Public base URL of the HTTP listener, for the group calendar feeds ("" when none).
         self.feed_base_url = ""
         # One writer at a time inside a process: a tap and a typed command never interleave.
-        self._lock = asyncio.Lock()
+        self._lock = WriterLock()
+
+    @property
+    def writer(self) -> WriterLock:
+        """Held around each command, tap and close; `EventClaims` takes it before its
+        transaction (see WriterLock)."""
+        return self._lock
 
     @property
     def card_hook(self) -> CardHook | None:
@@ -281,7 +288,10 @@ class Engine:
         outcome = "error"
         about = log_context.enter(place.platform, None if place.is_direct else place.external_id)
         try:
-            async with self._lock:
+            # Under `EventClaims.handle_once` the command's writes share a transaction with its
+            # stored reply: a refused or failed command takes back what it wrote (savepoint)
+            # and leaves that transaction usable for the reply that says so.
+            async with self._lock, savepoint():
                 # Cached records: what other processes changed before now is seen now.
                 await record_cache.sync()
                 reply = self._scrub(await run(), place.platform)

@@ -207,9 +207,13 @@ async def load_facts(jobs: Sequence[JobRec], groups: dict[int, GroupRec] | None 
     if spans and groups:
         start = min(s for _, s, _ in spans)
         end = max(e for _, _, e in spans)
-        for group_id, member_id, pledge_id, key in await round_queries.asks_between(
+        for group_id, member_id, pledge_id, key, kind in await round_queries.asks_between(
             {g for g, _, _ in spans}, start, end
         ):
+            if kind == SNOOZE:
+                # A snooze is the member's own request, not the bot's ask: as in the round
+                # that sends it, it does not use up the period's reminder (found by the model).
+                continue
             pledge = pledges.get(pledge_id)
             group = groups.get(group_id)
             if pledge is None or group is None:

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from bot.actors import Actor, Place
+from bot.app.bootstrap import build_engine
+from bot.app.config import Config
+from bot.clock import VirtualClock
+from bot.engine.choices import OfferedChoices
+from bot.engine.claims import RUN, EventClaims
+from bot.messages.replies import Reply
+from storage import choices as choice_queries
 from storage import database, incoming
+from storage import groups as group_queries
 from storage import jobs as job_queries
+from storage import models as m
+from storage import scheduling as round_queries
+from storage import sent as sent_queries
 from storage.records import NewJob
+from storage.scheduling import SentRecord
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -96,5 +112,126 @@ async def test_a_round_prepared_ahead_claims_jobs_due_soon_but_never_a_running_l
         got = await job_queries.claim_due(NOW, soon + timedelta(minutes=5), "b", 10, due_by=soon)
         # Due by the prepared instant: claimed; the lease of "a" runs until after now: kept.
         assert [j.dedupe_key for j in got] == ["send:g1:soon"]
+    finally:
+        await database.close_database()
+
+
+async def test_a_command_and_its_stored_reply_commit_together_or_not_at_all(database_url: str):
+    """Issue 10: EventClaims.handle_once; a lost claim or a failure keeps nothing."""
+    await _open(database_url)
+    try:
+        clock = VirtualClock(NOW)
+        claims = EventClaims(clock, "inst")
+
+        async def make_member(name: str) -> str:
+            await group_queries.ensure_member("matrix", f"@{name}:x", name, NOW)
+            # A caught IntegrityError inside the transaction (an offer recorded twice):
+            # PostgreSQL would abort the whole transaction without its savepoint.
+            for _ in range(2):
+                await choice_queries.record_choices("matrix", f"$offer-{name}", "", ("a",), NOW)
+            return name
+
+        def reply_of(name: str) -> tuple[Reply | None, dict[str, str]]:
+            return Reply(f"hello {name}"), {"owner": name}
+
+        assert (await claims.claim("matrix", "$ok")).state == RUN
+        assert await claims.handle_once("matrix", "$ok", lambda: make_member("ok"), reply_of)
+        again = await incoming.claim("matrix", "$ok", "inst:later", NOW)
+        assert again.state == incoming.REPLY
+        assert EventClaims.stored_reply(again) == Reply("hello ok")
+        assert await group_queries.find_member("matrix", "@ok:x") is not None
+
+        # Another process took the claim over meanwhile: nothing of this run is kept.
+        assert (await claims.claim("matrix", "$lost")).state == RUN
+        late = NOW + incoming.LEASE
+        assert (await incoming.claim("matrix", "$lost", "other:1", late)).state == RUN
+        lost = await claims.handle_once("matrix", "$lost", lambda: make_member("lost"), reply_of)
+        assert lost is None
+        assert await group_queries.find_member("matrix", "@lost:x") is None
+        assert await choice_queries.find_choices("matrix", "$offer-lost") is None
+
+        # The handler failed half-way: nothing of it is kept, the claim is still to run.
+        async def fails() -> str:
+            await make_member("failed")
+            raise RuntimeError("the process died here")
+
+        assert (await claims.claim("matrix", "$fail")).state == RUN
+        with pytest.raises(RuntimeError):
+            await claims.handle_once("matrix", "$fail", fails, reply_of)
+        assert await group_queries.find_member("matrix", "@failed:x") is None
+        assert await incoming.get("matrix", "$fail") == (incoming.CLAIMED, claims.owner)
+    finally:
+        await database.close_database()
+
+
+async def test_choices_kept_under_a_key_before_the_send_are_found_by_the_message_id(
+    database_url: str,
+):
+    """Issue 10: an offer and a prompt stored before the send (under the idempotency key)
+    get the message id after it, or from a reconcile; a row recorded under the id already
+    stands and the early one goes."""
+    await _open(database_url)
+    try:
+        choices = OfferedChoices(VirtualClock(NOW))
+        await choices.expect("matrix", "reply:$cmd", "@ana:x", ("confirm-forget", "cancel"))
+        await choices.expect_prompt("matrix", "job:7", "prompt", 1, 2, "week:2026-11-30")
+        assert await choices.find("matrix", "$posted") is None
+        await choices.posted("matrix", "reply:$cmd", "$posted")
+        found = await choices.find("matrix", "$posted")
+        assert found is not None
+        assert found.owner == "@ana:x"
+        assert found.actions == ("confirm-forget", "cancel")
+        # The scheduler records what it sent (with the key): the prompt gets its id there.
+        record = SentRecord("matrix", "$prompt", "prompt", 1, 2, "week:2026-11-30", "job:7")
+        await round_queries.record_sent_many([record], NOW)
+        sent = await sent_queries.find_sent("matrix", "$prompt")
+        assert sent is not None
+        assert (sent.pledge_id, sent.period_key) == (2, "week:2026-11-30")
+        assert await m.SentMessage.filter(message_id__startswith=sent_queries.PENDING).count() == 0
+        # Recorded under its id before the early row was attached: one row stays.
+        await choices.expect("matrix", "reply:$two", "", ("a",))
+        await choice_queries.record_choices("matrix", "$two", "", ("a",), NOW)
+        await choices.posted("matrix", "reply:$two", "$two")
+        assert await m.OfferedChoice.filter(message_id__in=["$two", "key:reply:$two"]).count() == 1
+    finally:
+        await database.close_database()
+
+
+async def test_a_command_in_its_transaction_and_a_close_at_the_same_time_both_finish(
+    database_url: str,
+):
+    """The handling transaction is opened under the engine's writer lock: the other way
+    round, a command holding the transaction (on SQLite the connection's only lock) waited
+    for the engine's lock while the scheduler's close, holding it, waited for the database."""
+    await _open(database_url)
+    try:
+        clock = VirtualClock(NOW)
+        engine = build_engine(Config(), clock)
+        claims = EventClaims(clock, "inst", engine.writer)
+        place = Place("console", "room", "room")
+        in_transaction = asyncio.Event()
+
+        async def command() -> Reply | None:
+            await group_queries.ensure_member("console", "ana", "ana", NOW)
+            in_transaction.set()
+            await asyncio.sleep(0.1)  # the scheduler's close starts meanwhile
+            return await engine.handle_text(
+                Actor("console", "ana", "ana"), place, '!pledge new "Walk" per week', "$e"
+            )
+
+        async def close() -> None:
+            await in_transaction.wait()
+            await engine.close_due()
+
+        assert (await claims.claim("console", "$e")).state == RUN
+        handled, _ = await asyncio.wait_for(
+            asyncio.gather(
+                claims.handle_once("console", "$e", command, lambda r: (r, {})), close()
+            ),
+            timeout=30,
+        )
+        assert handled is not None
+        assert "New pledge `1` **Walk**" in handled.text
+        assert await m.Pledge.filter(title="Walk").count() == 1
     finally:
         await database.close_database()

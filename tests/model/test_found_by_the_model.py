@@ -129,3 +129,23 @@ async def test_a_zone_change_past_the_waited_close_still_closes_that_week_in_its
     keys = set(await m.Outcome.all().values_list("period_key", flat=True))
     assert "week:2026-11-25" not in keys
     assert await outcome("week:2026-11-30") == "excused"
+
+
+async def test_a_snooze_that_came_before_the_slot_leaves_the_weekly_reminder_its_place(
+    session: ConsoleSession,
+):
+    """A snooze is the member's own request, not the bot's ask: the week's reminder still
+    reaches them at its slot (found by the model, hypothesis seed 373691…: the snooze's
+    stored message counted as the week's one ask, so the Thursday reminder skipped ben)."""
+    await session.say('@ana !pledge new "Meet" per week remind "thu 18:00"')
+    await session.say("@ben !pledge join 1")
+    await session.say("@ana !remind 1 off")
+    await session.wait(timedelta(days=1))  # Tue 1 Dec 09:00
+    pledge = await m.Pledge.get(number=1)
+    action = Action("snoozetomorrow", pledge.id, "week:2026-11-30").encode()
+    ben = Actor("console", "ben", "ben")
+    assert not (await session.engine.handle_action(ben, ROOM, action, "z1")).error
+    until_thursday = await session.wait(timedelta(days=2, hours=9, minutes=5))  # Thu 18:05
+    assert "As you asked, again" in until_thursday  # the snooze, Wednesday morning
+    reminder = until_thursday[until_thursday.index("[Thu 03 Dec 18:00]") :]
+    assert "Meet — @ben" in reminder, until_thursday

@@ -7,12 +7,15 @@ process dies by SIGKILL there, and the next life (without crash points) finishes
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.matrix.harness import Member
+from storage import models as m
+from tests.matrix.harness import Member, Seen, in_reply_to, unique
 from tests.services.synapse import SynapseServer
+from tests.soak.harness import connected
 from tests.soak.matrix_harness import MatrixSoak, Tally, Watcher, ask, wait_answered, wait_ready
 
 
@@ -55,6 +58,114 @@ async def test_a_command_interrupted_at_a_crash_point_is_answered_once_after_res
         assert tally.replies[command] == 1
         done_answers = [b for k, b in tally.bodies.items() if k == f"reply:{command}"]
         assert len(done_answers) == 1
+    finally:
+        bot.stop()
+        await watcher.stop()
+        await member.close()
+
+
+async def _pledges_titled(url: str, title: str) -> int:
+    async with connected(url):
+        return await m.Pledge.filter(title=title).count()
+
+
+@pytest.mark.parametrize("point", ["handled", "stored"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_pledge_made_just_before_a_kill_is_made_once_and_answered_once(
+    tmp_path: Path, synapse_server: SynapseServer, backend: str, point: str, request
+):
+    """Issue 10: `pledge new` killed after its writes (`handled`: not committed yet; `stored`:
+    committed with its reply, not sent) makes one pledge and gets one answer after restart:
+    the re-delivered event runs the command again only if nothing of it was committed."""
+    if backend == "sqlite":
+        url = f"sqlite://{tmp_path}/points.db"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database(unique("points"))
+    soak = MatrixSoak(tmp_path / "points", synapse_server, url)
+    soak.register_bot()
+    bot = soak.add_instance()
+    soak.migrate()
+    member = await Member.register(synapse_server, "Counter")
+    tally = Tally(soak.user_id)
+    watcher = Watcher(member, tally)
+    watcher.start()
+    try:
+        bot.env["LOGOFF_CRASH_POINTS"] = f"{point}:1"
+        bot.start()
+        await wait_ready(bot)
+        room = await member.create_room(invite=(soak.user_id,))
+        command = await ask(member, room, '!pledge new "Walk at dawn" per week', tally)
+        await asyncio.to_thread(bot.proc.wait, 30)  # type: ignore[union-attr]
+        assert bot.proc is not None
+        assert bot.proc.returncode == -9, bot.log_text()[-2000:]
+        assert tally.replies[command] == 0
+        # `handled` died inside the transaction, `stored` after its commit.
+        assert await _pledges_titled(url, "Walk at dawn") == (1 if point == "stored" else 0)
+        bot.env.pop("LOGOFF_CRASH_POINTS")
+        bot.start()
+        await wait_ready(bot)
+        await wait_answered(tally, command)
+        later = await ask(member, room, "!pledge list", tally)
+        await wait_answered(tally, later)
+        await asyncio.sleep(2.0)  # time for a late duplicate to show up
+        assert tally.replies[command] == 1
+        assert await _pledges_titled(url, "Walk at dawn") == 1
+        assert "Walk at dawn" in tally.bodies[f"reply:{command}"]
+        assert tally.bodies[f"reply:{later}"].count("Walk at dawn") == 1
+    finally:
+        bot.stop()
+        await watcher.stop()
+        await member.close()
+
+
+async def _seen(member: Member, match: Callable[[Seen], bool], within: float = 30.0) -> Seen:
+    """The first message the watcher saw from the bot that matches (the watcher syncs)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        for item in list(member.seen):
+            mine = item.source.get("sender") == member.user_id
+            if item.source.get("type") == "m.room.message" and not mine and match(item):
+                return item
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the bot's message never came")
+
+
+async def test_choices_posted_just_before_a_kill_still_take_a_tap_after_restart(
+    tmp_path: Path, synapse_server: SynapseServer
+):
+    """Issue 10: the bot dies right after Synapse accepted a reply with numbered choices
+    (`posted`), before it learnt or kept the event id: the offer was stored under the reply's
+    key before the send, the restart finds the reply in the room by that key and attaches
+    it, and a reaction on it is answered."""
+    soak = MatrixSoak(tmp_path / "posted", synapse_server, f"sqlite://{tmp_path}/posted.db")
+    soak.register_bot()
+    bot = soak.add_instance()
+    soak.migrate()
+    member = await Member.register(synapse_server, "Counter")
+    tally = Tally(soak.user_id)
+    watcher = Watcher(member, tally)
+    watcher.start()
+    try:
+        bot.env["LOGOFF_CRASH_POINTS"] = "posted:1"
+        bot.start()
+        await wait_ready(bot)
+        room = await member.create_room(invite=(soak.user_id,))
+        command = await ask(member, room, "!forget", tally)
+        await asyncio.to_thread(bot.proc.wait, 30)  # type: ignore[union-attr]
+        assert bot.proc is not None
+        assert bot.proc.returncode == -9, bot.log_text()[-2000:]
+        await wait_answered(tally, command)  # it went out before the kill
+        asked = await _seen(member, lambda s: "Yes, delete" in str(s.content.get("body")))
+        bot.env.pop("LOGOFF_CRASH_POINTS")
+        bot.start()
+        await wait_ready(bot)
+        await member.react(room, asked.event_id, "2️⃣")
+        answer = await _seen(member, lambda s: in_reply_to(s) == asked.event_id)
+        assert "Cancelled: nothing was deleted." in answer.content["body"]
+        later = await ask(member, room, "!help", tally)
+        await wait_answered(tally, later)
+        assert tally.replies[command] == 1  # the restart found it and did not send it again
     finally:
         bot.stop()
         await watcher.stop()
