@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.app import early_stop
 from bot.app.config import Config, load_config
 from bot.errors import LogoffError, UserError
 from storage.errors import SchemaNotMigrated, StorageError
@@ -367,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         # The program itself (`logoff run`, `python -m bot.app.cli run`), never a test
         # calling main([...]) in a process that may use pydantic afterwards.
         _leave_out_unused_imports()
+        early_stop.install()
     try:
         result: Any = args.func(args)
     except LogoffError as exc:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.app import early_stop
 from bot.clock import VirtualClock
 from bot.errors import ConfigError, StartRefused
 from bot.scheduling import group_plans
@@ -129,6 +130,9 @@ def _on_signals(stopping: asyncio.Event) -> Callable[[], None]:
             with contextlib.suppress(ValueError, OSError):
                 previous = signal.signal(sig, hand_over)
                 undo.append(functools.partial(_put_back, sig, previous))
+
+    if early_stop.requested():
+        stopping.set()
 
     def restore() -> None:
         for step in undo:

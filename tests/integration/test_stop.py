@@ -59,3 +59,52 @@ def test_a_signal_stops_the_console_bot_with_exit_zero(
     assert code == 0, out.read_text() + log
     assert "Traceback" not in out.read_text() + log
     assert "stopping" in log
+
+
+def _catches(pid: int, sig: signal.Signals) -> bool:
+    """The process has a handler for `sig` (Linux: the SigCgt mask in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (sig - 1)))
+
+
+def _has_open(pid: int, name: str) -> bool:
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if fd.readlink().name == name:
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
+
+
+def test_a_sigterm_while_the_bot_is_still_starting_is_a_clean_stop(tmp_path: Path) -> None:
+    """systemd or a container runtime may stop `logoff run` in its first second, while it
+    still imports and opens the database: that is a stop like any other, exit 0."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[bot]\ndata_dir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    subprocess.run(_logoff(config, "migrate"), cwd=REPO, check=True, capture_output=True)
+    out = tmp_path / "out.txt"
+    with out.open("wb") as sink:
+        process = subprocess.Popen(
+            _logoff(config, "run", "--no-input"), cwd=REPO, stdout=sink, stderr=sink
+        )
+    try:
+        deadline = time.monotonic() + WAIT
+        # The first moment the signal is caught: the early handler, before the serve path.
+        while not _catches(process.pid, signal.SIGTERM):
+            assert process.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, "logoff run never caught SIGTERM"
+            time.sleep(0.001)
+        started = _has_open(process.pid, "logoff.db")
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=WAIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # Without the early handler the first handler is the serve path's, after the database
+    # is open: the signal must come before that to test a stop during the start.
+    assert not started, "the signal came late; the test meant to stop the bot while it starts"
+    assert code == 0, out.read_text()
+    assert "Traceback" not in out.read_text()
