@@ -30,7 +30,7 @@ from tortoise.exceptions import BaseORMException
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from tortoise.migrations.loader import MigrationLoader
 
-from storage import database
+from storage import database, record_cache
 from storage.errors import DatabaseUnavailable, StorageError
 
 MIGRATIONS_TABLE = "tortoise_migrations"
@@ -499,7 +499,9 @@ async def _postgres_state(url: str, tables: list[str]) -> tuple[list[str] | None
             others = int(
                 await raw.fetchval(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                    "AND pid <> ALL($1::int[])",
+                    record_cache.own_sessions(),
                 )
             )
     except UNREACHABLE as exc:

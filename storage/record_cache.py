@@ -431,6 +431,15 @@ class _Listener:
 _listener = _Listener()
 
 
+def own_sessions() -> list[int]:
+    """PostgreSQL backend pids of this process's own listening connection (a restore counts
+    the other sessions on its database, and this one is not another)."""
+    conn = _listener.connection
+    if conn is None or _listener.dialect != "postgres":
+        return []
+    return [int(conn.get_server_pid())]
+
+
 async def attach(client: Any) -> None:
     """Turn the cache on for the default connection (`storage.database` after connecting)."""
     dialect = str(client.capabilities.dialect)
