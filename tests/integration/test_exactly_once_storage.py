@@ -13,6 +13,7 @@ from bot.app.config import Config
 from bot.clock import VirtualClock
 from bot.engine.choices import OfferedChoices
 from bot.engine.claims import RUN, EventClaims
+from bot.messages.markup import unescape_plain
 from bot.messages.replies import Reply
 from storage import choices as choice_queries
 from storage import database, incoming
@@ -231,7 +232,7 @@ async def test_a_command_in_its_transaction_and_a_close_at_the_same_time_both_fi
             timeout=30,
         )
         assert handled is not None
-        assert "New pledge `1` **Walk**" in handled.text
+        assert "New pledge `1` **Walk**" in unescape_plain(handled.text)
         assert await m.Pledge.filter(title="Walk").count() == 1
     finally:
         await database.close_database()
