@@ -31,6 +31,7 @@ from storage import jobs as job_queries
 from storage import models as m
 from storage.records import NewJob
 from tests.discord_peer import DiscordPeer, InteractionHandle, PeerChannel, RecordedRequest
+from tests.discord_peer.state import TEXT_DISPLAY, walk_components
 from tests.soak.harness import connected
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -341,7 +342,7 @@ async def judge(soak: DiscordSoak) -> Verdict:
     ]
     reminded: Counter[str] = Counter()
     for title in soak.titles:
-        reminded[title] = sum(1 for msg in posted if f"**{title}**" in msg.content)
+        reminded[title] = sum(1 for msg in posted if f"**{title}**" in msg.text)
     async with connected(soak.url):
         jobs = await job_queries.jobs_with(kinds=list(SEND_KINDS))
         members = {row.id: row for row in await m.Member.all()}
@@ -352,15 +353,22 @@ async def judge(soak: DiscordSoak) -> Verdict:
             if got is not None:
                 claims[str(handle.id)] = got
     copies: dict[str, int] = {}
-    by_channel: dict[int, Counter[str]] = {}
+    # What a member sees of a message, as the bot's reconcile fingerprints it: the content and
+    # a components v2 card's text displays.
+    by_channel: dict[int, Counter[tuple[str, tuple[str, ...]]]] = {}
     for msg in posted:
-        by_channel.setdefault(msg.channel_id, Counter())[msg.content.strip()] += 1
+        shown = tuple(
+            str(c.get("content", "")).strip()
+            for c in walk_components(msg.components)
+            if c.get("type") == TEXT_DISPLAY
+        )
+        by_channel.setdefault(msg.channel_id, Counter())[(msg.content.strip(), shown)] += 1
     for job in jobs:
         if job.status != job_queries.SENT:
             continue
         reply = reply_from_json(job.payload["reply"])
         channel_id = _target(peer, job.payload, job.group_id, members, groups)
-        contents = [f.content for f in fingerprints(render(reply))]
+        contents = [(f.content, f.shown) for f in fingerprints(render(reply))]
         seen = by_channel.get(channel_id, Counter())
         copies[job.dedupe_key] = min(seen[c] for c in contents)
     attempts = {h.id: 0 for h in soak.asked}
