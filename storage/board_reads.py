@@ -8,7 +8,7 @@ participation ids: the statement is the same size at any group size, and buildin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tortoise.connection import connections
@@ -75,6 +75,11 @@ async def tallies(
     conn = connections.get("default")
     sql = _COUNTS_SQL.format(where=_where(pledge_ids, member_id), keys=_marks(conn, len(keys)))
     _, rows = await conn.execute_query(sql, keys)
+    return fold_tallies(rows)
+
+
+def fold_tallies(rows: Iterable[Any]) -> dict[tuple[int, str], PeriodTally]:
+    """(participation id, period key, kind) rows of live check-ins, counted per period."""
     counts: dict[tuple[int, str], list[int]] = {}
     for pid, key, kind in rows:
         c = counts.setdefault((int(pid), str(key)), [0, 0, 0])

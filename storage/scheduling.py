@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from tortoise.connection import connections
 
-from storage import convert, sent
+from storage import board_reads, convert, sent
 from storage import models as m
 from storage.records import (
     GroupRec,
@@ -227,20 +227,12 @@ async def pledge_tallies(
     keys = sorted(set(period_keys))
     if not ids or not keys:
         return {}
-    counts: dict[tuple[int, str], list[int]] = {}
+    rows: list[Any] = []
     for chunk in _chunks(ids):
-        rows = await m.CheckIn.filter(
+        rows += await m.CheckIn.filter(
             participation__pledge_id__in=chunk, period_key__in=keys, undone_at=None
         ).values_list("participation_id", "period_key", "kind")
-        for pid, key, kind in rows:
-            c = counts.setdefault((int(pid), str(key)), [0, 0, 0])
-            c[{"done": 0, "skip": 1}.get(str(kind), 2)] += 1
-    return {
-        k: PeriodTally(
-            participation_id=k[0], period_key=k[1], done=v[0], skipped=v[1], declined=v[2]
-        )
-        for k, v in counts.items()
-    }
+    return board_reads.fold_tallies(rows)
 
 
 async def channel_sends_between(
