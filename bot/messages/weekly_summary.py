@@ -60,10 +60,13 @@ def render_closed_week(
 
     `totals`: one row per participation with its week's outcomes counted (see
     `storage.scheduling.week_totals`), in the order the periods were closed; rows of pledges
-    not in `pledges` are left out. `vouchers`: participation -> inert voucher names.
+    not in `pledges` are left out. `vouchers`: participation -> inert voucher names. The rate
+    line is the group's week as it was closed (`week_rec`, what the group streak was decided
+    on); only without that record is it counted from the rows shown.
     """
     lines = [f"**The {describe(week)} in {inert(group.name) or 'this group'}**"]
-    lines.append(_rate_line(week_rec, group, totals))
+    shown = [t for t in totals if t[2] in pledges]
+    lines.append(_rate_line(week_rec, group, shown))
     per_pledge: dict[str, list[int]] = {}
     cadences = {p.title: p.cadence for p in pledges.values()}
     celebrated: set[str] = set()

@@ -67,6 +67,12 @@ def test_rows_of_pledges_not_asked_for_are_left_out_of_the_lines() -> None:
     assert "Kept it: Ana 🎉" in lines
 
 
+def test_without_a_closed_week_record_the_rate_counts_only_the_rows_shown() -> None:
+    totals = [row(1, 1, "Ana", 1, 0), row(2, 1, "Bo", 0, 1), row(3, 2, "Cy", 0, 6)]
+    lines = _lines(render_closed_week(r.group(), WEEK, None, totals, {1: CALL}, {}))
+    assert "Kept rate: 50% (target 60%) — next week is a fresh start." in lines
+
+
 def test_a_crowd_of_milestones_is_cut_to_a_count() -> None:
     totals = [row(i, 1, f"M{i:02}", 1, 0, streak=4) for i in range(1, MILESTONES_SHOWN + 4)]
     lines = _lines(render_closed_week(r.group(), WEEK, STORED, totals, {1: CALL}, {}))
