@@ -10,6 +10,7 @@ Three SQL statements for a picture, whatever the group's size.
 from __future__ import annotations
 
 import asyncio
+import functools
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ from storage import pledges as pledge_queries
 from storage.records import GroupRec, GroupWeekRec, PledgeRec
 
 STATUSES = ("active", "paused", "archived")
+# Drawing a picture takes tens of milliseconds; its data (frozen, hashable) changes only when a
+# week or a member's period closes, so asking `streak` again draws from memory. Bounded: a
+# member's grid is ~10-30 KB of PNG.
+draw_member_grid = functools.lru_cache(maxsize=32)(render_member_grid)
+draw_group_picture = functools.lru_cache(maxsize=8)(render_group_picture)
 LIVE = ("active", "paused")
 
 
@@ -229,7 +235,7 @@ async def group_picture(group: GroupRec) -> Picture | None:
     data = await group_weeks(group)
     if data is None:
         return None
-    return await asyncio.to_thread(render_group_picture, data)
+    return await asyncio.to_thread(draw_group_picture, data)
 
 
 async def member_picture(group: GroupRec, member_id: int) -> Picture | None:
@@ -237,4 +243,4 @@ async def member_picture(group: GroupRec, member_id: int) -> Picture | None:
     data = await member_weeks(group, member_id)
     if data is None:
         return None
-    return await asyncio.to_thread(render_member_grid, data)
+    return await asyncio.to_thread(draw_member_grid, data)

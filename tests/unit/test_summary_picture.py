@@ -342,6 +342,17 @@ def test_the_member_grid_draws_each_outcome_its_own_way():
     assert im.size == (800, picture.height)
 
 
+def test_the_same_grid_data_is_drawn_once_and_new_data_draws_anew():
+    from bot.messages.picture_data import draw_member_grid
+
+    row = (NONE, NONE, K, K, M, X, K, K, K, K, M, K)
+    first = draw_member_grid(member(row))
+    assert draw_member_grid(member(row)) is first  # equal data, built again: from memory
+    changed = draw_member_grid(member((*row[:-1], M)))
+    assert changed is not first
+    assert changed.png != first.png
+
+
 def test_the_member_legend_names_every_mark_shown():
     plain = sp.layout_member(member((K,) * 12))
     assert [len(row) for row in plain.legend] == [3, 3]
