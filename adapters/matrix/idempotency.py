@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,9 +110,10 @@ async def _own_events(client: AsyncClient, room_id: str, sender: str) -> AsyncIt
 
 async def find_by_key(client: AsyncClient, room_id: str, sender: str, key: str) -> str | None:
     """The event id of `sender`'s message in `room_id` carrying `key`, or None."""
-    async for event in _own_events(client, room_id, sender):
-        if _key_of(event) == key:
-            return str(event.event_id)
+    async with aclosing(_own_events(client, room_id, sender)) as events:
+        async for event in events:
+            if _key_of(event) == key:
+                return str(event.event_id)
     return None
 
 
@@ -124,11 +126,13 @@ async def find_parts(client: AsyncClient, room_id: str, sender: str, key: str) -
     """
     prefix = f"{key}:part"
     later: dict[int, str] = {}
-    async for event in _own_events(client, room_id, sender):
-        found = _key_of(event)
-        if found == key:
-            event_id = str(event.event_id)
-            return FoundBatch(event_id, _parts_of(event), {**later, 1: event_id})
-        if found is not None and found.startswith(prefix) and found[len(prefix) :].isdigit():
-            later.setdefault(int(found[len(prefix) :]), str(event.event_id))
+    async with aclosing(_own_events(client, room_id, sender)) as events:
+        async for event in events:
+            found = _key_of(event)
+            if found == key:
+                event_id = str(event.event_id)
+                return FoundBatch(event_id, _parts_of(event), {**later, 1: event_id})
+            number = found[len(prefix) :] if found and found.startswith(prefix) else ""
+            if number.isdigit():
+                later.setdefault(int(number), str(event.event_id))
     return None

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from nio import RoomMessagesResponse
 
 from adapters.matrix import adapter as adapter_module
 from adapters.matrix import render
-from adapters.matrix.idempotency import txn_id
+from adapters.matrix.idempotency import find_parts, txn_id
 from bot.clock import VirtualClock
 from bot.messages.actions import decode
 from bot.messages.markup import unescape_plain
@@ -122,6 +124,51 @@ async def test_a_reminder_of_twenty_pledges_answers_each_in_one_tap_on_synapse(
             assert "0/1" not in board.content["body"]
     finally:
         await alice.close()
+
+
+def _event(event_id: str, content: dict[str, object]) -> SimpleNamespace:
+    return SimpleNamespace(event_id=event_id, source={"content": content})
+
+
+class _History:
+    """The bot's own events in one room, newest first, one page at a time."""
+
+    def __init__(self, events: list[SimpleNamespace]) -> None:
+        self.events = events
+
+    async def room_messages(self, room_id: str, start: str | None, **_: object) -> object:
+        at = int(start or 0)
+        page = self.events[at : at + 2]
+        return RoomMessagesResponse(room_id, page, str(at), str(at + 2) if page else None)
+
+
+async def test_find_parts_tells_a_whole_batch_from_one_cut_short() -> None:
+    key = "send:g1:k1"
+    cut = _History([
+        _event("$other", {"org.logoff.key": "send:g1:k10:part2"}),  # another job's part
+        _event("$x", {"org.logoff.key": "send:g1:k1:partly"}),
+        _event("$p3", {"org.logoff.key": f"{key}:part3"}),
+        _event("$p1", {"org.logoff.key": key, "org.logoff.parts": 3}),
+        _event("$old", {"org.logoff.key": f"{key}:part2"}),  # older than the first: not its
+    ])  # fmt: skip
+    found = await find_parts(cut, "!r", "@bot", key)  # type: ignore[arg-type]
+    assert found is not None
+    assert (found.event_id, found.parts, found.found) == ("$p1", 3, {1: "$p1", 3: "$p3"})
+    assert not found.complete
+    whole = _History(
+        [
+            _event("$p2", {"org.logoff.key": f"{key}:part2"}),
+            _event("$p1", {"org.logoff.key": key, "org.logoff.parts": 2}),
+        ]
+    )
+    found = await find_parts(whole, "!r", "@bot", key)  # type: ignore[arg-type]
+    assert found is not None
+    assert found.complete
+    single = _History([_event("$one", {"org.logoff.key": key, "org.logoff.parts": "2"})])
+    found = await find_parts(single, "!r", "@bot", key)  # type: ignore[arg-type]
+    assert found is not None
+    assert found.complete  # no count (or not a number): one message, as before
+    assert await find_parts(_History([]), "!r", "@bot", key) is None  # type: ignore[arg-type]
 
 
 class _Killed(Exception):
