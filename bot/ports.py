@@ -41,8 +41,10 @@ class Outbox(Protocol):
 
     async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
         """The id of a message sent earlier with `key` (to the member's DM, or to `group`,
-        where a DM may have fallen back to), or None when the platform shows none. Raise
-        `DeliveryError` when the platform cannot be asked now."""
+        where a DM may have fallen back to), or None when the platform shows none. A message
+        sent in several parts of which only some are there is not sent: None, and the send of
+        `key` that follows posts only the parts missing. Raise `DeliveryError` when the
+        platform cannot be asked now."""
         ...
 
     async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:

@@ -37,7 +37,15 @@ from nio.api import MessageDirection
 from adapters.dir_lock import DirectoryLock
 from adapters.matrix import direct, events, render, room_life
 from adapters.matrix.command_list import CommandList
-from adapters.matrix.idempotency import LookupFailed, find_by_key, keyed, txn_id
+from adapters.matrix.idempotency import (
+    PARTS_KEY,
+    LookupFailed,
+    find_by_key,
+    find_parts,
+    keyed,
+    part_key,
+    txn_id,
+)
 from adapters.matrix.rooms import (
     RoomCreation,
     creation_from,
@@ -137,6 +145,8 @@ class MatrixAdapter:
         self.command_list: CommandList | None = None  # made once the bot's user id is known
         self._upgrades: dict[str, str] = {}  # replacement room -> the room it replaces
         self._choices: OrderedDict[str, OfferedChoiceRec] = OrderedDict()
+        # Batches `find_sent` found cut short: key -> (room, part number -> event id there).
+        self._cut_short: OrderedDict[str, tuple[str, dict[int, str]]] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
         self._direct_lock = asyncio.Lock()
         self._dirty = False  # something to persist besides a newer sync token
@@ -875,20 +885,34 @@ class MatrixAdapter:
         """A batched reminder or question: every pledge line led by its own number, which is
         *Done* for whoever taps it; beyond ten pledges, follow-ups (`render.batch_parts`).
 
-        The first part carries the job's key (what `find_sent` looks for); each follow-up its
-        own key and transaction id, so a retry on the same device posts none of them twice.
+        The first part carries the job's key (what `find_sent` looks for) and how many parts
+        there are; each follow-up its own key and transaction id, so a retry on the same
+        device posts none of them twice. A batch `find_sent` found cut short by a crash (its
+        first part there, not every follow-up) gets only its missing parts, in the room of
+        the first: the parts there keep their reactions and get their choices kept again.
         """
         msgtype = _msgtype(reply, None)
+        there: dict[int, str] = {}
+        if key and key in self._cut_short:
+            room_id, there = self._cut_short.pop(key)
         first = ""
-        for n, (part, actions) in enumerate(parts):
-            part_key = f"{key}:part{n + 1}" if key and n else key
-            message = keyed(render.content(part, msgtype=msgtype), part_key)
-            event_id = await self._send(room_id, message, txn=txn_id(part_key) if key else None)
+        for n, (part, actions) in enumerate(parts, start=1):
+            this_key = part_key(key, n) if key else ""
+            event_id = there.get(n, "")
+            if not event_id:
+                content = render.content(part, msgtype=msgtype)
+                if n == 1 and key and len(parts) > 1:
+                    content[PARTS_KEY] = len(parts)
+                message = keyed(content, this_key)
+                event_id = await self._send(room_id, message, txn=txn_id(this_key) if key else None)
             if not first:
                 first = event_id
                 await self.engine.record_posted(PLATFORM, event_id, reply)
             await self._offer(OfferedChoiceRec(PLATFORM, event_id, owner, actions, None))
-            await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)], part_key)
+            if n not in there:
+                await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)], this_key)
+            if n < len(parts):
+                crash_points.reached("batch_part")  # a part out, the rest not yet
         return first
 
     def _content(
@@ -1055,9 +1079,17 @@ class MatrixAdapter:
         rooms.append(group.external_id)
         try:
             for room_id in rooms:
-                found = await find_by_key(client, room_id, self.user_id, key)
-                if found is not None:
-                    return found
+                found = await find_parts(client, room_id, self.user_id, key)
+                if found is None:
+                    continue
+                if found.complete:
+                    self._cut_short.pop(key, None)
+                    return found.event_id
+                # A batch cut short (a crash between its parts): not sent yet; the send that
+                # follows posts only the parts missing.
+                log.info("%s is on Matrix in part %s; the rest goes out", key, sorted(found.found))
+                _remember(self._cut_short, key, (room_id, found.found), CHOICES_KEPT)
+                return None
         except NETWORK_ERRORS as exc:
             raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
         except LookupFailed as exc:

@@ -7,7 +7,11 @@ process dies by SIGKILL there, and the next life (without crash points) finishes
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,17 @@ from storage import models as m
 from tests.matrix.harness import Member, Seen, in_reply_to, unique
 from tests.services.synapse import SynapseServer
 from tests.soak.harness import connected
-from tests.soak.matrix_harness import MatrixSoak, Tally, Watcher, ask, wait_answered, wait_ready
+from tests.soak.matrix_harness import (
+    MatrixSoak,
+    Tally,
+    Watcher,
+    age_leases,
+    ask,
+    judge,
+    set_up_rooms,
+    wait_answered,
+    wait_ready,
+)
 
 
 @pytest.mark.parametrize("point", ["handled", "replied"])
@@ -166,6 +180,73 @@ async def test_choices_posted_just_before_a_kill_still_take_a_tap_after_restart(
         later = await ask(member, room, "!help", tally)
         await wait_answered(tally, later)
         assert tally.replies[command] == 1  # the restart found it and did not send it again
+    finally:
+        bot.stop()
+        await watcher.stop()
+        await member.close()
+
+
+async def test_a_batched_reminder_killed_between_its_parts_reaches_the_member_whole_once(
+    tmp_path: Path, synapse_server: SynapseServer
+):
+    """Twelve pledges reminded at one minute: one reminder in two parts (ten numbers, then
+    two). `logoff run` is SIGKILLed right after the first part went out (`batch_part`), and
+    the next life logs in afresh (a new device: Synapse's transaction ids dedupe nothing, as
+    past its 30 minutes or from another process). It finds the first part without its
+    follow-up, posts only the follow-up, and records the job: the member sees each part once
+    and every pledge reminded once."""
+    soak = MatrixSoak(tmp_path / "batch", synapse_server, f"sqlite://{tmp_path}/batch.db")
+    soak.register_bot()
+    bot = soak.add_instance()
+    soak.migrate()
+    member = await Member.register(synapse_server, "Counter")
+    tally = Tally(soak.user_id)
+    watcher = Watcher(member, tally)
+    watcher.start()
+    try:
+        bot.env["LOGOFF_CRASH_POINTS"] = "batch_part:1"
+        bot.start()
+        await wait_ready(bot)
+        _, titles = await set_up_rooms(
+            soak, member, tally, rooms=1, per_minute=12, minutes=1, lead=timedelta(seconds=15)
+        )
+        await asyncio.to_thread(bot.proc.wait, 150)  # type: ignore[union-attr]
+        assert bot.proc is not None
+        assert bot.proc.returncode == -9, bot.log_text()[-2000:]
+        await asyncio.sleep(1.0)  # the watcher catches up with what went out before the kill
+        reminders = [
+            k for k, body in tally.bodies.items() if not k.startswith("reply:") and "Walk" in body
+        ]
+        assert len(reminders) == 1, tally.bodies
+        (key,) = reminders
+        assert tally.keys[key] == 1
+        assert f"{key}:part2" not in tally.keys
+        session = soak.root / "data0" / "matrix" / "session.json"
+        state = json.loads(session.read_text(encoding="utf-8"))
+        old_device = state["device_id"]
+        state.update(access_token="", device_id="")  # a fresh login: a new device
+        session.write_text(json.dumps(state), encoding="utf-8")
+        await age_leases(soak.url)  # as if it had been down for its lease
+        bot.env.pop("LOGOFF_CRASH_POINTS")
+        bot.start()
+        await wait_ready(bot)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while f"{key}:part2" not in tally.keys:
+            assert loop.time() < deadline, bot.log_text()[-3000:]
+            await asyncio.sleep(0.1)
+        later = await ask(member, next(iter(member.nio.rooms)), "!help", tally)
+        await wait_answered(tally, later)
+        await asyncio.sleep(2.0)  # room for a late duplicate to show
+        assert json.loads(session.read_text(encoding="utf-8"))["device_id"] != old_device
+        verdict = await judge(soak, tally, titles)
+        assert verdict.duplicated_keys == {}
+        assert verdict.missing_keys == set()
+        assert key in verdict.sent_keys
+        parts = [tally.bodies[key], tally.bodies[f"{key}:part2"]]
+        named = Counter(t for body in parts for t in re.findall(r"Walk r0 m0 k\d+", body))
+        assert named == Counter(dict.fromkeys(titles, 1)), named  # every pledge, once
+        assert "in part [1]; the rest goes out" in bot.log_text()
     finally:
         bot.stop()
         await watcher.stop()
