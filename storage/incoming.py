@@ -35,6 +35,10 @@ ANSWERED = "answered"
 
 # Handling a command takes milliseconds; the lease only has to outlast a slow database.
 LEASE = timedelta(minutes=2)
+# How long a claim may wait for another process's uncommitted claim of the same event (both
+# processes see every event and insert its claim at the same instant; PostgreSQL makes the
+# second insert wait until the first transaction ends). Past it the other process has the event.
+CLAIM_LOCK_WAIT_MS = 2000
 # Claims are kept as long as a platform may show an event again (a sync token hours old).
 KEEP = timedelta(days=3)
 
@@ -64,9 +68,19 @@ def instance_of(owner: str) -> str:
 async def claim(
     platform: str, event_id: str, owner: str, now: datetime, lease: timedelta = LEASE
 ) -> Claim:
-    """Take the event for `owner`, or say who has it."""
+    """Take the event for `owner`, or say who has it.
+
+    Never holds its pool connection longer than `CLAIM_LOCK_WAIT_MS` waiting for another
+    process's claim of the same event: that claim's transaction may stay open while its
+    process is stalled, stopping or dying, and every claim of every event both processes see
+    would wait on it, one pool connection each, until the pool ran dry (issue 10: a process's
+    commands waited a minute on `pool.acquire()`). An insert that waited that long lost: the
+    other process inserted first, it has the event (`HELD`).
+    """
     try:
-        async with durable():
+        async with durable() as conn:
+            if str(conn.capabilities.dialect) == "postgres":
+                await conn.execute_script(f"SET LOCAL lock_timeout = {CLAIM_LOCK_WAIT_MS}")
             await m.IncomingEvent.create(
                 platform=platform,
                 event_id=event_id,
@@ -78,6 +92,10 @@ async def claim(
         return Claim(RUN)
     except IntegrityError:
         pass
+    except Exception as exc:  # Tortoise passes asyncpg's LockNotAvailableError on as is
+        if not _lock_wait_ran_out(exc):
+            raise
+        return Claim(HELD, held_until=now + lease)
     row = await m.IncomingEvent.get_or_none(platform=platform, event_id=event_id)
     if row is None:  # pruned in between: it is weeks old
         return Claim(DONE)
@@ -95,6 +113,16 @@ async def claim(
     if row.status == HANDLED:
         return Claim(REPLY, reply=dict(row.reply or {}))
     return Claim(RUN)
+
+
+def _lock_wait_ran_out(exc: BaseException) -> bool:
+    """PostgreSQL's lock_timeout (SQLSTATE 55P03), however Tortoise wrapped it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) == "55P03" or "lock timeout" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @contextlib.asynccontextmanager
