@@ -13,6 +13,7 @@ from typing import Any
 
 from tortoise.connection import connections
 
+from storage.dialect import is_postgres
 from storage.records import ParticipantRow, PeriodTally, VouchRec
 
 _WHERE = "p.pledge_id IN ({ids}) AND p.active{member}"
@@ -44,7 +45,7 @@ def _where(pledge_ids: Sequence[int], member_id: int | None) -> str:
 
 
 def _marks(conn: Any, count: int) -> str:
-    if str(conn.capabilities.dialect) == "postgres":
+    if is_postgres(conn):
         return ", ".join(f"${n + 1}" for n in range(count))
     return ", ".join("?" for _ in range(count))
 

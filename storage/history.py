@@ -13,6 +13,8 @@ from typing import Any
 
 from tortoise.connection import connections
 
+from storage.dialect import is_postgres
+
 
 @dataclass(frozen=True)
 class PeriodCount:
@@ -82,7 +84,7 @@ async def pledge_period_counts(
     """Kept, missed and excused counts per pledge and period of a group, for the periods that
     ended in (after, through]; ordered by pledge, then period end."""
     conn = connections.get("default")
-    postgres = str(conn.capabilities.dialect) == "postgres"
+    postgres = is_postgres(conn)
     sql = _GROUP_SQL.format(*_params(postgres, 3))
     params = [group_id, _instant(postgres, after), _instant(postgres, through)]
     _, rows = await conn.execute_query(sql, params)
@@ -106,7 +108,7 @@ async def member_periods(
     outcomes of the periods that ended in (after, through]; a participation with none comes
     back once with `period_key` None."""
     conn = connections.get("default")
-    postgres = str(conn.capabilities.dialect) == "postgres"
+    postgres = is_postgres(conn)
     sql = _MEMBER_SQL.format(*_params(postgres, 4))
     # In the order the marks stand in the text: SQLite's "?" are numbered by position.
     params = [_instant(postgres, after), _instant(postgres, through), group_id, member_id]

@@ -78,9 +78,7 @@ async def claim(
     other process inserted first, it has the event (`HELD`).
     """
     try:
-        async with durable() as conn:
-            if str(conn.capabilities.dialect) == "postgres":
-                await conn.execute_script(f"SET LOCAL lock_timeout = {CLAIM_LOCK_WAIT_MS}")
+        async with durable(lock_wait_ms=CLAIM_LOCK_WAIT_MS):
             await m.IncomingEvent.create(
                 platform=platform,
                 event_id=event_id,
@@ -104,10 +102,15 @@ async def claim(
     if instance_of(row.owner) != instance_of(owner) and row.lease_until > now:
         return Claim(HELD, held_until=row.lease_until)
     # The same match as read: of two processes taking over at once, one wins.
-    async with durable():
-        taken = await m.IncomingEvent.filter(
-            id=row.id, owner=row.owner, status=row.status, lease_until=row.lease_until
-        ).update(owner=owner, lease_until=now + lease)
+    try:
+        async with durable(lock_wait_ms=CLAIM_LOCK_WAIT_MS):
+            taken = await m.IncomingEvent.filter(
+                id=row.id, owner=row.owner, status=row.status, lease_until=row.lease_until
+            ).update(owner=owner, lease_until=now + lease)
+    except Exception as exc:  # the other process is updating the row right now
+        if not _lock_wait_ran_out(exc):
+            raise
+        return Claim(HELD, held_until=now + lease)
     if not taken:
         return Claim(HELD, held_until=now + lease)
     if row.status == HANDLED:

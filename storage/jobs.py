@@ -12,6 +12,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Min
 
 from storage import models as m
+from storage.dialect import is_postgres
 from storage.records import JobRec, NewJob
 from storage.transaction import atomic, durable
 
@@ -85,10 +86,6 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[i : i + _CHUNK]
 
 
-def _is_postgres() -> bool:
-    return str(connections.get("default").capabilities.dialect) == "postgres"
-
-
 async def plan(jobs: Sequence[NewJob], now: datetime) -> int:
     """Store jobs not stored yet; move the due time of pending, untried ones. Returns new ones."""
     if not jobs:
@@ -146,7 +143,7 @@ async def claim_due(
     """Claim up to `limit` jobs due by `due_by` (default `now`; a round prepared ahead of
     its due instant), oldest first, and such jobs whose lease ran out by `now`."""
     due_by = due_by or now
-    if _is_postgres():
+    if is_postgres():
         conn = connections.get("default")
         # One statement: SKIP LOCKED lets several bot processes claim disjoint sets.
         rows = await conn.execute_query_dict(_PG_CLAIM, [lease_until, token, now, limit, due_by])

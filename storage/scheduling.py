@@ -13,6 +13,7 @@ from tortoise.connection import connections
 
 from storage import board_reads, convert, sent
 from storage import models as m
+from storage.dialect import is_postgres
 from storage.records import (
     GroupRec,
     MemberRec,
@@ -113,7 +114,7 @@ async def active_participations(
     """
     ids = sorted(set(pledge_ids))
     conn = connections.get("default")
-    postgres = str(conn.capabilities.dialect) == "postgres"
+    postgres = is_postgres(conn)
     out: list[tuple[RoundPart, MemberRec]] = []
     members: dict[int, MemberRec] = {}
     new_part = RoundPart._make
@@ -174,7 +175,7 @@ async def week_totals(group_id: int, start: datetime, end: datetime) -> list[Wee
     the whole summary may.
     """
     conn = connections.get("default")
-    if str(conn.capabilities.dialect) == "postgres":
+    if is_postgres(conn):
         sql = _WEEK_TOTALS_SQL.format(
             "$1", "$2", "$3", keys="string_agg(DISTINCT o.period_key, ',')"
         )
@@ -206,7 +207,7 @@ async def week_vouchers(group_id: int, period_keys: Iterable[str]) -> list[tuple
     if not keys:
         return []
     conn = connections.get("default")
-    if str(conn.capabilities.dialect) == "postgres":
+    if is_postgres(conn):
         marks = [f"${n + 2}" for n in range(len(keys))]
         sql = _WEEK_VOUCHES_SQL.format("$1", ", ".join(marks))
     else:

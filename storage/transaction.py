@@ -11,6 +11,7 @@ from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
 from storage import record_cache
+from storage.dialect import is_postgres
 
 
 async def _undo_enter(ctx: Any) -> None:
@@ -60,16 +61,21 @@ async def atomic() -> AsyncIterator[TransactionalDBClient]:
 
 
 @contextlib.asynccontextmanager
-async def durable() -> AsyncIterator[TransactionalDBClient]:
+async def durable(lock_wait_ms: int | None = None) -> AsyncIterator[TransactionalDBClient]:
     """`atomic()` whose commit is on disk before it returns, whatever the server's default.
 
     Used for the marks that make sends and answers exactly-once (a claim, "handed over"): a
     server run with `synchronous_commit = off` (tests, some tuned deployments) loses the last
     few hundred milliseconds of commits when it crashes, and a lost mark is a message sent twice.
+    `lock_wait_ms` bounds how long a statement waits on another transaction's row lock
+    (PostgreSQL; SQLite has one writer and its own busy timeout).
     """
     async with atomic() as conn:
-        if str(conn.capabilities.dialect) == "postgres":
-            await conn.execute_script("SET LOCAL synchronous_commit TO on")
+        if is_postgres(conn):
+            script = "SET LOCAL synchronous_commit TO on"
+            if lock_wait_ms is not None:
+                script += f"; SET LOCAL lock_timeout = {int(lock_wait_ms)}"
+            await conn.execute_script(script)
         yield conn
 
 

@@ -65,22 +65,21 @@ class FoundBatch:
         return all(n in self.found for n in range(1, self.parts + 1))
 
 
-def _key_of(event: Any) -> str | None:
+def _content_of(event: Any) -> dict[str, Any]:
+    """The event's content as sent; an encrypted event nio decrypted carries the clear content
+    in `source` too. Empty when there is none."""
     source = getattr(event, "source", None)
-    if not isinstance(source, dict):
-        return None
-    content = source.get("content")
-    if not isinstance(content, dict):
-        return None
-    # An encrypted event nio decrypted carries the clear content in `source` too.
-    value = content.get(CONTENT_KEY)
+    content = source.get("content") if isinstance(source, dict) else None
+    return content if isinstance(content, dict) else {}
+
+
+def _key_of(event: Any) -> str | None:
+    value = _content_of(event).get(CONTENT_KEY)
     return str(value) if value is not None else None
 
 
 def _parts_of(event: Any) -> int:
-    source = getattr(event, "source", None)
-    content = source.get("content") if isinstance(source, dict) else None
-    value = content.get(PARTS_KEY) if isinstance(content, dict) else None
+    value = _content_of(event).get(PARTS_KEY)
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
 
 

@@ -36,12 +36,12 @@ from storage import pledges as pledge_queries
 from storage.records import GroupRec, GroupWeekRec, PledgeRec
 
 STATUSES = ("active", "paused", "archived")
+LIVE = ("active", "paused")
 # Drawing a picture takes tens of milliseconds; its data (frozen, hashable) changes only when a
 # week or a member's period closes, so asking `streak` again draws from memory. Bounded: a
 # member's grid is ~10-30 KB of PNG.
 draw_member_grid = functools.lru_cache(maxsize=32)(render_member_grid)
 draw_group_picture = functools.lru_cache(maxsize=8)(render_group_picture)
-LIVE = ("active", "paused")
 
 
 def _week(key: str, tz: ZoneInfo) -> Period:

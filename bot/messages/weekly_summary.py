@@ -65,7 +65,7 @@ def render_closed_week(
     on); only without that record is it counted from the rows shown.
     """
     lines = [f"**The {describe(week)} in {inert(group.name) or 'this group'}**"]
-    shown = [t for t in totals if t[2] in pledges]
+    shown = [t for t in totals if t.pledge_id in pledges]
     lines.append(_rate_line(week_rec, group, shown))
     per_pledge: dict[str, list[int]] = {}
     cadences = {p.title: p.cadence for p in pledges.values()}

@@ -10,7 +10,8 @@ import asyncio
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.matrix.harness import Member, Seen, in_reply_to, unique
 from tests.services.synapse import SynapseServer
 from tests.soak.harness import connected
 from tests.soak.matrix_harness import (
+    Instance,
     MatrixSoak,
     Tally,
     Watcher,
@@ -33,19 +35,41 @@ from tests.soak.matrix_harness import (
 )
 
 
-@pytest.mark.parametrize("point", ["handled", "replied"])
-async def test_a_command_interrupted_at_a_crash_point_is_answered_once_after_restart(
-    tmp_path: Path, synapse_server: SynapseServer, point: str
-):
-    soak = MatrixSoak(tmp_path / "points", synapse_server, f"sqlite://{tmp_path}/points.db")
+@asynccontextmanager
+async def _one_bot(
+    soak: MatrixSoak,
+) -> AsyncIterator[tuple[MatrixSoak, Instance, Member, Tally]]:
+    """One `logoff run` instance on a migrated database, and a member client whose watcher
+    counts what reaches it; all stopped on the way out."""
     soak.register_bot()
     bot = soak.add_instance()
     soak.migrate()
-    member = await Member.register(synapse_server, "Counter")
+    member = await Member.register(soak.server, "Counter")
     tally = Tally(soak.user_id)
     watcher = Watcher(member, tally)
     watcher.start()
     try:
+        yield soak, bot, member, tally
+    finally:
+        bot.stop()
+        await watcher.stop()
+        await member.close()
+
+
+async def _killed(bot: Instance, within: float = 30) -> None:
+    """Wait for the crash point's SIGKILL."""
+    await asyncio.to_thread(bot.proc.wait, within)  # type: ignore[union-attr]
+    assert bot.proc is not None
+    assert bot.proc.returncode == -9, bot.log_text()[-2000:]
+
+
+@pytest.mark.parametrize("point", ["handled", "replied"])
+async def test_a_command_interrupted_at_a_crash_point_is_answered_once_after_restart(
+    tmp_path: Path, synapse_server: SynapseServer, point: str
+):
+    async with _one_bot(
+        MatrixSoak(tmp_path / "points", synapse_server, f"sqlite://{tmp_path}/points.db")
+    ) as (soak, bot, member, tally):
         bot.start()
         await wait_ready(bot)
         room = await member.create_room(invite=(soak.user_id,))
@@ -55,9 +79,7 @@ async def test_a_command_interrupted_at_a_crash_point_is_answered_once_after_res
         bot.start()
         await wait_ready(bot)
         command = await ask(member, room, "!done 1", tally)
-        await asyncio.to_thread(bot.proc.wait, 30)  # type: ignore[union-attr]
-        assert bot.proc is not None
-        assert bot.proc.returncode == -9, bot.log_text()[-2000:]
+        await _killed(bot)
         answered_before = tally.replies[command]
         assert answered_before == (1 if point == "replied" else 0)
         bot.env.pop("LOGOFF_CRASH_POINTS")
@@ -72,10 +94,6 @@ async def test_a_command_interrupted_at_a_crash_point_is_answered_once_after_res
         assert tally.replies[command] == 1
         done_answers = [b for k, b in tally.bodies.items() if k == f"reply:{command}"]
         assert len(done_answers) == 1
-    finally:
-        bot.stop()
-        await watcher.stop()
-        await member.close()
 
 
 async def _pledges_titled(url: str, title: str) -> int:
@@ -95,23 +113,18 @@ async def test_a_pledge_made_just_before_a_kill_is_made_once_and_answered_once(
         url = f"sqlite://{tmp_path}/points.db"
     else:
         url = request.getfixturevalue("postgres_server").create_database(unique("points"))
-    soak = MatrixSoak(tmp_path / "points", synapse_server, url)
-    soak.register_bot()
-    bot = soak.add_instance()
-    soak.migrate()
-    member = await Member.register(synapse_server, "Counter")
-    tally = Tally(soak.user_id)
-    watcher = Watcher(member, tally)
-    watcher.start()
-    try:
+    async with _one_bot(MatrixSoak(tmp_path / "points", synapse_server, url)) as (
+        soak,
+        bot,
+        member,
+        tally,
+    ):
         bot.env["LOGOFF_CRASH_POINTS"] = f"{point}:1"
         bot.start()
         await wait_ready(bot)
         room = await member.create_room(invite=(soak.user_id,))
         command = await ask(member, room, '!pledge new "Walk at dawn" per week', tally)
-        await asyncio.to_thread(bot.proc.wait, 30)  # type: ignore[union-attr]
-        assert bot.proc is not None
-        assert bot.proc.returncode == -9, bot.log_text()[-2000:]
+        await _killed(bot)
         assert tally.replies[command] == 0
         # `handled` died inside the transaction, `stored` after its commit.
         assert await _pledges_titled(url, "Walk at dawn") == (1 if point == "stored" else 0)
@@ -126,10 +139,6 @@ async def test_a_pledge_made_just_before_a_kill_is_made_once_and_answered_once(
         assert await _pledges_titled(url, "Walk at dawn") == 1
         assert "Walk at dawn" in tally.bodies[f"reply:{command}"]
         assert tally.bodies[f"reply:{later}"].count("Walk at dawn") == 1
-    finally:
-        bot.stop()
-        await watcher.stop()
-        await member.close()
 
 
 async def _seen(member: Member, match: Callable[[Seen], bool], within: float = 30.0) -> Seen:
@@ -152,23 +161,15 @@ async def test_choices_posted_just_before_a_kill_still_take_a_tap_after_restart(
     (`posted`), before it learnt or kept the event id: the offer was stored under the reply's
     key before the send, the restart finds the reply in the room by that key and attaches
     it, and a reaction on it is answered."""
-    soak = MatrixSoak(tmp_path / "posted", synapse_server, f"sqlite://{tmp_path}/posted.db")
-    soak.register_bot()
-    bot = soak.add_instance()
-    soak.migrate()
-    member = await Member.register(synapse_server, "Counter")
-    tally = Tally(soak.user_id)
-    watcher = Watcher(member, tally)
-    watcher.start()
-    try:
+    async with _one_bot(
+        MatrixSoak(tmp_path / "posted", synapse_server, f"sqlite://{tmp_path}/posted.db")
+    ) as (soak, bot, member, tally):
         bot.env["LOGOFF_CRASH_POINTS"] = "posted:1"
         bot.start()
         await wait_ready(bot)
         room = await member.create_room(invite=(soak.user_id,))
         command = await ask(member, room, "!forget", tally)
-        await asyncio.to_thread(bot.proc.wait, 30)  # type: ignore[union-attr]
-        assert bot.proc is not None
-        assert bot.proc.returncode == -9, bot.log_text()[-2000:]
+        await _killed(bot)
         await wait_answered(tally, command)  # it went out before the kill
         asked = await _seen(member, lambda s: "Yes, delete" in str(s.content.get("body")))
         bot.env.pop("LOGOFF_CRASH_POINTS")
@@ -180,10 +181,6 @@ async def test_choices_posted_just_before_a_kill_still_take_a_tap_after_restart(
         later = await ask(member, room, "!help", tally)
         await wait_answered(tally, later)
         assert tally.replies[command] == 1  # the restart found it and did not send it again
-    finally:
-        bot.stop()
-        await watcher.stop()
-        await member.close()
 
 
 async def test_a_batched_reminder_killed_between_its_parts_reaches_the_member_whole_once(
@@ -195,24 +192,16 @@ async def test_a_batched_reminder_killed_between_its_parts_reaches_the_member_wh
     past its 30 minutes or from another process). It finds the first part without its
     follow-up, posts only the follow-up, and records the job: the member sees each part once
     and every pledge reminded once."""
-    soak = MatrixSoak(tmp_path / "batch", synapse_server, f"sqlite://{tmp_path}/batch.db")
-    soak.register_bot()
-    bot = soak.add_instance()
-    soak.migrate()
-    member = await Member.register(synapse_server, "Counter")
-    tally = Tally(soak.user_id)
-    watcher = Watcher(member, tally)
-    watcher.start()
-    try:
+    async with _one_bot(
+        MatrixSoak(tmp_path / "batch", synapse_server, f"sqlite://{tmp_path}/batch.db")
+    ) as (soak, bot, member, tally):
         bot.env["LOGOFF_CRASH_POINTS"] = "batch_part:1"
         bot.start()
         await wait_ready(bot)
         _, titles = await set_up_rooms(
             soak, member, tally, rooms=1, per_minute=12, minutes=1, lead=timedelta(seconds=15)
         )
-        await asyncio.to_thread(bot.proc.wait, 150)  # type: ignore[union-attr]
-        assert bot.proc is not None
-        assert bot.proc.returncode == -9, bot.log_text()[-2000:]
+        await _killed(bot, within=150)
         await asyncio.sleep(1.0)  # the watcher catches up with what went out before the kill
         reminders = [
             k for k, body in tally.bodies.items() if not k.startswith("reply:") and "Walk" in body
@@ -247,7 +236,3 @@ async def test_a_batched_reminder_killed_between_its_parts_reaches_the_member_wh
         named = Counter(t for body in parts for t in re.findall(r"Walk r0 m0 k\d+", body))
         assert named == Counter(dict.fromkeys(titles, 1)), named  # every pledge, once
         assert "in part [1]; the rest goes out" in bot.log_text()
-    finally:
-        bot.stop()
-        await watcher.stop()
-        await member.close()

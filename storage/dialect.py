@@ -1,0 +1,13 @@
+"""Which SQL dialect a database connection speaks, for the few statements that differ."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.connection import connections
+
+
+def is_postgres(conn: Any | None = None) -> bool:
+    """True when `conn` (the default connection when None) talks to PostgreSQL."""
+    client = connections.get("default") if conn is None else conn
+    return str(client.capabilities.dialect) == "postgres"
