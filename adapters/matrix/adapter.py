@@ -56,6 +56,7 @@ from adapters.matrix.rooms import (
 from adapters.matrix.state import HANDLED_KEPT, MatrixState, StateFile
 from adapters.matrix.threads import thread_root
 from bot.actors import Actor, Place
+from bot.app import start_trace
 from bot.app.config import MatrixConfig
 from bot.engine import claims as claim_states
 from bot.engine.choices import OfferedChoices
@@ -190,7 +191,9 @@ class MatrixAdapter:
         instance = self.lock.acquire()
         self.claims = EventClaims(self.engine.clock, instance, self.engine.writer)
         try:
+            start_trace.mark("Matrix adapter runs")
             await self._login()
+            start_trace.mark("logged in (or session restored)")
             await self._sync_loop(started)
         except asyncio.CancelledError:
             task = asyncio.current_task()
@@ -307,6 +310,7 @@ class MatrixAdapter:
                     # Restart: the full state once (power levels, creators, encryption) plus
                     # what arrived while we were away. Fresh login: no history at all.
                     limit = TIMELINE_LIMIT if since else 1
+                    start_trace.mark("first sync sent")
                     resp = await client.sync(
                         timeout=0,
                         sync_filter=sync_filter(limit),
@@ -342,7 +346,11 @@ class MatrixAdapter:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             delay = BACKOFF_FIRST
+            if first:
+                start_trace.mark("first sync returned")
             await self._on_sync(resp, replay=bool(since) or not first, since=since)
+            if first:
+                start_trace.mark("first sync handled")
             self.state.sync_token = resp.next_batch
             await self._retry_deferred()
             if first or self._dirty or time.monotonic() - self._saved_at >= TOKEN_SAVE_EVERY:
@@ -351,6 +359,7 @@ class MatrixAdapter:
                 first = False
                 self.ready.set()
                 log.info("matrix ready in %.3fs", time.monotonic() - started)
+                start_trace.mark("matrix ready")
                 await self._prune_claims()
             elif not self.ready.is_set():
                 self.ready.set()

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.app import start_trace
 from bot.app.config import Config, parse_http_address
 from bot.app.metrics import build_meter
 from bot.app.serve import Service, logs_to_file, serve
@@ -186,6 +187,7 @@ async def open_app(
         if config.db_url.startswith("sqlite://"):
             database.create_private_dir(config.bot.data_dir)
         await database.open_database(config.db_url)
+    start_trace.mark("database open, migrations checked")
     try:
         app = build_app(config, clock)
         if not config.http.address:
@@ -208,7 +210,10 @@ def matrix_service(app: App) -> Service:
     from adapters.matrix import import_nio
 
     import_nio(app.config.matrix.encryption)
+    start_trace.mark("nio imported")
     from adapters.matrix.adapter import PLATFORM, MatrixAdapter
+
+    start_trace.mark("Matrix adapter imported")
 
     adapter = MatrixAdapter(app.engine, app.config.matrix, app.config.bot.data_dir)
     # The scheduler's first round (planning every group, the catch-up) waits for the first
@@ -343,7 +348,9 @@ async def _serve_bot(
 
 async def _warm_up() -> None:
     try:
+        start_trace.mark("warm-up begins")
         await warm_up()
+        start_trace.mark("warm-up done")
     except Exception as exc:  # an optimisation only: the commands work without it
         log.debug("warm-up failed: %r", exc)
 
