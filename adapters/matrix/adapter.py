@@ -149,6 +149,9 @@ class MatrixAdapter:
         # Batches `find_sent` found cut short: key -> (room, part number -> event id there).
         self._cut_short: OrderedDict[str, tuple[str, dict[int, str]]] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
+        # Scheduled sends whose choices were stored before their due instant (`prepare_send`):
+        # (key, owner, group id) -> None.
+        self._expected: OrderedDict[tuple[str, str, int | None], None] = OrderedDict()
         self._direct_lock = asyncio.Lock()
         self._dirty = False  # something to persist besides a newer sync token
         self._saved_at = 0.0
@@ -854,14 +857,11 @@ class MatrixAdapter:
             if reply.buttons and not by_emoji and not prompt
             else ()
         )
-        if key:
+        if key and not self._prepared((key, owner, group_id)):
             # What a tap on it means is stored before the send, under its key: a crash right
             # after the send loses no mapping (the key gets the event id after the send, or
-            # from the reconcile that finds the message).
-            if target is not None:
-                await self.choices.expect_prompt(PLATFORM, key, kind, group_id, *target)
-            if actions:
-                await self.choices.expect(PLATFORM, key, owner, actions, thread)
+            # from the reconcile that finds the message). Scheduled sends: done ahead.
+            await self._expect(key, kind, target, actions, owner, group_id, thread)
         event_id = await self._send(room_id, keyed(message, key), txn=txn_id(key) if key else None)
         crash_points.reached("posted")  # on the platform, its event id kept nowhere yet
         await self.engine.record_posted(PLATFORM, event_id, reply)  # an event's card
@@ -881,6 +881,49 @@ class MatrixAdapter:
         if reply.image is not None:
             await self._send_file(room_id, reply, key)
         return event_id
+
+    async def _expect(
+        self,
+        key: str,
+        kind: str,
+        target: tuple[int, str] | None,
+        actions: tuple[str, ...],
+        owner: str,
+        group_id: int | None,
+        thread: str | None,
+    ) -> None:
+        if target is not None:
+            await self.choices.expect_prompt(PLATFORM, key, kind, group_id, *target)
+        if actions:
+            await self.choices.expect(PLATFORM, key, owner, actions, thread)
+
+    async def prepare_send(self, group: GroupRec, member: MemberRec | None, reply: Reply) -> None:
+        """Before a scheduled message's due instant (`bot.ports.SendAhead`): store what its
+        choices mean, the writes `_post` does first, so that at the instant only the
+        homeserver call is left. A batch in parts stores its choices per part, after each."""
+        key = idempotency_key(reply)
+        by_emoji = events.answered_by_emoji(reply, None)
+        prompt = render.is_prompt(reply) and not by_emoji
+        if not key or (not prompt and not by_emoji and render.batch_parts(reply) is not None):
+            return
+        target = render.prompt_target(reply) if prompt else None
+        actions = (
+            tuple(b.action for b in reply.buttons)[: len(render.CHOICE_KEYS)]
+            if reply.buttons and not by_emoji and not prompt
+            else ()
+        )
+        owner = member.external_id if member is not None else ""
+        await self._expect(
+            key, reply.extra.get("kind", "prompt"), target, actions, owner, group.id, None
+        )
+        _remember(self._expected, (key, owner, group.id), None, CHOICES_KEPT)
+
+    def _prepared(self, send: tuple[str, str, int | None]) -> bool:
+        """Whether `prepare_send` stored this send's choices (once: a retry stores them again)."""
+        if send not in self._expected:
+            return False
+        del self._expected[send]
+        return True
 
     async def _post_batch(
         self,
@@ -1183,7 +1226,7 @@ def _choice_index(key: str) -> int | None:
         return None
 
 
-def _remember(cache: OrderedDict[str, Any], key: str, value: Any, limit: int) -> None:
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
     cache[key] = value
     while len(cache) > limit:
         cache.popitem(last=False)

@@ -27,7 +27,7 @@ from bot.engine.hooks import SchedulingHooks
 from bot.errors import ConfigError, DeliveryError
 from bot.messages.replies import Reply
 from bot.messages.syntax import CommandSyntax
-from bot.ports import EventMirror, MirroredEvent, Outbox
+from bot.ports import EventMirror, MirroredEvent, Outbox, SendAhead
 from bot.rules.localtime import parse_timezone
 from bot.scheduling.replanning import Replanner
 from bot.scheduling.scheduler import Scheduler
@@ -106,6 +106,12 @@ class PlatformOutbox:
     async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
         platform = member.platform if member is not None else group.platform
         return await self._for(platform).find_sent(key, group, member)
+
+    async def prepare_send(self, group: GroupRec, member: MemberRec | None, reply: Reply) -> None:
+        platform = member.platform if member is not None else group.platform
+        outbox = self._outboxes.get(platform)
+        if isinstance(outbox, SendAhead):
+            await outbox.prepare_send(group, member, self._syntax.for_platform(reply, platform))
 
     async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
         reply = self._syntax.for_platform(reply, group.platform)

@@ -357,8 +357,12 @@ def _leave_out_unused_imports() -> None:
     """Tortoise imports pydantic whenever it is installed (for pydantic-typed JSON fields,
     which Logoff has none of): a fifth of Tortoise's import time at every start where a
     development install put it (the `ical` test dependency). Marked absent, Tortoise takes
-    the branch it takes without it, as in the image, which does not install it."""
+    the branch it takes without it, as in the image, which does not install it. Tortoise is
+    then imported without the source parse of its base class (storage/lean_import.py)."""
     sys.modules.setdefault("pydantic", None)  # type: ignore[arg-type]
+    from storage.lean_import import import_tortoise
+
+    import_tortoise()
 
 
 def main(argv: list[str] | None = None) -> int:
