@@ -898,9 +898,13 @@ class MatrixAdapter:
             await self.choices.expect(PLATFORM, key, owner, actions, thread)
 
     async def prepare_send(self, group: GroupRec, member: MemberRec | None, reply: Reply) -> None:
-        """Before a scheduled message's due instant (`bot.ports.SendAhead`): store what its
-        choices mean, the writes `_post` does first, so that at the instant only the
-        homeserver call is left. A batch in parts stores its choices per part, after each."""
+        """Before a scheduled message's due instant (`bot.ports.SendAhead`): open the member's
+        DM room if there is none yet and store what the message's choices mean (the writes
+        `_post` does first), so that at the instant only the homeserver call is left. A room
+        opened at the instant held up the messages due after it (a room creation takes
+        hundreds of milliseconds). A batch in parts stores its choices per part, after each."""
+        if member is not None:
+            await self._direct_room(member.external_id)
         key = idempotency_key(reply)
         by_emoji = events.answered_by_emoji(reply, None)
         prompt = render.is_prompt(reply) and not by_emoji
