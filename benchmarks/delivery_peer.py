@@ -92,6 +92,9 @@ async def run(args: argparse.Namespace) -> None:
         for n in range(args.timed + 1):
             rooms.append(await member.room_with(bot_id))
             await member.roundtrip(rooms[-1], f'!pledge new "Walk to the market {n}" per week')
+        # A round trip may count the bot's hello as the answer: let the last command finish
+        # before the stop, or the next start replays it.
+        await member.wait_quiet(time.time() + 3)
         for launch in launches:
             launch.stop()
         delays: dict[str, list[float]] = {launch.name: [] for launch in launches}

@@ -129,6 +129,9 @@ async def run(args: argparse.Namespace) -> None:
         for n in range(args.rooms):
             room = await member.room_with(bot_id)
             await member.roundtrip(room, f'!pledge new "Walk to the market {n}" per week')
+        # A round trip may count the bot's hello as the answer: let the last command finish
+        # before the stop, or the next start replays it.
+        await member.wait_quiet(time.time() + 3)
         for launch in launches:
             launch.stop()
         await fill_jobs(db_url, args.jobs)

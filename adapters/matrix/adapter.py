@@ -92,6 +92,8 @@ NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
 # An event another process holds, or one whose handling the database refused, is tried again
 # this often (a held one at the latest when the holder's lease runs out).
 DEFER_RETRY = 5.0
+# A DM room opened while preparing a scheduled send is waited for this long to show in a sync.
+DM_SETTLE = 2.0
 DEFER_GIVE_UP = 3600.0  # an event that cannot be finished for an hour is logged and dropped
 
 
@@ -904,7 +906,7 @@ class MatrixAdapter:
         opened at the instant held up the messages due after it (a room creation takes
         hundreds of milliseconds). A batch in parts stores its choices per part, after each."""
         if member is not None:
-            await self._direct_room(member.external_id)
+            await self._usable(await self._direct_room(member.external_id))
         key = idempotency_key(reply)
         by_emoji = events.answered_by_emoji(reply, None)
         prompt = render.is_prompt(reply) and not by_emoji
@@ -921,6 +923,21 @@ class MatrixAdapter:
             key, reply.extra.get("kind", "prompt"), target, actions, owner, group.id, None
         )
         _remember(self._expected, (key, owner, group.id), None, CHOICES_KEPT)
+
+    async def _usable(self, room_id: str) -> None:
+        """Until a sync shows the room with both members, which is when `_direct_room` reuses
+        it (at most DM_SETTLE seconds): a room just opened is not in nio's rooms yet, and the
+        send right after would open another."""
+        client = self.client
+        assert client is not None
+        deadline = time.monotonic() + DM_SETTLE
+        while time.monotonic() < deadline:
+            room = client.rooms.get(room_id)
+            if room is not None and room.joined_count + room.invited_count >= 2:
+                return
+            seen = self._room_seen.setdefault(room_id, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(seen.wait(), max(0.0, deadline - time.monotonic()))
 
     def _prepared(self, send: tuple[str, str, int | None]) -> bool:
         """Whether `prepare_send` stored this send's choices (once: a retry stores them again)."""
