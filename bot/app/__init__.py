@@ -1,1 +1,8 @@
 """Composition root and process shell: config, CLI, serving, sandbox and simulation."""
+
+from bot.app import early_stop
+
+# The first line of Logoff that `logoff run` executes: a SIGTERM during the ~0.2-0.5 s of
+# imports that follow is kept and honoured as a clean stop (exit 0), not death by the signal.
+if early_stop.starting_the_program():
+    early_stop.install()

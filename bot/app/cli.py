@@ -374,8 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and args.func is cmd_run:
         # The program itself (`logoff run`, `python -m bot.app.cli run`), never a test
         # calling main([...]) in a process that may use pydantic afterwards.
+        early_stop.install()  # done already by bot.app's first line, unless argv fooled it
         _leave_out_unused_imports()
-        early_stop.install()
+    else:
+        early_stop.uninstall()  # "run" was an option's value: not `logoff run` after all
     try:
         result: Any = args.func(args)
     except LogoffError as exc:

@@ -108,3 +108,45 @@ def test_a_sigterm_while_the_bot_is_still_starting_is_a_clean_stop(tmp_path: Pat
     assert not started, "the signal came late; the test meant to stop the bot while it starts"
     assert code == 0, out.read_text()
     assert "Traceback" not in out.read_text()
+
+
+def _handler_after_bot_app(argv: list[str]) -> list[str]:
+    """What a fresh interpreter with `argv` has right after `import bot.app`: whether SIGTERM
+    is caught yet, and whether anything heavy was imported before that."""
+    probe = (
+        "import signal, sys\n"
+        f"sys.argv = {argv!r}\n"
+        "import bot.app\n"
+        "print(signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL,"
+        " 'tortoise' in sys.modules, 'bot.app.cli' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    return done.stdout.split()
+
+
+def test_logoff_run_catches_sigterm_before_its_imports_begin() -> None:
+    """The 200-kill console soak found a SIGTERM in the first ~0.2 s of `logoff run` (the
+    CLI's and Tortoise's imports, before the early handler) ending it by the signal: the
+    handler now comes from `bot.app`'s first line, for the program only."""
+    assert _handler_after_bot_app(["/opt/logoff/bin/logoff", "run"]) == ["True", "False", "False"]
+    assert _handler_after_bot_app(["-m", "run", "--no-input"]) == ["True", "False", "False"]
+    # Anything else (a test importing bot.app, `logoff migrate`) keeps the default handler.
+    assert _handler_after_bot_app(["pytest", "run"]) == ["False", "False", "False"]
+    assert _handler_after_bot_app(["logoff", "migrate"]) == ["False", "False", "False"]
+
+
+def test_run_as_an_option_value_is_not_logoff_run(tmp_path: Path) -> None:
+    """`logoff check-config --config run`: "run" was a value; SIGTERM and SIGINT behave as by
+    default again once the command line is parsed, and the command does its work."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.app.cli", "check-config", "--config", "run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stderr  # the config problem, told as such
+    assert "run: file not found; copy config.example.toml to start" in done.stderr + done.stdout
