@@ -1129,7 +1129,7 @@ class MatrixAdapter:
         async with self._direct_lock:
             room_id = self.state.direct_rooms.get(user_id)
             if room_id is not None:
-                if self._member_in(room_id, user_id) is not False:
+                if await self._member_stays(room_id, user_id):
                     return room_id
                 await self._forget_direct(user_id, room_id)  # they left it: a new one
             deadline = time.monotonic() + DIRECT_WAIT
@@ -1186,6 +1186,18 @@ class MatrixAdapter:
             return None
         return room.joined_count + room.invited_count >= 2
 
+    async def _member_stays(self, room_id: str, user_id: str) -> bool:
+        """The member is in the room: as this process synced it, or else as the homeserver
+        has it (a sync may show a just-made room without its invite yet)."""
+        if self._member_in(room_id, user_id) is not False:
+            return True
+        client = self.client
+        assert client is not None
+        try:
+            return await direct.still_in(client, room_id, user_id)
+        except NETWORK_ERRORS as exc:
+            raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
+
     def _made_by_us(self, user_id: str) -> str | None:
         """A 1:1 room the account made with the member (a process that died before recording
         it made it), so a takeover uses that room instead of making a second one."""
@@ -1209,7 +1221,7 @@ class MatrixAdapter:
             if isinstance(resp, JoinError):
                 log.warning("cannot join %s, the DM with %s: %s", room_id, user_id, resp)
                 return False
-        elif self._member_in(room_id, user_id) is False:
+        elif not await self._member_stays(room_id, user_id):
             return False
         self._keep_direct(user_id, room_id)
         with contextlib.suppress(*NETWORK_ERRORS):
@@ -1242,6 +1254,7 @@ class MatrixAdapter:
         if isinstance(resp, RoomCreateError):
             raise DeliveryError(f"cannot open a DM with {user_id}: {resp}", retryable=False)
         room_id: str = resp.room_id
+        log.info("opened %s, the DM with %s", room_id, user_id)
         self._keep_direct(user_id, room_id)
         await self._record_direct(user_id, room_id)
         with contextlib.suppress(*NETWORK_ERRORS):
