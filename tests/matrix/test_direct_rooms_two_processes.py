@@ -103,6 +103,22 @@ def texts_in(member: Member, room_id: str, bot_id: str) -> list[str]:
     ]
 
 
+async def dm_at_once(
+    senders: tuple[MatrixAdapter, MatrixAdapter], person: Member, member: MemberRec, bot_id: str
+) -> str:
+    """Each instance sends the member a DM at the same moment: the one room they land in,
+    once the member has each message, and each once."""
+    texts = [f"From instance {n} of 2" for n in (1, 2)]
+    sent = await asyncio.gather(
+        *(x.send_to_member(member, Reply(t), None) for x, t in zip(senders, texts, strict=True))
+    )
+    (room,) = await dm_invites(person, 1)
+    for event_id in sent:
+        await person.wait_for(lambda s, e=event_id: s.event_id == e)
+    assert sorted(texts_in(person, room, bot_id)) == texts
+    return room
+
+
 async def test_two_instances_dm_one_member_at_once_in_one_room_and_each_message_once(
     synapse_server: SynapseServer, tmp_path: Path, postgres_url: str
 ) -> None:
@@ -112,17 +128,7 @@ async def test_two_instances_dm_one_member_at_once_in_one_room_and_each_message_
         try:
             before = await bot_rooms(a)
             # Both need Bob's DM room at the same moment (a DM-only reply each).
-            sent = await asyncio.gather(
-                a.send_to_member(member, Reply("From the first process"), None),
-                b.send_to_member(member, Reply("From the second process"), None),
-            )
-            (room,) = await dm_invites(bob, 1)
-            for event_id in sent:
-                await bob.wait_for(lambda s, e=event_id: s.event_id == e)
-            assert sorted(texts_in(bob, room, account.user_id)) == [
-                "From the first process",
-                "From the second process",
-            ]
+            room = await dm_at_once((a, b), bob, member, account.user_id)
             assert await bot_rooms(a) - before == {room}  # one DM room on the account
             assert await dm.recorded("matrix", account.user_id, bob.user_id) == room
             assert a.state.direct_rooms[bob.user_id] == b.state.direct_rooms[bob.user_id] == room
@@ -131,18 +137,8 @@ async def test_two_instances_dm_one_member_at_once_in_one_room_and_each_message_
             # Bob leaves it: the next DM, from either process, opens one new room for both.
             assert isinstance(await bob.nio.room_leave(room), RoomLeaveResponse)
             await _wait(lambda: all(x._member_in(room, bob.user_id) is False for x in (a, b)))
-            again = await asyncio.gather(
-                b.send_to_member(member, Reply("Second round, second process"), None),
-                a.send_to_member(member, Reply("Second round, first process"), None),
-            )
-            (new_room,) = await dm_invites(bob, 1)
+            new_room = await dm_at_once((b, a), bob, member, account.user_id)
             assert new_room != room
-            for event_id in again:
-                await bob.wait_for(lambda s, e=event_id: s.event_id == e)
-            assert sorted(texts_in(bob, new_room, account.user_id)) == [
-                "Second round, first process",
-                "Second round, second process",
-            ]
             assert await dm.recorded("matrix", account.user_id, bob.user_id) == new_room
         finally:
             await bob.close()
