@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from storage import database
+from storage import database, privacy
 from storage import direct_rooms as dm
+from storage import groups as group_queries
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 ACCOUNT = "@logoff:localhost"
@@ -90,5 +91,20 @@ async def test_a_room_the_member_left_is_forgotten_and_a_room_they_opened_is_ado
         )
         got = await dm.claim("matrix", ACCOUNT, "@gus:localhost", "c:1", NOW)
         assert got == dm.DirectClaim(dm.ROOM, room_id="!g")
+    finally:
+        await database.close_database()
+
+
+async def test_a_member_who_is_forgotten_leaves_no_dm_room_record(database_url: str):
+    await _open(database_url)
+    try:
+        ana = await group_queries.ensure_member("matrix", "@ana:localhost", "Ana", NOW)
+        await group_queries.ensure_member("matrix", "@gus:localhost", "Gus", NOW)
+        for member, room in (("@ana:localhost", "!a"), ("@gus:localhost", "!g")):
+            await dm.claim("matrix", ACCOUNT, member, "a:1", NOW)
+            await dm.record("matrix", ACCOUNT, member, "a:1", room)
+        await privacy.forget_member(ana.id)
+        assert await dm.recorded("matrix", ACCOUNT, "@ana:localhost") is None
+        assert await dm.recorded("matrix", ACCOUNT, "@gus:localhost") == "!g"
     finally:
         await database.close_database()
