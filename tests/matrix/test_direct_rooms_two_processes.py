@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nio import JoinedRoomsResponse, RoomCreateResponse, RoomLeaveResponse, RoomPreset
 
 from adapters.matrix.adapter import MatrixAdapter
@@ -25,11 +26,11 @@ from tests.services.synapse import SynapseServer
 
 @contextlib.asynccontextmanager
 async def two_instances(
-    server: SynapseServer, account: BotAccount, url: str
+    server: SynapseServer, account: BotAccount, url: str, *, encryption: bool = False
 ) -> AsyncIterator[tuple[App, MatrixAdapter, MatrixAdapter]]:
     """The bot with two Matrix adapters, each with its own data directory (its own instance,
     login and sync), on one account and one PostgreSQL database, as two `logoff run` have."""
-    config = dataclasses.replace(account.config(server), database_url=url)
+    config = dataclasses.replace(account.config(server, encryption=encryption), database_url=url)
     account.data_dir.mkdir(parents=True, exist_ok=True)
     await database.migrate(url)
     async with open_app(config) as app:
@@ -65,9 +66,9 @@ async def _wait(done: Any, task: asyncio.Task[Any] | None = None) -> None:
 
 
 async def member_in_group(
-    server: SynapseServer, account: BotAccount, name: str
+    server: SynapseServer, account: BotAccount, name: str, store: Path | None = None
 ) -> tuple[Member, MemberRec]:
-    member = await Member.register(server, name)
+    member = await Member.register(server, name, store=store)
     room = await member.room_with_bot(account.user_id)
     await member.reply_to(await member.send(room, '!pledge new "Knock on 10 doors" per week'))
     rec = await group_queries.find_member("matrix", member.user_id)
@@ -119,12 +120,18 @@ async def dm_at_once(
     return room
 
 
+@pytest.mark.parametrize("encryption", [False, True], ids=["plain", "encrypted"])
 async def test_two_instances_dm_one_member_at_once_in_one_room_and_each_message_once(
-    synapse_server: SynapseServer, tmp_path: Path, postgres_url: str
+    synapse_server: SynapseServer, tmp_path: Path, postgres_url: str, encryption: bool
 ) -> None:
     account = new_bot_account(synapse_server, tmp_path)
-    async with two_instances(synapse_server, account, postgres_url) as (_app, a, b):
-        bob, member = await member_in_group(synapse_server, account, "Bob")
+    store = tmp_path / "bob-store" if encryption else None
+    async with two_instances(synapse_server, account, postgres_url, encryption=encryption) as (
+        _app,
+        a,
+        b,
+    ):
+        bob, member = await member_in_group(synapse_server, account, "Bob", store)
         try:
             before = await bot_rooms(a)
             # Both need Bob's DM room at the same moment (a DM-only reply each).
