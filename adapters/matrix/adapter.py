@@ -588,7 +588,9 @@ class MatrixAdapter:
     # -- events -----------------------------------------------------------------------------
 
     def _place(self, room: MatrixRoom) -> Place:
-        one_to_one = room.room_id in self.state.direct_room_ids
+        one_to_one = room.room_id in self.state.direct_room_ids or self._made_by_account(
+            room.room_id
+        )
         return Place(PLATFORM, room.room_id, room.display_name or "", is_direct=one_to_one)
 
     def _actor(self, room: MatrixRoom, user_id: str) -> Actor:
@@ -1202,11 +1204,15 @@ class MatrixAdapter:
         """A 1:1 room the account made with the member (a process that died before recording
         it made it), so a takeover uses that room instead of making a second one."""
         for room_id in self._one_to_one(user_id):
-            creation = self._creations.get(room_id)
-            ours = creation is not None and self.user_id in creation.creators
-            if ours and self._member_in(room_id, user_id):
+            if self._made_by_account(room_id) and self._member_in(room_id, user_id):
                 return room_id
         return None
+
+    def _made_by_account(self, room_id: str) -> bool:
+        """The account creates no rooms but DMs: one it made, perhaps in another process that
+        never told this one, is a DM (a command there is no group's)."""
+        creation = self._creations.get(room_id)
+        return creation is not None and self.user_id in creation.creators
 
     async def _use_direct(self, user_id: str, room_id: str) -> bool:
         """Take up a DM room another process made (or one found): join it if need be and keep

@@ -168,6 +168,9 @@ async def test_a_dm_room_made_by_a_process_that_died_before_recording_it_is_used
             )
             assert isinstance(made, RoomCreateResponse), made
             await _wait(lambda: made.room_id in b._one_to_one(ana.user_id))
+            # A command there is a DM command in every process, not a new group's.
+            await _wait(lambda: made.room_id in a._creations)
+            assert a._place(a.client.rooms[made.room_id]).is_direct
             before = await bot_rooms(a)
             sent = await b.send_to_member(member, Reply("Your pledge is due"), None)
             (room,) = await dm_invites(ana, 1)
