@@ -72,8 +72,6 @@ async def claim(
         return DirectClaim(HELD, held_until=now)
     if row.room_id:
         return DirectClaim(ROOM, room_id=row.room_id)
-    if row.owner == owner:
-        return DirectClaim(LOOK)
     if instance_of(row.owner) != instance_of(owner) and row.lease_until > now:
         return DirectClaim(HELD, held_until=row.lease_until)
     # The same match as read: of two processes taking over at once, one wins.
