@@ -295,6 +295,7 @@ async def run(args: argparse.Namespace) -> None:
         config = work / "config.toml"
         config.write_text(
             f'[bot]\ndata_dir = "{work / "data"}"\ncommands_per_minute = 0\n'
+            '[schedule]\nquiet_hours = "off"\n'  # the reminders are due whatever the hour
             "[matrix]\nenabled = true\n"
             f'homeserver = "{server.url}"\nuser_id = "{bot_id}"\npassword = "bench-password"\n'
         )

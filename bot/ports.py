@@ -53,6 +53,20 @@ class Outbox(Protocol):
         ...
 
 
+@runtime_checkable
+class SendAhead(Protocol):
+    """Optional: the part of a scheduled send that may run before its due instant.
+
+    The scheduler prepares a round ahead of its due instant; for each message it will send it
+    calls this after the handed-over mark and before it waits for the instant, with the reply
+    and target the send gets. What it stores must be harmless if the send then fails (the
+    send's retry does it again). Matrix: what the message's numbered choices mean."""
+
+    async def prepare_send(
+        self, group: GroupRec, member: MemberRec | None, reply: Reply
+    ) -> None: ...
+
+
 # -- offline events (issue 14): optional abilities an adapter's Outbox may have ---------------
 
 

@@ -1,5 +1,8 @@
 """Tortoise ORM models: the tables Logoff stores (never leave this package as ORM objects)."""
 # Model docstrings become SQL table comments. Tortoise splits statements on ";": use none.
+# `_no_comments`: Tortoise otherwise reads each model's source at import (inspect.getsource,
+# which parses this whole file again per class) to find `#:` field comments, which Logoff has
+# none of: ~0.4 s of every start for nothing (benchmarks/README.md, 2026-12-03).
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from tortoise.models import Model
 
 class Group(Model):
     """A Discord channel or Matrix room whose members make pledges together."""
+
+    _no_comments = True  # see the note at the top
 
     id = fields.IntField(primary_key=True)
     platform = fields.CharField(max_length=16)
@@ -39,6 +44,8 @@ class Group(Model):
 class Member(Model):
     """A person on one platform, created the first time they use the bot."""
 
+    _no_comments = True  # see the note at the top
+
     id = fields.IntField(primary_key=True)
     platform = fields.CharField(max_length=16)
     external_id = fields.CharField(max_length=255)
@@ -55,6 +62,8 @@ class Member(Model):
 
 class Pledge(Model):
     """A small offline commitment in a group, with a cadence and a target per period."""
+
+    _no_comments = True  # see the note at the top
 
     id = fields.IntField(primary_key=True)
     group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
@@ -82,6 +91,8 @@ class Pledge(Model):
 
 class Participation(Model):
     """A member taking part in a pledge, with the streak state of its closed periods."""
+
+    _no_comments = True  # see the note at the top
 
     id = fields.IntField(primary_key=True)
     pledge: fields.ForeignKeyRelation[Pledge] = fields.ForeignKeyField(
@@ -112,6 +123,8 @@ class Participation(Model):
 class CheckIn(Model):
     """One answer for a participation in a period: done, not this time, or skip."""
 
+    _no_comments = True  # see the note at the top
+
     id = fields.IntField(primary_key=True)
     participation: fields.ForeignKeyRelation[Participation] = fields.ForeignKeyField(
         "logoff.Participation", related_name="checkins", on_delete=fields.CASCADE
@@ -132,6 +145,8 @@ class CheckIn(Model):
 class Vouch(Model):
     """A member witnessing another member's check-in."""
 
+    _no_comments = True  # see the note at the top
+
     id = fields.IntField(primary_key=True)
     checkin: fields.ForeignKeyRelation[CheckIn] = fields.ForeignKeyField(
         "logoff.CheckIn", related_name="vouches", on_delete=fields.CASCADE
@@ -148,6 +163,8 @@ class Vouch(Model):
 
 class Outcome(Model):
     """The stored result of one closed period of one participation."""
+
+    _no_comments = True  # see the note at the top
 
     id = fields.IntField(primary_key=True)
     participation: fields.ForeignKeyRelation[Participation] = fields.ForeignKeyField(
@@ -168,6 +185,8 @@ class Outcome(Model):
 class GroupWeek(Model):
     """A closed week of a group: kept and missed counts and the group streak after it."""
 
+    _no_comments = True  # see the note at the top
+
     id = fields.IntField(primary_key=True)
     group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
         "logoff.Group", related_name="weeks", on_delete=fields.CASCADE
@@ -187,6 +206,8 @@ class GroupWeek(Model):
 
 class Job(Model):
     """A persistent scheduled send or close: due time, dedupe key, status and lease."""
+
+    _no_comments = True  # see the note at the top
 
     id = fields.BigIntField(primary_key=True)
     due_at = fields.DatetimeField(db_index=True)
@@ -213,6 +234,8 @@ class Job(Model):
 class SentMessage(Model):
     """A message the bot posted, so reactions and clicks on it map back to what it asked."""
 
+    _no_comments = True  # see the note at the top
+
     id = fields.IntField(primary_key=True)
     platform = fields.CharField(max_length=16)
     message_id = fields.CharField(max_length=255)
@@ -232,6 +255,8 @@ class SentMessage(Model):
 
 class Event(Model):
     """An offline event of a group: a local date and time in a zone, optionally keeping a pledge."""
+
+    _no_comments = True  # see the note at the top
 
     id = fields.IntField(primary_key=True)
     group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
@@ -267,6 +292,8 @@ class Event(Model):
 class Rsvp(Model):
     """A member's answer to an event: going, maybe or can't."""
 
+    _no_comments = True  # see the note at the top
+
     id = fields.IntField(primary_key=True)
     event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
         "logoff.Event", related_name="rsvps", on_delete=fields.CASCADE
@@ -285,6 +312,8 @@ class Rsvp(Model):
 
 class Attendance(Model):
     """Whether a member made it to an event, and the check-in it recorded for a linked pledge."""
+
+    _no_comments = True  # see the note at the top
 
     id = fields.IntField(primary_key=True)
     event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
@@ -308,6 +337,8 @@ class Attendance(Model):
 class EventSettings(Model):
     """A group's event settings: when the reminder comes, and the secret of its ICS feed."""
 
+    _no_comments = True  # see the note at the top
+
     id = fields.IntField(primary_key=True)
     group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
         "logoff.Group", related_name="event_settings", on_delete=fields.CASCADE, unique=True
@@ -324,6 +355,8 @@ class EventSettings(Model):
 
 class OfferedChoice(Model):
     """A bot message offering numbered choices (reactions 1️⃣ 2️⃣ ...): who may answer, and what."""
+
+    _no_comments = True  # see the note at the top
 
     id = fields.IntField(primary_key=True)
     platform = fields.CharField(max_length=16)
@@ -343,6 +376,8 @@ class OfferedChoice(Model):
 
 class IncomingEvent(Model):
     """A platform event (command, tap, reaction) claimed by one process, so it is answered once."""
+
+    _no_comments = True  # see the note at the top
 
     id = fields.BigIntField(primary_key=True)
     platform = fields.CharField(max_length=16)

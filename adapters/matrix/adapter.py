@@ -57,6 +57,7 @@ from adapters.matrix.rooms import (
 from adapters.matrix.state import HANDLED_KEPT, MatrixState, StateFile
 from adapters.matrix.threads import thread_root
 from bot.actors import Actor, Place
+from bot.app import start_trace
 from bot.app.config import MatrixConfig
 from bot.engine import claims as claim_states
 from bot.engine.choices import OfferedChoices
@@ -93,6 +94,8 @@ NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
 # An event another process holds, or one whose handling the database refused, is tried again
 # this often (a held one at the latest when the holder's lease runs out).
 DEFER_RETRY = 5.0
+# A DM room opened while preparing a scheduled send is waited for this long to show in a sync.
+DM_SETTLE = 2.0
 DEFER_GIVE_UP = 3600.0  # an event that cannot be finished for an hour is logged and dropped
 # How long a DM waits for another process that is creating the member's DM room right now,
 # and how often it looks whether the room is recorded yet.
@@ -153,6 +156,9 @@ class MatrixAdapter:
         # Batches `find_sent` found cut short: key -> (room, part number -> event id there).
         self._cut_short: OrderedDict[str, tuple[str, dict[int, str]]] = OrderedDict()
         self._reactions: OrderedDict[str, str] = OrderedDict()  # reaction id -> reacted event
+        # Scheduled sends whose choices were stored before their due instant (`prepare_send`):
+        # (key, owner, group id) -> None.
+        self._expected: OrderedDict[tuple[str, str, int | None], None] = OrderedDict()
         self._direct_lock = asyncio.Lock()
         self._dirty = False  # something to persist besides a newer sync token
         self._saved_at = 0.0
@@ -197,7 +203,9 @@ class MatrixAdapter:
         self.claims = EventClaims(self.engine.clock, instance, self.engine.writer)
         self.directs = DirectRooms(self.engine.clock, PLATFORM, self.user_id, self.claims.owner)
         try:
+            start_trace.mark("Matrix adapter runs")
             await self._login()
+            start_trace.mark("logged in (or session restored)")
             await self._sync_loop(started)
         except asyncio.CancelledError:
             task = asyncio.current_task()
@@ -314,6 +322,7 @@ class MatrixAdapter:
                     # Restart: the full state once (power levels, creators, encryption) plus
                     # what arrived while we were away. Fresh login: no history at all.
                     limit = TIMELINE_LIMIT if since else 1
+                    start_trace.mark("first sync sent")
                     resp = await client.sync(
                         timeout=0,
                         sync_filter=sync_filter(limit),
@@ -349,7 +358,11 @@ class MatrixAdapter:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             delay = BACKOFF_FIRST
+            if first:
+                start_trace.mark("first sync returned")
             await self._on_sync(resp, replay=bool(since) or not first, since=since)
+            if first:
+                start_trace.mark("first sync handled")
             self.state.sync_token = resp.next_batch
             await self._retry_deferred()
             if first or self._dirty or time.monotonic() - self._saved_at >= TOKEN_SAVE_EVERY:
@@ -358,6 +371,7 @@ class MatrixAdapter:
                 first = False
                 self.ready.set()
                 log.info("matrix ready in %.3fs", time.monotonic() - started)
+                start_trace.mark("matrix ready")
                 await self._prune_claims()
             elif not self.ready.is_set():
                 self.ready.set()
@@ -862,14 +876,11 @@ class MatrixAdapter:
             if reply.buttons and not by_emoji and not prompt
             else ()
         )
-        if key:
+        if key and not self._prepared((key, owner, group_id)):
             # What a tap on it means is stored before the send, under its key: a crash right
             # after the send loses no mapping (the key gets the event id after the send, or
-            # from the reconcile that finds the message).
-            if target is not None:
-                await self.choices.expect_prompt(PLATFORM, key, kind, group_id, *target)
-            if actions:
-                await self.choices.expect(PLATFORM, key, owner, actions, thread)
+            # from the reconcile that finds the message). Scheduled sends: done ahead.
+            await self._expect(key, kind, target, actions, owner, group_id, thread)
         event_id = await self._send(room_id, keyed(message, key), txn=txn_id(key) if key else None)
         crash_points.reached("posted")  # on the platform, its event id kept nowhere yet
         await self.engine.record_posted(PLATFORM, event_id, reply)  # an event's card
@@ -889,6 +900,68 @@ class MatrixAdapter:
         if reply.image is not None:
             await self._send_file(room_id, reply, key)
         return event_id
+
+    async def _expect(
+        self,
+        key: str,
+        kind: str,
+        target: tuple[int, str] | None,
+        actions: tuple[str, ...],
+        owner: str,
+        group_id: int | None,
+        thread: str | None,
+    ) -> None:
+        if target is not None:
+            await self.choices.expect_prompt(PLATFORM, key, kind, group_id, *target)
+        if actions:
+            await self.choices.expect(PLATFORM, key, owner, actions, thread)
+
+    async def prepare_send(self, group: GroupRec, member: MemberRec | None, reply: Reply) -> None:
+        """Before a scheduled message's due instant (`bot.ports.SendAhead`): open the member's
+        DM room if there is none yet and store what the message's choices mean (the writes
+        `_post` does first), so that at the instant only the homeserver call is left. A room
+        opened at the instant held up the messages due after it (a room creation takes
+        hundreds of milliseconds). A batch in parts stores its choices per part, after each."""
+        if member is not None:
+            await self._usable(await self._direct_room(member.external_id))
+        key = idempotency_key(reply)
+        by_emoji = events.answered_by_emoji(reply, None)
+        prompt = render.is_prompt(reply) and not by_emoji
+        if not key or (not prompt and not by_emoji and render.batch_parts(reply) is not None):
+            return
+        target = render.prompt_target(reply) if prompt else None
+        actions = (
+            tuple(b.action for b in reply.buttons)[: len(render.CHOICE_KEYS)]
+            if reply.buttons and not by_emoji and not prompt
+            else ()
+        )
+        owner = member.external_id if member is not None else ""
+        await self._expect(
+            key, reply.extra.get("kind", "prompt"), target, actions, owner, group.id, None
+        )
+        _remember(self._expected, (key, owner, group.id), None, CHOICES_KEPT)
+
+    async def _usable(self, room_id: str) -> None:
+        """Until a sync shows the room with both members, which is when `_direct_room` reuses
+        it (at most DM_SETTLE seconds): a room just opened is not in nio's rooms yet, and the
+        send right after would open another."""
+        client = self.client
+        assert client is not None
+        deadline = time.monotonic() + DM_SETTLE
+        while time.monotonic() < deadline:
+            room = client.rooms.get(room_id)
+            if room is not None and room.joined_count + room.invited_count >= 2:
+                return
+            seen = self._room_seen.setdefault(room_id, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(seen.wait(), max(0.0, deadline - time.monotonic()))
+
+    def _prepared(self, send: tuple[str, str, int | None]) -> bool:
+        """Whether `prepare_send` stored this send's choices (once: a retry stores them again)."""
+        if send not in self._expected:
+            return False
+        del self._expected[send]
+        return True
 
     async def _post_batch(
         self,
@@ -1338,7 +1411,7 @@ def _choice_index(key: str) -> int | None:
         return None
 
 
-def _remember(cache: OrderedDict[str, Any], key: str, value: Any, limit: int) -> None:
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
     cache[key] = value
     while len(cache) > limit:
         cache.popitem(last=False)

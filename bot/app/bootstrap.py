@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.app import start_trace
 from bot.app.config import Config, parse_http_address
 from bot.app.metrics import build_meter
 from bot.app.serve import Service, logs_to_file, serve
@@ -26,7 +27,7 @@ from bot.engine.hooks import SchedulingHooks
 from bot.errors import ConfigError, DeliveryError
 from bot.messages.replies import Reply
 from bot.messages.syntax import CommandSyntax
-from bot.ports import EventMirror, MirroredEvent, Outbox
+from bot.ports import EventMirror, MirroredEvent, Outbox, SendAhead
 from bot.rules.localtime import parse_timezone
 from bot.scheduling.replanning import Replanner
 from bot.scheduling.scheduler import Scheduler
@@ -105,6 +106,12 @@ class PlatformOutbox:
     async def find_sent(self, key: str, group: GroupRec, member: MemberRec | None) -> str | None:
         platform = member.platform if member is not None else group.platform
         return await self._for(platform).find_sent(key, group, member)
+
+    async def prepare_send(self, group: GroupRec, member: MemberRec | None, reply: Reply) -> None:
+        platform = member.platform if member is not None else group.platform
+        outbox = self._outboxes.get(platform)
+        if isinstance(outbox, SendAhead):
+            await outbox.prepare_send(group, member, self._syntax.for_platform(reply, platform))
 
     async def edit(self, group: GroupRec, message_id: str, reply: Reply) -> None:
         reply = self._syntax.for_platform(reply, group.platform)
@@ -186,6 +193,7 @@ async def open_app(
         if config.db_url.startswith("sqlite://"):
             database.create_private_dir(config.bot.data_dir)
         await database.open_database(config.db_url)
+    start_trace.mark("database open, migrations checked")
     try:
         app = build_app(config, clock)
         if not config.http.address:
@@ -208,7 +216,10 @@ def matrix_service(app: App) -> Service:
     from adapters.matrix import import_nio
 
     import_nio(app.config.matrix.encryption)
+    start_trace.mark("nio imported")
     from adapters.matrix.adapter import PLATFORM, MatrixAdapter
+
+    start_trace.mark("Matrix adapter imported")
 
     adapter = MatrixAdapter(app.engine, app.config.matrix, app.config.bot.data_dir)
     # The scheduler's first round (planning every group, the catch-up) waits for the first
@@ -343,7 +354,9 @@ async def _serve_bot(
 
 async def _warm_up() -> None:
     try:
+        start_trace.mark("warm-up begins")
         await warm_up()
+        start_trace.mark("warm-up done")
     except Exception as exc:  # an optimisation only: the commands work without it
         log.debug("warm-up failed: %r", exc)
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import early_stop
+from bot.app import early_stop, start_trace
 from bot.app.config import Config, load_config
 from bot.errors import LogoffError, UserError
 from storage.errors import SchemaNotMigrated, StorageError
@@ -142,6 +142,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 async def _run(config: Config, args: argparse.Namespace) -> int:
     from bot.app.bootstrap import run_bot
 
+    start_trace.mark("bootstrap imported")
     return await run_bot(
         config,
         args.user,
@@ -152,8 +153,10 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    start_trace.mark("interpreter up, CLI imported")
     config = _load(args)
     _logging(config)
+    start_trace.mark("config read, logging set up")
     try:
         return asyncio.run(_run(config, args))
     except SchemaNotMigrated as exc:
@@ -354,8 +357,12 @@ def _leave_out_unused_imports() -> None:
     """Tortoise imports pydantic whenever it is installed (for pydantic-typed JSON fields,
     which Logoff has none of): a fifth of Tortoise's import time at every start where a
     development install put it (the `ical` test dependency). Marked absent, Tortoise takes
-    the branch it takes without it, as in the image, which does not install it."""
+    the branch it takes without it, as in the image, which does not install it. Tortoise is
+    then imported without the source parse of its base class (storage/lean_import.py)."""
     sys.modules.setdefault("pydantic", None)  # type: ignore[arg-type]
+    from storage.lean_import import import_tortoise
+
+    import_tortoise()
 
 
 def main(argv: list[str] | None = None) -> int:

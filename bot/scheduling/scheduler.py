@@ -17,7 +17,7 @@ from bot.errors import DeliveryError
 from bot.messages.notices import NOTICE_KINDS, reply_from_json, reply_to_json
 from bot.messages.weekly_summary import closed_week_summary
 from bot.meter import CAP, MUTED, QUIET_HOURS
-from bot.ports import Outbox, idempotency_key
+from bot.ports import Outbox, SendAhead, idempotency_key
 from bot.scheduling import attention, crash_points, event_jobs, group_plans, planning
 from storage import groups as group_queries
 from storage import jobs as job_queries
@@ -419,6 +419,7 @@ class Scheduler:
         for start in range(0, len(ready), SETTLE_EVERY):
             batch = ready[start : start + SETTLE_EVERY]
             held = await job_queries.mark_handed_over([j.id for j, _, _ in batch], token, now)
+            await self._prepare_sends([(j, g, m) for j, g, m in batch if j.id in held])
             # Prepared ahead: rendered, re-checked and marked; the platform call waits for
             # the due instant (the round's `now`), never earlier.
             await self.wait_until(now)
@@ -431,6 +432,21 @@ class Scheduler:
                 if record is not None:
                     accepted.append((job.id, record))
             await self._settle_sent(accepted, token, now)
+
+    async def _prepare_sends(
+        self, batch: Sequence[tuple[JobRec, GroupRec, MemberRec | None]]
+    ) -> None:
+        """The adapter's own part before the due instant (`SendAhead`), best effort: what
+        fails here the send does again."""
+        if not isinstance(self.outbox, SendAhead):
+            return
+        for job, group, member in batch:
+            if job.handed_over_at is not None:
+                continue  # handed over before: looked for on the platform first, not prepared
+            try:
+                await self.outbox.prepare_send(group, member, reply_from_json(job.payload["reply"]))
+            except Exception as exc:
+                log.debug("preparing %s ahead failed: %r", job.dedupe_key, exc)
 
     async def _settle_sent(
         self, accepted: Sequence[tuple[int, round_queries.SentRecord]], token: str, now: datetime

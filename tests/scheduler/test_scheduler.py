@@ -304,6 +304,39 @@ async def test_a_reminder_is_prepared_before_its_due_instant_and_handed_over_at_
         assert [(p.at, p.mentions) for p in r.outbox.posted] == [(due, ["ana", "ben", "cy"])]
 
 
+class PreparingOutbox(RecordingOutbox):
+    """An Outbox with the optional `prepare_send` (bot.ports.SendAhead): notes when and what."""
+
+    prepared: list[tuple[datetime, str]]
+
+    async def prepare_send(self, group, member, reply):  # type: ignore[no-untyped-def]
+        self.prepared.append((self.clock.now(), reply.extra.get("idempotency_key", "")))
+
+
+async def test_the_adapters_part_of_a_send_is_prepared_before_the_due_instant():
+    box = PreparingOutbox(VirtualClock(MONDAY))
+    box.prepared = []
+    async with rig(MONDAY, outbox=box) as r:
+        await crew(r)
+        due = datetime(2026, 12, 2, 18, 0, tzinfo=BERLIN)  # the crew's Wednesday reminder
+        await r.wait(due - timedelta(milliseconds=300) - r.clock.now())
+        waited = []
+
+        async def virtual_wait(at: datetime) -> None:
+            waited.append((at, list(box.prepared), list(box.posted)))
+            r.clock.set(max(at, r.clock.now()))
+
+        r.scheduler.wait_until = virtual_wait
+        await r.scheduler.run_due(due)
+        # Prepared (with the key the send carries) while waiting for the instant, sent at it.
+        ((at, prepared, posted_then),) = waited
+        assert at == due
+        assert posted_then == []
+        assert [(p.at, p.key) for p in box.posted] == [(due, prepared[0][1])]
+        assert [when for when, _ in prepared] == [due - timedelta(milliseconds=300)]
+        assert prepared[0][1].startswith("send:")
+
+
 async def test_a_new_pledge_plans_its_own_jobs_and_leaves_the_groups_plan_complete():
     from benchmarks.common import StatementCounter
     from bot.scheduling import group_plans

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -346,11 +347,13 @@ async def judge(soak: MatrixSoak, tally: Tally, titles: dict[str, datetime]) -> 
         if j.status == job_queries.SENT
     }
     reminded: Counter[str] = Counter()
+    # A whole title, not a prefix of a longer one ("k1" is in "k10").
+    named = {t: re.compile(rf"(?<!\w){re.escape(t)}(?!\w)") for t in titles}
     for key, body in tally.bodies.items():
         if key.startswith("reply:"):
             continue
-        for title in titles:
-            if title in body:
+        for title, pattern in named.items():
+            if pattern.search(body):
                 reminded[title] += tally.keys[key]
     return Verdict(
         duplicated_keys={k: n for k, n in tally.keys.items() if n > 1},

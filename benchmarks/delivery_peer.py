@@ -1,0 +1,178 @@
+"""Delivery delay of timed messages through Synapse, Logoff beside the bare nio bot (prints only).
+
+The delivery step of `benchmarks.peer` alone, so it can be repeated: one throwaway Synapse,
+`--timed` + 1 rooms where the member made a pledge with Logoff (a snooze reminder each, sent by
+DM: the first opens the DM room and is not counted; the member leaves it after each round, so
+every round opens one), the bare echo bot's timers in its room, due 0.5 s apart (the bare
+bot's 0.25 s after Logoff's), starting 8 s after both were launched (steady state, not the
+catch-up after a start). Delay = from the due instant until the member's
+client has the message. With `--other DIR` (a copy of another checkout's sources, run with this
+venv from DIR) each round is repeated with that Logoff, alternating, on the same Synapse.
+
+Run: .venv/bin/python -m benchmarks.delivery_peer  [--rounds 2] [--timed 20] [--other DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.common import compile_sources, machine, percentile
+from benchmarks.matrix_roundtrip import ECHO_READY, add_reminders
+from benchmarks.peer import Member, first_seen
+from benchmarks.ready_trace import Launch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def run(args: argparse.Namespace) -> None:
+    from tests.services.synapse import SynapseServer
+
+    work = Path(tempfile.mkdtemp(prefix="logoff-delivery-"))
+    server = SynapseServer(work / "synapse")
+    server.start()
+    launches: list[Launch] = []
+    member: Member | None = None
+    try:
+        bot_id, _, _ = server.register("logoffbot", "logoff-password")
+        bare_id, _, _ = server.register("barebot", "bare-password")
+        member = Member(server.url, *server.register("member", "member-password"))
+        config = work / "config.toml"
+        config.write_text(
+            f'[bot]\ndata_dir = "{work / "data"}"\ncommands_per_minute = 0\n'
+            '[schedule]\nquiet_hours = "off"\n'
+            "[matrix]\nenabled = true\nencryption = false\n"
+            f'homeserver = "{server.url}"\nuser_id = "{bot_id}"\npassword = "logoff-password"\n'
+        )
+        db_url = f"sqlite://{work / 'data' / 'logoff.db'}"
+        cli = ["-m", "bot.app.cli", "--config", str(config)]
+        subprocess.run(  # noqa: ASYNC221
+            [sys.executable, *cli, "migrate"], cwd=REPO, check=True, capture_output=True
+        )
+        timers = work / "bare-timers.json"
+        timers.write_text("[]")
+        echo = ["-m", "benchmarks.matrix_roundtrip", "--echo-bot", server.url, bare_id]
+        echo = [sys.executable, *echo, "bare-password", str(timers)]
+        bare = Launch(
+            "bare",
+            echo,
+            REPO,
+            work / "bare.log",
+            ECHO_READY,
+        )
+        logoffs = [
+            Launch("this", [sys.executable, *cli, "run"], REPO, work / "this.log", "matrix ready")
+        ]
+        if args.other:
+            other = Path(args.other)
+            logoffs.append(
+                Launch(
+                    "other",
+                    [sys.executable, *cli, "run"],
+                    other,
+                    work / "other.log",
+                    "matrix ready",
+                )
+            )
+        launches = [bare, *logoffs]
+        bare.start()
+        logoffs[0].start()
+        await member.sync(0)
+        bare_room = await member.room_with(bare_id)
+        rooms = []
+        for n in range(args.timed + 1):
+            rooms.append(await member.room_with(bot_id))
+            await member.roundtrip(rooms[-1], f'!pledge new "Walk to the market {n}" per week')
+        # A round trip may count the bot's hello as the answer: let the last command finish
+        # before the stop, or the next start replays it.
+        await member.wait_quiet(time.time() + 3)
+        for launch in launches:
+            launch.stop()
+        delays: dict[str, list[float]] = {launch.name: [] for launch in launches}
+        for _ in range(args.rounds):
+            for logoff in logoffs:
+                t0 = int(time.time() + 8 + 3)  # after both launches
+                logoff_dues = [t0 + 0.5 * n for n in range(args.timed + 1)]
+                bare_dues = [d + 0.25 for d in logoff_dues]
+                await add_reminders(
+                    db_url,
+                    member.user_id,
+                    rooms,
+                    [datetime.fromtimestamp(d, UTC) for d in logoff_dues],
+                )
+                timers.write_text(
+                    json.dumps([[bare_room, d, f"timed {n}"] for n, d in enumerate(bare_dues)])
+                )
+                await member.sync(0)
+                start = time.time()
+                bare.start()
+                logoff.start()
+                await member.wait_quiet(logoff_dues[-1] + 5)
+                for launch, word, dues in (
+                    (logoff, "Walk to the market", logoff_dues),
+                    (bare, "timed", bare_dues),
+                ):
+                    got = member.messages_since(bot_id if launch is logoff else bare_id, start)
+                    arrived = first_seen(got, word, args.timed + 1)
+                    got_delays = [
+                        (arrived[n] - dues[n]) * 1000
+                        for n in range(1, args.timed + 1)
+                        if n in arrived
+                    ]
+                    name = launch.name if launch is logoff else f"bare (beside {logoff.name})"
+                    delays.setdefault(name, []).extend(got_delays)
+                    print(
+                        f"{name}: {len(arrived)}/{args.timed + 1} delivered, delays "
+                        + ", ".join(f"{d:.0f}" for d in got_delays),
+                        flush=True,
+                    )
+                bare.stop()
+                logoff.stop()
+                timers.write_text("[]")
+                # The member leaves the DM room: every round's first message opens a new one,
+                # as the first DM to a member does (and the round's second message follows it).
+                for room_id in {
+                    s_room for s_room, msgs in member.seen.items() if s_room not in rooms
+                }:
+                    if room_id != bare_room:
+                        await member.client.room_leave(room_id)
+                        member.seen.pop(room_id, None)
+        for name, values in delays.items():
+            if values:
+                print(
+                    f"{name}: p50 {statistics.median(values):.0f} ms, "
+                    f"p95 {percentile(values, 95):.0f} ms, max {max(values):.0f} ms "
+                    f"({len(values)} timed)"
+                )
+    finally:
+        if member is not None:
+            await member.client.close()
+        for launch in launches:
+            launch.stop()
+        server.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--timed", type=int, default=20)
+    parser.add_argument("--other", default="", help="a second copy of the sources to compare")
+    args = parser.parse_args()
+    compile_sources()
+    print(machine())
+    print(f"start {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load {os.getloadavg()}")
+    asyncio.run(run(args))
+    print(f"end load {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
