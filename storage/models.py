@@ -396,6 +396,8 @@ class IncomingEvent(Model):
 class DirectRoom(Model):
     """The DM room of one bot account with one member, claimed by one process before it is made."""
 
+    _no_comments = True  # see the note at the top
+
     id = fields.BigIntField(primary_key=True)
     platform = fields.CharField(max_length=16)
     account = fields.CharField(max_length=255)
