@@ -91,7 +91,7 @@ async def claim(
     except IntegrityError:
         pass
     except Exception as exc:  # Tortoise passes asyncpg's LockNotAvailableError on as is
-        if not _lock_wait_ran_out(exc):
+        if not lock_wait_ran_out(exc):
             raise
         return Claim(HELD, held_until=now + lease)
     row = await m.IncomingEvent.get_or_none(platform=platform, event_id=event_id)
@@ -108,7 +108,7 @@ async def claim(
                 id=row.id, owner=row.owner, status=row.status, lease_until=row.lease_until
             ).update(owner=owner, lease_until=now + lease)
     except Exception as exc:  # the other process is updating the row right now
-        if not _lock_wait_ran_out(exc):
+        if not lock_wait_ran_out(exc):
             raise
         return Claim(HELD, held_until=now + lease)
     if not taken:
@@ -118,7 +118,7 @@ async def claim(
     return Claim(RUN)
 
 
-def _lock_wait_ran_out(exc: BaseException) -> bool:
+def lock_wait_ran_out(exc: BaseException) -> bool:
     """PostgreSQL's lock_timeout (SQLSTATE 55P03), however Tortoise wrapped it."""
     seen: BaseException | None = exc
     while seen is not None:

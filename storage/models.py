@@ -391,3 +391,22 @@ class IncomingEvent(Model):
     class Meta:
         table = "incoming_events"
         unique_together = (("platform", "event_id"),)
+
+
+class DirectRoom(Model):
+    """The DM room of one bot account with one member, claimed by one process before it is made."""
+
+    _no_comments = True  # see the note at the top
+
+    id = fields.BigIntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    account = fields.CharField(max_length=255)
+    member = fields.CharField(max_length=255)
+    room_id = fields.CharField(max_length=255, null=True)
+    owner = fields.CharField(max_length=64)
+    claimed_at = fields.DatetimeField()
+    lease_until = fields.DatetimeField()
+
+    class Meta:
+        table = "direct_rooms"
+        unique_together = (("platform", "account", "member"),)

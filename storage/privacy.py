@@ -90,6 +90,9 @@ async def forget_member(member_id: int) -> None:
     async with atomic():
         await m.Pledge.filter(creator_id=member_id).update(creator_id=None)
         await event_queries.forget_member(member_id)
+        member = await m.Member.get_or_none(id=member_id)
+        if member is not None:  # their DM room's record names them too
+            await m.DirectRoom.filter(platform=member.platform, member=member.external_id).delete()
         await m.Member.filter(id=member_id).delete()
         await changed(PLEDGES, ALL)  # the pledges they created, in any group
         await changed(MEMBER, member_id)

@@ -9,6 +9,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp import ClientError
@@ -61,6 +62,7 @@ from bot.app.config import MatrixConfig
 from bot.engine import claims as claim_states
 from bot.engine.choices import OfferedChoices
 from bot.engine.claims import EventClaims, reply_key
+from bot.engine.direct_rooms import HELD, LOOK, ROOM, DirectRooms
 from bot.engine.engine import Engine
 from bot.engine.places import GroupPlaces
 from bot.errors import DeliveryError
@@ -95,6 +97,9 @@ DEFER_RETRY = 5.0
 # A DM room opened while preparing a scheduled send is waited for this long to show in a sync.
 DM_SETTLE = 2.0
 DEFER_GIVE_UP = 3600.0  # an event that cannot be finished for an hour is logged and dropped
+# How long a DM waits for another process that is creating the member's DM room right now,
+# and how often it looks whether the room is recorded yet.
+DIRECT_WAIT, DIRECT_POLL = 5.0, 0.2
 
 
 class Answer(NamedTuple):
@@ -165,6 +170,7 @@ class MatrixAdapter:
             self.trust = DeviceTrust(self.files.directory, config.password, config.recovery_key)
         self.lock = DirectoryLock(self.files.directory, "its Matrix login and store")
         self.claims: EventClaims | None = None
+        self.directs: DirectRooms | None = None  # the DM rooms every process on the account uses
         # Events not finished yet (held elsewhere, or the database was away): event id ->
         # (room id, event, when to try again). While there are any, the sync token saved is
         # the one from before the first of them, so a restart sees them again.
@@ -195,6 +201,7 @@ class MatrixAdapter:
         self._runner = asyncio.current_task()
         instance = self.lock.acquire()
         self.claims = EventClaims(self.engine.clock, instance, self.engine.writer)
+        self.directs = DirectRooms(self.engine.clock, PLATFORM, self.user_id, self.claims.owner)
         try:
             start_trace.mark("Matrix adapter runs")
             await self._login()
@@ -536,6 +543,11 @@ class MatrixAdapter:
                 self.state.direct_room_ids.append(room_id)
             self.state.direct_rooms[user_id] = room_id
             self._dirty = True
+            try:  # so the other processes on the account use it too
+                assert self.directs is not None
+                await self.directs.adopt(user_id, room_id)
+            except Exception as exc:  # a DM still works; the others find it by its members
+                log.warning("could not record %s as the DM with %s: %s", room_id, user_id, exc)
             with contextlib.suppress(*NETWORK_ERRORS):
                 await direct.mark_direct(client, user_id, room_id)
 
@@ -571,9 +583,12 @@ class MatrixAdapter:
         assert client is not None
         if room_id in self.state.direct_room_ids:
             self.state.direct_room_ids.remove(room_id)
+            gone = [u for u, r in self.state.direct_rooms.items() if r == room_id]
             self.state.direct_rooms = {
                 u: r for u, r in self.state.direct_rooms.items() if r != room_id
             }
+            for user_id in gone:
+                await self._forget_direct(user_id, room_id)
         else:
             await self.places.archive(Place(PLATFORM, room_id))
         self._creations.pop(room_id, None)
@@ -587,7 +602,9 @@ class MatrixAdapter:
     # -- events -----------------------------------------------------------------------------
 
     def _place(self, room: MatrixRoom) -> Place:
-        one_to_one = room.room_id in self.state.direct_room_ids
+        one_to_one = room.room_id in self.state.direct_room_ids or self._made_by_account(
+            room.room_id
+        )
         return Place(PLATFORM, room.room_id, room.display_name or "", is_direct=one_to_one)
 
     def _actor(self, room: MatrixRoom, user_id: str) -> Actor:
@@ -1142,12 +1159,9 @@ class MatrixAdapter:
                 rooms.append(self.state.direct_rooms[member.external_id])
             # Another process on the account may have opened its own 1:1 room with them.
             rooms += [
-                r.room_id
-                for r in client.rooms.values()
-                if r.room_id not in rooms
-                and member.external_id in r.users
-                and len(r.users) <= 2
-                and r.room_id != group.external_id
+                r
+                for r in self._one_to_one(member.external_id)
+                if r not in (*rooms, group.external_id)
             ]
         rooms.append(group.external_id)
         try:
@@ -1169,42 +1183,192 @@ class MatrixAdapter:
             raise DeliveryError(str(exc), retryable=True) from exc
         return None
 
+    def _one_to_one(self, user_id: str) -> list[str]:
+        """Every room the bot shares with the member and nobody else."""
+        client = self.client
+        assert client is not None
+        return [
+            r.room_id for r in client.rooms.values() if user_id in r.users and len(r.users) <= 2
+        ]
+
     async def _direct_room(self, user_id: str) -> str:
-        """The member's 1:1 room with the bot: reused while they are in it, else created."""
+        """The member's 1:1 room with the bot: one per member for every process on the account.
+
+        This process's own choice first, then the room recorded in the database (another
+        process may have made it), else this process claims the record, creates the room and
+        records it; while another process holds the claim, it waits for that one's room.
+        """
         client = self.client
         if client is None or not self.ready.is_set():
             raise DeliveryError("not connected to Matrix yet", retryable=True, retry_after=5)
         async with self._direct_lock:
             room_id = self.state.direct_rooms.get(user_id)
-            room = client.rooms.get(room_id) if room_id else None
-            if room is not None and room.joined_count + room.invited_count >= 2:
-                return room.room_id
-            # Encrypted from its first event when the bot can encrypt (what Element does too).
-            initial = [direct.encryption_state()] if self.config.encryption else []
+            if room_id is not None:
+                if await self._member_stays(room_id, user_id):
+                    return room_id
+                await self._forget_direct(user_id, room_id)  # they left it: a new one
+            deadline = time.monotonic() + DIRECT_WAIT
+            while True:
+                if time.monotonic() >= deadline:
+                    raise DeliveryError(
+                        f"another process is opening the DM with {user_id}",
+                        retryable=True,
+                        retry_after=5,
+                    )
+                try:
+                    assert self.directs is not None
+                    claim = await self.directs.claim(user_id)
+                except Exception as exc:
+                    raise DeliveryError(f"database unavailable: {exc}", retryable=True) from exc
+                if claim.state == ROOM and claim.room_id is not None:
+                    if await self._use_direct(user_id, claim.room_id):
+                        return claim.room_id
+                    await self._forget_direct(user_id, claim.room_id)
+                    continue
+                if claim.state == HELD:
+                    await self._await_recorded(user_id, claim.held_until, deadline)
+                    continue
+                found = self._made_by_us(user_id) if claim.state == LOOK else None
+                if found is None:
+                    return await self._create_direct(user_id)
+                await self._record_direct(user_id, found)
+                await self._use_direct(user_id, found)
+                return found
+
+    async def _await_recorded(
+        self, user_id: str, held_until: datetime | None, deadline: float
+    ) -> None:
+        """Until the process holding the claim recorded its room, its claim ran out, or
+        `deadline` (the caller claims again, and gets the room, or the claim, or gives up)."""
+        assert self.directs is not None
+        while time.monotonic() < deadline:
+            await asyncio.sleep(DIRECT_POLL)
+            if held_until is not None and self.engine.clock.now() >= held_until:
+                return
             try:
-                resp = await client.room_create(
-                    is_direct=True,
-                    invite=[user_id],
-                    preset=RoomPreset.trusted_private_chat,
-                    initial_state=initial,
-                )
+                if await self.directs.recorded(user_id) is not None:
+                    return
+            except Exception as exc:
+                raise DeliveryError(f"database unavailable: {exc}", retryable=True) from exc
+
+    def _member_in(self, room_id: str, user_id: str) -> bool | None:
+        """Whether the member is still joined or invited (the room's counts say so with lazily
+        loaded members too); None: this process has not synced the room yet."""
+        client = self.client
+        assert client is not None
+        room = client.rooms.get(room_id)
+        if room is None:
+            return None
+        return room.joined_count + room.invited_count >= 2
+
+    async def _member_stays(self, room_id: str, user_id: str) -> bool:
+        """The member is in the room: as this process synced it, or else as the homeserver
+        has it (a sync may show a just-made room without its invite yet)."""
+        if self._member_in(room_id, user_id) is not False:
+            return True
+        client = self.client
+        assert client is not None
+        try:
+            return await direct.still_in(client, room_id, user_id)
+        except NETWORK_ERRORS as exc:
+            raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
+
+    def _made_by_us(self, user_id: str) -> str | None:
+        """A 1:1 room the account made with the member (a process that died before recording
+        it made it), so a takeover uses that room instead of making a second one."""
+        for room_id in self._one_to_one(user_id):
+            if self._made_by_account(room_id) and self._member_in(room_id, user_id):
+                return room_id
+        return None
+
+    def _made_by_account(self, room_id: str) -> bool:
+        """The account creates no rooms but DMs: one it made, perhaps in another process that
+        never told this one, is a DM (a command there is no group's)."""
+        creation = self._creations.get(room_id)
+        return creation is not None and self.user_id in creation.creators
+
+    async def _use_direct(self, user_id: str, room_id: str) -> bool:
+        """Take up a DM room another process made (or one found): join it if need be and keep
+        it as the member's. False: it is no use (the member left it, or it cannot be joined)."""
+        client = self.client
+        assert client is not None
+        if room_id not in client.rooms:
+            try:
+                resp = await client.join(room_id)
             except NETWORK_ERRORS as exc:
                 raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
-            if isinstance(resp, RoomCreateError):
-                raise DeliveryError(f"cannot open a DM with {user_id}: {resp}", retryable=False)
-            room_id = resp.room_id
-            self._room_seen.setdefault(room_id, asyncio.Event())
-            self.state.direct_rooms[user_id] = room_id
+            if isinstance(resp, JoinError):
+                log.warning("cannot join %s, the DM with %s: %s", room_id, user_id, resp)
+                return False
+        elif not await self._member_stays(room_id, user_id):
+            return False
+        self._keep_direct(user_id, room_id)
+        with contextlib.suppress(*NETWORK_ERRORS):
+            await direct.mark_direct(client, user_id, room_id)
+        if self.config.encryption:
+            await self._await_synced(room_id, user_id)
+        return True
+
+    def _keep_direct(self, user_id: str, room_id: str) -> None:
+        self._room_seen.setdefault(room_id, asyncio.Event())
+        self.state.direct_rooms[user_id] = room_id
+        if room_id not in self.state.direct_room_ids:
             self.state.direct_room_ids.append(room_id)
-            self._save()
-            with contextlib.suppress(*NETWORK_ERRORS):
-                await direct.mark_direct(client, user_id, room_id)
-            if self.config.encryption:
-                try:
-                    await asyncio.wait_for(self._synced_with(room_id, user_id), timeout=10)
-                except TimeoutError as exc:
-                    raise DeliveryError("new DM room not synced yet", retryable=True) from exc
-            return room_id
+        self._save()
+
+    async def _create_direct(self, user_id: str) -> str:
+        client = self.client
+        assert client is not None
+        # Encrypted from its first event when the bot can encrypt (what Element does too).
+        initial = [direct.encryption_state()] if self.config.encryption else []
+        try:
+            resp = await client.room_create(
+                is_direct=True,
+                invite=[user_id],
+                preset=RoomPreset.trusted_private_chat,
+                initial_state=initial,
+            )
+        except NETWORK_ERRORS as exc:
+            raise DeliveryError(f"homeserver unreachable: {exc}", retryable=True) from exc
+        if isinstance(resp, RoomCreateError):
+            raise DeliveryError(f"cannot open a DM with {user_id}: {resp}", retryable=False)
+        room_id: str = resp.room_id
+        log.info("opened %s, the DM with %s", room_id, user_id)
+        self._keep_direct(user_id, room_id)
+        await self._record_direct(user_id, room_id)
+        with contextlib.suppress(*NETWORK_ERRORS):
+            await direct.mark_direct(client, user_id, room_id)
+        if self.config.encryption:
+            await self._await_synced(room_id, user_id)
+        return room_id
+
+    async def _await_synced(self, room_id: str, user_id: str) -> None:
+        try:
+            await asyncio.wait_for(self._synced_with(room_id, user_id), timeout=10)
+        except TimeoutError as exc:
+            raise DeliveryError("new DM room not synced yet", retryable=True) from exc
+
+    async def _record_direct(self, user_id: str, room_id: str) -> None:
+        """The room this process made or found, for the others (a lost claim is logged: the
+        member has two rooms then, and `find_sent` looks in both)."""
+        try:
+            assert self.directs is not None
+            if not await self.directs.record(user_id, room_id):
+                log.warning("the DM claim for %s was taken over; %s kept anyway", user_id, room_id)
+        except Exception as exc:
+            log.warning("could not record %s as the DM with %s: %s", room_id, user_id, exc)
+
+    async def _forget_direct(self, user_id: str, room_id: str) -> None:
+        """The member left the room (or it is unusable): neither this process nor another
+        uses it for them again."""
+        if self.state.direct_rooms.get(user_id) == room_id:
+            del self.state.direct_rooms[user_id]
+            self._dirty = True
+        try:
+            assert self.directs is not None
+            await self.directs.forget(user_id, room_id)
+        except Exception as exc:
+            log.warning("could not forget %s, the DM with %s: %s", room_id, user_id, exc)
 
     async def _synced_with(self, room_id: str, user_id: str) -> None:
         """Until a sync showed the new room as encrypted with the member in it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from nio import AsyncClient
 
@@ -50,3 +51,14 @@ async def mark_direct(client: AsyncClient, user_id: str, room_id: str) -> bool:
         log.warning("could not write m.direct (%s %s)", status, answer.get("errcode", ""))
         return False
     return True
+
+
+async def still_in(client: AsyncClient, room_id: str, user_id: str) -> bool:
+    """Whether the homeserver has the member joined or invited in the room.
+
+    What a sync showed may be half a room (a just-made DM: the bot's join, not yet the invite);
+    this asks the room's state. Network errors raise.
+    """
+    path = f"/rooms/{quote(room_id, safe='')}/state/m.room.member/{quote(user_id, safe='')}"
+    status, content = await call(client, "GET", path)
+    return status == 200 and content.get("membership") in ("join", "invite")

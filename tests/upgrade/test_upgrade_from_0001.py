@@ -15,6 +15,7 @@ from bot.app.config import BotConfig, Config
 from bot.clock import VirtualClock
 from bot.messages.markup import unescape_plain
 from storage import database
+from storage import direct_rooms as dm
 from tests.fixtures import make_schema_0001 as gen
 from tests.integration.test_cli import logoff
 from tests.soak.harness import BotProcess, Soak
@@ -53,6 +54,19 @@ async def assert_everything_is_there(url: str, expected: dict[str, Any]) -> None
         await database.close_database()
 
 
+async def assert_direct_rooms_work(url: str, applied: list[str]) -> None:
+    """Migration 0005 ran on the old database: DM rooms are claimed and recorded there."""
+    assert "logoff.0005_direct_rooms" in applied
+    await database.open_database(url)
+    try:
+        claim = await dm.claim("matrix", "@bot:x", "@ana:x", "a:1", gen.END)
+        assert claim.state == dm.CREATE
+        assert await dm.record("matrix", "@bot:x", "@ana:x", "a:1", "!dm")
+        assert await dm.recorded("matrix", "@bot:x", "@ana:x") == "!dm"
+    finally:
+        await database.close_database()
+
+
 async def test_the_schema_0001_fixture_migrates_and_keeps_streaks_outcomes_and_pledges(
     tmp_path: Path,
 ):
@@ -62,6 +76,7 @@ async def test_the_schema_0001_fixture_migrates_and_keeps_streaks_outcomes_and_p
     applied = await database.migrate(url)
     assert f"logoff.{gen.VERSION}" not in applied  # the fixture already has it
     await assert_everything_is_there(url, EXPECTED)
+    await assert_direct_rooms_work(url, applied)
 
 
 async def test_a_postgres_database_at_schema_0001_migrates_with_everything_in_it(
@@ -73,6 +88,7 @@ async def test_a_postgres_database_at_schema_0001_migrates_with_everything_in_it
     applied = await database.migrate(postgres_url)
     assert f"logoff.{gen.VERSION}" not in applied
     await assert_everything_is_there(postgres_url, EXPECTED)
+    await assert_direct_rooms_work(postgres_url, applied)
 
 
 async def test_a_backup_of_a_running_bots_database_restores_with_everything_in_it(
