@@ -129,8 +129,11 @@ async def test_a_bot_killed_with_an_old_sync_token_answers_nothing_twice(
         await alice.reply_to(first)
         answered = await alice.send(room, "!pledge list")
         await alice.reply_to(answered)
-        saved = json.loads(session.read_text())
-        assert answered in saved["handled"]
+        # The reply goes out before the sync batch it came in is saved: wait for the save.
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while answered not in (saved := json.loads(session.read_text()))["handled"]:
+            assert asyncio.get_running_loop().time() < deadline, saved
+            await asyncio.sleep(0.05)
         # Chatter is not acted on: no write for it (the token file stays as it was).
         for n in range(3):
             await alice.send(room, f"just chatting {n}")
