@@ -13,7 +13,7 @@ from typing import Any
 
 from tortoise.connection import connections
 
-from storage.dialect import is_postgres
+from storage.dialect import placeholders
 from storage.records import ParticipantRow, PeriodTally, VouchRec
 
 _WHERE = "p.pledge_id IN ({ids}) AND p.active{member}"
@@ -44,12 +44,6 @@ def _where(pledge_ids: Sequence[int], member_id: int | None) -> str:
     return _WHERE.format(ids=ids, member=member)
 
 
-def _marks(conn: Any, count: int) -> str:
-    if is_postgres(conn):
-        return ", ".join(f"${n + 1}" for n in range(count))
-    return ", ".join("?" for _ in range(count))
-
-
 async def participant_rows(
     pledge_ids: Sequence[int], member_id: int | None = None
 ) -> list[ParticipantRow]:
@@ -74,7 +68,9 @@ async def tallies(
     if not pledge_ids or not keys:
         return {}
     conn = connections.get("default")
-    sql = _COUNTS_SQL.format(where=_where(pledge_ids, member_id), keys=_marks(conn, len(keys)))
+    sql = _COUNTS_SQL.format(
+        where=_where(pledge_ids, member_id), keys=placeholders(conn, len(keys))
+    )
     _, rows = await conn.execute_query(sql, keys)
     return fold_tallies(rows)
 
@@ -101,7 +97,9 @@ async def vouches(
     if not pledge_ids or not keys:
         return []
     conn = connections.get("default")
-    sql = _VOUCHES_SQL.format(where=_where(pledge_ids, member_id), keys=_marks(conn, len(keys)))
+    sql = _VOUCHES_SQL.format(
+        where=_where(pledge_ids, member_id), keys=placeholders(conn, len(keys))
+    )
     _, rows = await conn.execute_query(sql, keys)
     return [
         VouchRec(

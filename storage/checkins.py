@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from typing import Any
 
+from tortoise.connection import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from storage import convert
 from storage import models as m
+from storage.dialect import placeholders
 from storage.records import CheckInRec, PeriodTally, VouchRec
 from storage.transaction import atomic, savepoint
 
@@ -50,6 +53,11 @@ async def add_checkin(
                         raise IntegrityError("replayed event")
                     raise NoFreezeLeft
                 row = await m.CheckIn.create(**values)
+        elif _UPSERT_RETURNS:
+            made = await _insert_new(values)
+            if made is not None:
+                return made, True
+            raise IntegrityError("replayed event")
         else:
             async with savepoint():
                 row = await m.CheckIn.create(**values)
@@ -57,6 +65,30 @@ async def add_checkin(
         row = await m.CheckIn.get(participation_id=participation_id, event_key=event_key)
         return convert.checkin(row), False
     return convert.checkin(row), True
+
+
+# `INSERT ... ON CONFLICT DO NOTHING RETURNING` (SQLite 3.35+, any PostgreSQL): a replay is
+# no error, so the insert needs no savepoint inside the command's transaction (two round trips
+# fewer on every answer).
+_UPSERT_RETURNS = sqlite3.sqlite_version_info >= (3, 35)
+_COLUMNS = ("participation_id", "period_key", "kind", "note", "event_key", "created_at")
+_INSERT_NEW = (
+    'INSERT INTO "checkins" ({columns}) VALUES ({marks}) '
+    'ON CONFLICT ("participation_id", "event_key") DO NOTHING RETURNING "id"'
+)
+
+
+async def _insert_new(values: dict[str, Any]) -> CheckInRec | None:
+    """Insert a check-in unless its (participation, event) exists; None when it does."""
+    conn = connections.get("default")
+    columns = ", ".join(f'"{c}"' for c in _COLUMNS)
+    created = m.CheckIn._meta.fields_map["created_at"].to_db_value(values["created_at"], m.CheckIn)
+    params = [created if c == "created_at" else values[c] for c in _COLUMNS]
+    statement = _INSERT_NEW.format(columns=columns, marks=placeholders(conn, len(_COLUMNS)))
+    rows = await conn.execute_query_dict(statement, params)
+    if not rows:
+        return None
+    return CheckInRec(id=int(rows[0]["id"]), undone_at=None, **values)
 
 
 class NoFreezeLeft(Exception):

@@ -11,3 +11,10 @@ def is_postgres(conn: Any | None = None) -> bool:
     """True when `conn` (the default connection when None) talks to PostgreSQL."""
     client = connections.get("default") if conn is None else conn
     return str(client.capabilities.dialect) == "postgres"
+
+
+def placeholders(conn: Any, count: int) -> str:
+    """`count` bound-parameter marks in the connection's style: `$1, $2` or `?, ?`."""
+    if is_postgres(conn):
+        return ", ".join(f"${n + 1}" for n in range(count))
+    return ", ".join("?" for _ in range(count))

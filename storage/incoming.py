@@ -27,7 +27,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from storage import models as m
-from storage.transaction import durable
+from storage.transaction import durable, durable_unless_inside
 
 CLAIMED = "claimed"
 HANDLED = "handled"
@@ -137,8 +137,10 @@ async def handling() -> AsyncIterator[None]:
 
 
 async def store_reply(platform: str, event_id: str, owner: str, reply: dict[str, Any]) -> bool:
-    """The event's effects are stored; keep its reply until it is out. False: claim lost."""
-    async with durable():
+    """The event's effects are stored; keep its reply until it is out. False: claim lost.
+
+    Inside `handling()` it is part of that durable transaction, with the event's effects."""
+    async with durable_unless_inside():
         changed = await m.IncomingEvent.filter(
             platform=platform, event_id=event_id, owner=owner, status__in=[CLAIMED, HANDLED]
         ).update(status=HANDLED, reply=reply)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import reduce
 from typing import Any
 
 from tortoise.connection import connections
@@ -120,12 +122,21 @@ async def plan(jobs: Sequence[NewJob], now: datetime) -> int:
 
 
 async def cancel_unplanned(
-    group_id: int, kinds: Sequence[str], keep: set[str], after: datetime
+    group_id: int,
+    kinds: Sequence[str],
+    keep: set[str],
+    after: datetime,
+    *,
+    prefixes: Sequence[str] = (),
 ) -> int:
-    """Cancel a group's future, untried jobs of `kinds` that planning no longer wants."""
-    rows = await m.Job.filter(
+    """Cancel a group's future, untried jobs of `kinds` that planning no longer wants; with
+    `prefixes`, only among the jobs whose dedupe key starts with one of them."""
+    query = m.Job.filter(
         group_id_ref=group_id, kind__in=list(kinds), status=PENDING, attempts=0, due_at__gt=after
-    ).values_list("id", "dedupe_key")
+    )
+    if prefixes:
+        query = query.filter(reduce(operator.or_, (Q(dedupe_key__startswith=p) for p in prefixes)))
+    rows = await query.values_list("id", "dedupe_key")
     stale = [int(i) for i, key in rows if key not in keep]
     for chunk in _chunks(stale):
         await m.Job.filter(id__in=list(chunk), status=PENDING).update(status=CANCELLED)

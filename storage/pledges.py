@@ -94,16 +94,36 @@ async def update_pledge(pledge_id: int, **values: Any) -> PledgeRec:
 
 
 async def participations(
-    pledge_ids: list[int], *, active_only: bool = True
+    pledge_ids: list[int], *, active_only: bool = True, member_id: int | None = None
 ) -> list[tuple[ParticipationRec, MemberRec]]:
-    """Participations of the given pledges with their members, in one query."""
+    """Participations of the given pledges (of one member, if given) with their members, in
+    one query."""
     if not pledge_ids:
         return []
     query = m.Participation.filter(pledge_id__in=pledge_ids)
     if active_only:
         query = query.filter(active=True)
+    if member_id is not None:
+        query = query.filter(member_id=member_id)
     rows = await query.select_related("member").order_by("pledge_id", "id")
     return [(convert.participation(r), convert.member(r.member)) for r in rows]
+
+
+async def member_pledges(member_id: int, *, with_slot: bool = False) -> list[tuple[int, int]]:
+    """(group id, pledge id) of a member's active participations (with a personal reminder
+    slot only, if asked), in every group, in one query."""
+    query = m.Participation.filter(member_id=member_id, active=True)
+    if with_slot:
+        query = query.filter(remind_slot__isnull=False)
+    rows = await query.order_by("pledge_id").values_list("pledge__group_id", "pledge_id")
+    return [(int(g), int(p)) for g, p in rows]
+
+
+async def group_has_participants(group_id: int, statuses: tuple[str, ...]) -> bool:
+    """Whether any pledge of the group in these statuses has an active participant."""
+    return await m.Participation.filter(
+        active=True, pledge__group_id=group_id, pledge__status__in=list(statuses)
+    ).exists()
 
 
 async def participation_of(pledge_id: int, member_id: int) -> ParticipationRec | None:

@@ -79,6 +79,18 @@ async def durable(lock_wait_ms: int | None = None) -> AsyncIterator[Transactiona
         yield conn
 
 
+@contextlib.asynccontextmanager
+async def durable_unless_inside() -> AsyncIterator[None]:
+    """`durable()`, except inside a transaction: there the enclosing one's commit decides, and
+    a nested savepoint would only cost two more round trips. Only for statements whose
+    enclosing transaction is durable itself (`storage.incoming.handling`)."""
+    if _in_a_transaction():
+        yield
+        return
+    async with durable():
+        yield
+
+
 def _in_a_transaction() -> bool:
     return isinstance(get_connections().get("default"), TransactionalDBClient)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from bot.commands.invocation import Invocation, Tap
@@ -16,8 +17,9 @@ from bot.messages.syntax import CMD
 from bot.progress import answering as answers
 from bot.rules import pledge_periods as tracking
 from bot.rules.periods import Period, describe
+from storage import checkins as checkin_queries
 from storage import pledges as pledge_queries
-from storage.records import GroupRec, MemberRec, ParticipationRec, PledgeRec
+from storage.records import GroupRec, MemberRec, ParticipationRec, PeriodTally, PledgeRec
 
 KIND_WORDS = {"done": "Done", "not": "Not this time", "skip": "Skip"}
 ANSWER_EMOJI = {"done": "✅", "not": "❌", "skip": "⏭"}
@@ -84,6 +86,19 @@ async def answer(
     return await _record(pledge, group, part, kind, note, event_key, period, current, now)
 
 
+def counted(
+    tally: PeriodTally | None, part: ParticipationRec, period: Period, kind: str
+) -> PeriodTally:
+    """A period's tally with one more check-in of `kind`."""
+    t = tally or PeriodTally(part.id, period.key, 0, 0, 0)
+    return dataclasses.replace(
+        t,
+        done=t.done + (kind == "done"),
+        skipped=t.skipped + (kind == "skip"),
+        declined=t.declined + (kind not in ("done", "skip")),
+    )
+
+
 def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -121,25 +136,36 @@ async def _record(
     current: Period,
     now: datetime,
 ) -> Reply:
-    done, skipped, _ = await answers.done_count(part, period)
+    # One read serves the answer's period and the streak's open periods, before and after the
+    # insert: a new check-in changes only its own period's count, by one.
+    keys = list(dict.fromkeys([period.key, *reports.streak_periods(pledge, group, now)]))
+    tallies = await checkin_queries.tallies([part.id], keys)
+    t = tallies.get((part.id, period.key))
+    done, skipped = (t.done, t.skipped) if t else (0, 0)
     when = answers.labelled(period, current)
     title = inert(pledge.title)
-    replayed = await answers.record_lookup(part, event_key) is not None
-    if kind == "done" and done >= pledge.target and not replayed:
-        streak, _ = await reports.streak_now(pledge, group, part, now)
+    full = (kind == "done" and done >= pledge.target) or (kind == "skip" and skipped > 0)
+    if full and await answers.record_lookup(part, event_key) is None:
+        streak, _ = reports.streak_from(pledge, group, part, now, tallies)
+        if kind == "skip":
+            return private(f"“{title}” is already excused {when}. Streak: {streak}.")
         return private(
             f"“{title}” is already kept {when}, {done}/{pledge.target}. "
             f"Streak: {streak}. Enjoy the time offline!"
         )
-    if kind == "skip" and skipped and not replayed:
-        streak, _ = await reports.streak_now(pledge, group, part, now)
-        return private(f"“{title}” is already excused {when}. Streak: {streak}.")
-    checkin, _ = await answers.record(part, period, kind, note, event_key, now)
-    if checkin.period_key != period.key:  # a replayed event: say what the first one recorded
+    checkin, created = await answers.record(part, period, kind, note, event_key, now)
+    if created:
+        tallies[(part.id, period.key)] = counted(
+            tallies.get((part.id, period.key)), part, period, kind
+        )
+    else:  # a replayed event: say what the first one recorded, counted as it is now
         period = tracking.period_by_key(pledge, group, checkin.period_key)
         when = answers.labelled(period, current)
-    done, _, _ = await answers.done_count(part, period)
-    streak, _ = await reports.streak_now(pledge, group, part, now)
+        keys = list(dict.fromkeys([period.key, *keys]))
+        tallies = await checkin_queries.tallies([part.id], keys)
+    t = tallies.get((part.id, period.key))
+    done = t.done if t else 0
+    streak, _ = reports.streak_from(pledge, group, part, now, tallies)
     if checkin.kind == "done":
         tail = "" if done >= pledge.target else f", {pledge.target - done} to go"
         return private(f"✅ **{title}** — {done}/{pledge.target} {when}{tail}. Streak: {streak}.")

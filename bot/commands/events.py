@@ -214,6 +214,7 @@ def _linked_pledge(raw: PledgeRec | None) -> PledgeRec | None:
 
 
 async def new(inv: Invocation) -> Reply:
+    inv.plan.events = True
     group = inv.need_group()
     a = inv.args
     title: str = a["title"]
@@ -300,6 +301,7 @@ def _require_creator_or_admin(inv: Invocation, event: EventRec) -> None:
 
 
 async def cancel(inv: Invocation) -> Reply:
+    inv.plan.events = True
     event: EventRec = inv.args["event"]
     _require_creator_or_admin(inv, event)
     if event.status == "cancelled":
@@ -316,6 +318,7 @@ async def cancel(inv: Invocation) -> Reply:
 
 
 async def edit(inv: Invocation) -> Reply:
+    inv.plan.events = True
     group = inv.need_group()
     event: EventRec = inv.args["event"]
     _require_creator_or_admin(inv, event)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.actors import Actor, Place
+from bot.commands.plan_change import PlanChange
 from bot.errors import UserError
 from bot.messages.actions import Action
 from bot.messages.replies import Reply
@@ -55,9 +56,8 @@ class Invocation:
     default_timezone: str
     args: dict[str, Any] = field(default_factory=dict)
     services: EventServices = field(default_factory=EventServices)
-    # Set by a `replans` command whose change is new pledges alone (`pledge new`): only
-    # their jobs are planned, not the whole group's again.
-    new_pledges: list[int] = field(default_factory=list)
+    # Set by a `replans` command: what it changed, so only that is planned again.
+    plan: PlanChange = field(default_factory=PlanChange)
 
     def need_group(self) -> GroupRec:
         if self.group is None:

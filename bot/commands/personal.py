@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.commands.invocation import Invocation
+from bot.commands.plan_change import Personal
 from bot.commands.pledges import PLEDGE_ARG
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import UserError
@@ -57,6 +58,7 @@ async def remind(inv: Invocation) -> Reply:
             f"You are not taking part in “{inert(pledge.title)}”.",
             f"Join it first with `{inv.prefix}pledge join {pledge.number}`.",
         )
+    inv.plan.personal.append(Personal(pledge.group_id, pledge.id, inv.member.id))
     if slot == "off":
         await pledge_queries.update_participation(part.id, remind_off=True, remind_slot=None)
         return private(
@@ -118,6 +120,11 @@ async def offline(inv: Invocation) -> Reply:
 async def me_timezone(inv: Invocation) -> Reply:
     zone = parse_timezone(inv.args["zone"])
     await group_queries.update_member(inv.member.id, timezone=zone.key)
+    # Only personal slots are read on the member's clock; the group's jobs stay as they are.
+    inv.plan.personal.extend(
+        Personal(g, p, inv.member.id)
+        for g, p in await pledge_queries.member_pledges(inv.member.id, with_slot=True)
+    )
     local = to_local(inv.now, zone)
     return private(
         f"Your time zone is {zone.key} (it is {local:%H:%M} there). "
@@ -178,7 +185,7 @@ def register(reg: Registry) -> None:
             ),
             who=Role.MEMBER,
             needs_group=False,
-            replans=True,
+            # No `replans`: a mute is checked right before each send (bot.scheduling.attention).
         )
     )
     reg.add(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.invocation import Invocation
+from bot.commands.plan_change import Personal
 from bot.commands.registry import Arg, Command, Registry, Role
 from bot.errors import PermissionDenied, UserError
 from bot.messages.boards import cadence_text, load_board, render_board, slot_text
@@ -99,7 +100,7 @@ async def new(inv: Invocation) -> Reply:
         join,
         inv.now,
     )
-    inv.new_pledges.append(pledge.id)
+    inv.plan.new_pledges.append(pledge.id)
     reminder = (
         f" Reminder: {slot_text(pledge.remind_slot, group, inv.now)}." if pledge.remind_slot else ""
     )
@@ -123,7 +124,10 @@ async def join(inv: Invocation) -> Reply:
         raise UserError(f"“{inert(pledge.title)}” is archived.", "Start a new pledge instead.")
     _, changed = await pledge_queries.join(participation_for(inv, pledge))
     if not changed:
+        inv.plan.nothing = True
         return private(f"You are already in “{inert(pledge.title)}”.")
+    # A rejoin keeps a personal slot; a first participant brings the weekly summary.
+    inv.plan.personal.append(Personal(pledge.group_id, pledge.id, inv.member.id))
     return public(
         f"{inert(inv.member.display_name)} joined **{inert(pledge.title)}** "
         f"({cadence_text(pledge)}). Welcome!"
@@ -134,8 +138,10 @@ async def leave(inv: Invocation) -> Reply:
     pledge: PledgeRec = inv.args["pledge"]
     part = await pledge_queries.participation_of(pledge.id, inv.member.id)
     if part is None or not part.active:
+        inv.plan.nothing = True
         return private(f"You are not in “{inert(pledge.title)}”, so there is nothing to leave.")
     await pledge_queries.leave(part.id)
+    inv.plan.personal.append(Personal(pledge.group_id, pledge.id, inv.member.id))
     return private(
         f"You left “{inert(pledge.title)}”. Your history stays; rejoin any time with "
         f"`{inv.prefix}pledge join {pledge.number}`."
@@ -173,6 +179,7 @@ async def pause(inv: Invocation) -> Reply:
         paused_at=pledge.paused_at if keeps_start else inv.now,
         paused_until=until,
     )
+    inv.plan.pledges.append(pledge.id)
     when = f" until {until.isoformat()}" if until else f" until `{inv.prefix}pledge resume`"
     return public(
         f"**{inert(pledge.title)}** is paused{when}: no reminders, and its periods are excused."
@@ -184,6 +191,7 @@ async def resume(inv: Invocation) -> Reply:
     pledge: PledgeRec = inv.args["pledge"]
     _require_creator_or_admin(inv, pledge)
     if not tracking.is_paused(pledge, group, inv.now):
+        inv.plan.nothing = True
         return private(f"“{inert(pledge.title)}” is not paused.")
     period = tracking.current_period(pledge, group, inv.now)
     # The pause ends with the previous period: the current one counts again.
@@ -192,6 +200,7 @@ async def resume(inv: Invocation) -> Reply:
         status="active",
         paused_until=tracking.last_day(tracking.preceding(period, group)),
     )
+    inv.plan.pledges.append(pledge.id)
     return public(f"**{inert(pledge.title)}** is back on, from the {describe(period)}.")
 
 
@@ -199,8 +208,10 @@ async def archive(inv: Invocation) -> Reply:
     pledge: PledgeRec = inv.args["pledge"]
     _require_creator_or_admin(inv, pledge)
     if pledge.status == "archived":
+        inv.plan.nothing = True
         return private(f"“{inert(pledge.title)}” is archived already.")
     await pledge_queries.update_pledge(pledge.id, status="archived")
+    inv.plan.pledges.append(pledge.id)
     return public(
         f"**{inert(pledge.title)}** is archived. Its streaks stay in everyone's export. Thank you!"
     )

@@ -6,10 +6,12 @@ import json
 from datetime import datetime, timedelta
 
 from bot.commands.invocation import Invocation, Tap
+from bot.commands.plan_change import Personal
 from bot.commands.registry import Arg, Command, Registry, Role, TapDecl
 from bot.messages.actions import Action
 from bot.messages.replies import Button, Reply, private
 from storage import groups as group_queries
+from storage import pledges as pledge_queries
 from storage import privacy as privacy_queries
 from storage.records import MemberRec
 
@@ -28,7 +30,14 @@ async def export(inv: Invocation) -> Reply:
 
 async def forget(inv: Invocation) -> Reply:
     if inv.args.get("confirm") == "confirm":
+        # Read before the deletion: the member's reminders and, for a group's last
+        # participant, its weekly summary go with their participations.
+        inv.plan.personal.extend(
+            Personal(g, p, inv.member.id)
+            for g, p in await pledge_queries.member_pledges(inv.member.id)
+        )
         return await confirm_forget(inv.member, inv.now, inv.prefix)
+    inv.plan.nothing = True
     await group_queries.update_member(inv.member.id, forget_requested_at=inv.now)
     return private(
         "This deletes your pledges' check-ins, streaks and settings everywhere I know you. "

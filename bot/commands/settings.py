@@ -162,6 +162,9 @@ SETTINGS = (
     ),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
+# Read when a message is about to go out or a week closes, never by planning: a change of
+# these moves no job.
+UNPLANNED_FIELDS = ("threshold", "weekly_message_cap", "name_missed")
 # Issue 14: kept in its own table (storage/events.py), so it is handled apart from SETTINGS.
 EVENT_REMINDER = "event-reminder"
 EVENT_REMINDER_HELP = (
@@ -232,8 +235,10 @@ async def settings(inv: Invocation) -> Reply:
     key = (inv.args.get("key") or "").strip().lower().replace("_", "-")
     value = inv.args.get("value")
     if not key:
+        inv.plan.nothing = True
         return private(await _listing(group, inv.now))
     if key == EVENT_REMINDER:
+        inv.plan.events = True
         return await _event_reminder(inv, group, value)
     if key not in BY_KEY:
         raise UserError(
@@ -242,6 +247,7 @@ async def settings(inv: Invocation) -> Reply:
         )
     setting = BY_KEY[key]
     if value is None:
+        inv.plan.nothing = True
         return private(
             f"`{key}` = {setting.show(group)} — {setting.help}. "
             f"Change it with `{inv.prefix}settings {key} {setting.example}`."
@@ -259,6 +265,8 @@ async def settings(inv: Invocation) -> Reply:
     if setting.field == "week_start":
         return await _change_week_start(inv, group, parsed)
     updated = await group_queries.update_group(group.id, **{setting.field: parsed})
+    # Any other setting moves the group's jobs: its whole plan is made again.
+    inv.plan.nothing = setting.field in UNPLANNED_FIELDS
     if setting.field in ("timezone", "grace_hours"):
         # A new week start waits for its week's close, which has moved with the zone.
         await closing.retime_week_start(updated)

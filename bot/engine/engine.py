@@ -422,14 +422,11 @@ class Engine:
         reply = await command.handler(inv)
         if command.name in ANSWER_COMMANDS:
             self.meter.answered(command.name)
-        if command.replans and group is not None and self.hooks is not None:
+        if command.replans and self.hooks is not None:
             try:
-                if inv.new_pledges:
-                    await self.hooks.plan_new_pledges(group.id, inv.new_pledges)
-                else:
-                    await self.hooks.replan(group.id)
+                await self.hooks.plan_change(group.id if group else None, inv.plan)
             except Exception:
-                log.exception("re-planning group %s failed", group.id)
+                log.exception("re-planning after %s failed", command.name)
         return reply
 
     async def _run_action(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from bot.commands.plan_change import PlanChange
 from storage.records import GroupRec, MemberRec, PledgeRec
 
 
@@ -12,8 +13,8 @@ class SchedulingHooks(Protocol):
     async def replan(self, group_id: int) -> None:
         """A command changed this group: plan its reminders again."""
 
-    async def plan_new_pledges(self, group_id: int, pledge_ids: list[int]) -> None:
-        """Pledges were created in this group: plan their reminders (the rest stays)."""
+    async def plan_change(self, group_id: int | None, change: PlanChange) -> None:
+        """A command changed this (in this group, or None in a direct chat): plan it again."""
 
     async def snooze(
         self,

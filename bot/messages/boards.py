@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from storage.records import (
     MemberRec,
     ParticipantRow,
     ParticipationRec,
+    PeriodTally,
     PledgeRec,
     VouchRec,
 )
@@ -207,10 +208,28 @@ async def streak_now(
     pledge: PledgeRec, group: GroupRec, part: ParticipationRec, now: datetime
 ) -> tuple[int, int]:
     """`shown` for one participation: what `!streak` would show right now (one query)."""
+    tallies = await checkin_queries.tallies([part.id], streak_periods(pledge, group, now))
+    return streak_from(pledge, group, part, now, tallies)
+
+
+def streak_periods(pledge: PledgeRec, group: GroupRec, now: datetime) -> list[str]:
+    """The keys of the periods `streak_from` needs the tallies of (the open ones)."""
+    late = tracking.period_in_grace(pledge, group, now)
+    current = tracking.current_period(pledge, group, now)
+    return [p.key for p in (late, current) if p is not None]
+
+
+def streak_from(
+    pledge: PledgeRec,
+    group: GroupRec,
+    part: ParticipationRec,
+    now: datetime,
+    tallies: Mapping[tuple[int, str], PeriodTally],
+) -> tuple[int, int]:
+    """`streak_now` from tallies in hand (a command that just read and changed them)."""
     current = tracking.current_period(pledge, group, now)
     late = tracking.period_in_grace(pledge, group, now)
     periods = [p for p in (late, current) if p is not None]
-    tallies = await checkin_queries.tallies([part.id], [p.key for p in periods])
     return streak_shown(
         part.current_streak,
         part.best_streak,

@@ -208,6 +208,47 @@ def plan_for_group(
     return list({j.dedupe_key: j for j in jobs}.values())
 
 
+def plan_for_pledges(
+    group: GroupRec,
+    planned: list[PledgeRec],
+    changed: set[int],
+    parts: list[tuple[ParticipationRec, MemberRec]],
+    has_participants: bool,
+    now: datetime,
+    member_id: int | None = None,
+) -> tuple[list[NewJob], list[str]]:
+    """The part of `plan_for_group` that changed pledges (or one member's part of them) own,
+    with the key prefixes of that part (pure).
+
+    `planned` is every planned pledge of the group, `parts` the changed pledges' (that
+    member's) participations, `has_participants` whether the whole group has any. Closes are
+    shared by every pledge whose period ends at that instant, and the weekly summary needs one
+    participant in the group, so both are planned from the whole group, as a full plan would.
+    """
+    jobs: list[NewJob] = []
+    if not group.archived and planned:
+        by_pledge: dict[int, list[tuple[ParticipationRec, MemberRec]]] = {}
+        for part, member in parts:
+            by_pledge.setdefault(part.pledge_id, []).append((part, member))
+        for pledge in planned:
+            mine = pledge.id in changed
+            own = by_pledge.get(pledge.id, []) if mine else []
+            for job in _for_pledge(group, pledge, own, now):
+                if job.kind == CLOSE or (
+                    mine and (member_id is None or job.payload.get("member_id") == member_id)
+                ):
+                    jobs.append(job)
+        if has_participants:
+            jobs.extend(_for_weeks(group, now))
+    prefixes = [f"{CLOSE}:g{group.id}:", f"{SUMMARY}:g{group.id}:"]
+    for pledge_id in sorted(changed):
+        if member_id is None:
+            prefixes += [f"{kind}:g{group.id}:p{pledge_id}:" for kind in (REMIND, PROMPT, FOLLOWUP)]
+        else:
+            prefixes.append(f"{REMIND}:g{group.id}:p{pledge_id}:m{member_id}:")
+    return list({j.dedupe_key: j for j in jobs}.values()), prefixes
+
+
 def snooze_until(verb: str, now: datetime, tz: ZoneInfo) -> datetime:
     """1 hour, tonight (20:00, or an hour if it is later) or tomorrow at 09:00, local to tz."""
     if verb == "snooze1h":

@@ -1,5 +1,5 @@
-"""What the engine asks of scheduling: re-plan a changed group or plan a new pledge, ask one
-member again later."""
+"""What the engine asks of scheduling: plan again what a command changed (a group, pledges, a
+member's part of them, events), ask one member again later."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 from datetime import datetime
 
 from bot.clock import Clock
+from bot.commands.plan_change import PlanChange
 from bot.rules.reach import member_tz
 from bot.scheduling import group_plans, planning
 from storage import jobs as job_queries
@@ -24,8 +25,25 @@ class Replanner:
         await group_plans.plan_group(group_id, self.clock.now())
         self.woken.set()
 
-    async def plan_new_pledges(self, group_id: int, pledge_ids: list[int]) -> None:
-        await group_plans.plan_new_pledges(group_id, pledge_ids, self.clock.now())
+    async def plan_change(self, group_id: int | None, change: PlanChange) -> None:
+        """Plan again what a command changed: its pledges, a member's part of them, the
+        events; a change that names nothing re-plans the group it was made in."""
+        if change.nothing:
+            return
+        now = self.clock.now()
+        if not change.named() and group_id is not None:
+            await group_plans.plan_group(group_id, now)
+        if change.new_pledges and group_id is not None:
+            await group_plans.plan_new_pledges(group_id, change.new_pledges, now)
+        if change.pledges and group_id is not None:
+            await group_plans.plan_pledges(group_id, change.pledges, now)
+        by_member: dict[tuple[int, int], list[int]] = {}
+        for p in change.personal:
+            by_member.setdefault((p.group_id, p.member_id), []).append(p.pledge_id)
+        for (group, member), pledges in by_member.items():
+            await group_plans.plan_pledges(group, pledges, now, member_id=member)
+        if change.events and group_id is not None:
+            await group_plans.plan_group_events(group_id, now)
         self.woken.set()
 
     async def snooze(
