@@ -28,7 +28,7 @@ from pathlib import Path
 
 from benchmarks.common import compile_sources, machine, percentile
 from benchmarks.matrix_roundtrip import ECHO_READY, add_reminders
-from benchmarks.peer import Member, first_seen
+from benchmarks.peer import Member, first_seen, write_logoff_config
 from benchmarks.ready_trace import Launch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,13 +46,7 @@ async def run(args: argparse.Namespace) -> None:
         bot_id, _, _ = server.register("logoffbot", "logoff-password")
         bare_id, _, _ = server.register("barebot", "bare-password")
         member = Member(server.url, *server.register("member", "member-password"))
-        config = work / "config.toml"
-        config.write_text(
-            f'[bot]\ndata_dir = "{work / "data"}"\ncommands_per_minute = 0\n'
-            '[schedule]\nquiet_hours = "off"\n'
-            "[matrix]\nenabled = true\nencryption = false\n"
-            f'homeserver = "{server.url}"\nuser_id = "{bot_id}"\npassword = "logoff-password"\n'
-        )
+        config = write_logoff_config(work, server.url, bot_id)
         db_url = f"sqlite://{work / 'data' / 'logoff.db'}"
         cli = ["-m", "bot.app.cli", "--config", str(config)]
         subprocess.run(  # noqa: ASYNC221

@@ -115,6 +115,22 @@ def far_items(first: int, count: int) -> list[tuple[str, datetime]]:
 # -- the member ---------------------------------------------------------------------------------
 
 
+def write_logoff_config(
+    work: Path, homeserver: str, user_id: str, encryption: bool = False
+) -> Path:
+    """The Logoff config every Matrix benchmark runs with: SQLite under `work/data`, no command
+    rate limit, no quiet hours (a run before 08:00 would hold every reminder), `user_id`'s
+    password "logoff-password"."""
+    config = work / "config.toml"
+    config.write_text(
+        f'[bot]\ndata_dir = "{work / "data"}"\ncommands_per_minute = 0\n'
+        '[schedule]\nquiet_hours = "off"\n'
+        f"[matrix]\nenabled = true\nencryption = {str(encryption).lower()}\n"
+        f'homeserver = "{homeserver}"\nuser_id = "{user_id}"\npassword = "logoff-password"\n'
+    )
+    return config
+
+
 @dataclass
 class Seen:
     sender: str
@@ -269,13 +285,7 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
         peer_id, _, _ = server.register("reminderbot", "peer-password")
         bare_id, _, _ = server.register("barebot", "bare-password")
         member = Member(server.url, *server.register("member", "member-password"))
-        config = work / "config.toml"
-        config.write_text(
-            f'[bot]\ndata_dir = "{work / "data"}"\ncommands_per_minute = 0\n'
-            '[schedule]\nquiet_hours = "off"\n'
-            f"[matrix]\nenabled = true\nencryption = {str(args.encryption).lower()}\n"
-            f'homeserver = "{server.url}"\nuser_id = "{logoff_id}"\npassword = "logoff-password"\n'
-        )
+        config = write_logoff_config(work, server.url, logoff_id, args.encryption)
         cli = [sys.executable, "-m", "bot.app.cli", "--config", str(config)]
         db_url = f"sqlite://{work / 'data' / 'logoff.db'}"
         subprocess.run([*cli, "migrate"], cwd=REPO, check=True, capture_output=True)  # noqa: ASYNC221

@@ -10,16 +10,14 @@ once the lease ran out; that taker first looks for a room the dead owner may hav
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
 from storage import models as m
-from storage.incoming import instance_of, lock_wait_ran_out
-from storage.transaction import durable
+from storage.incoming import instance_of
+from storage.transaction import LockWaitRanOut, durable
 
 # Creating a room and inviting the member takes well under a second; a slow homeserver more.
 LEASE = timedelta(seconds=30)
@@ -53,7 +51,7 @@ async def claim(
     """The recorded room, or the right to create it for `owner`, or who is creating it."""
     held = DirectClaim(HELD, held_until=now + lease)
     try:
-        async with _briefly():
+        async with durable(lock_wait_ms=CLAIM_LOCK_WAIT_MS):
             await m.DirectRoom.create(
                 platform=platform,
                 account=account,
@@ -65,7 +63,7 @@ async def claim(
         return DirectClaim(CREATE)
     except IntegrityError:
         pass
-    except _LockWaitRanOut:
+    except LockWaitRanOut:
         return held
     row = await m.DirectRoom.get_or_none(platform=platform, account=account, member=member)
     if row is None:  # forgotten in between: try again
@@ -76,31 +74,13 @@ async def claim(
         return DirectClaim(HELD, held_until=row.lease_until)
     # The same match as read: of two processes taking over at once, one wins.
     try:
-        async with _briefly():
+        async with durable(lock_wait_ms=CLAIM_LOCK_WAIT_MS):
             taken = await m.DirectRoom.filter(
                 id=row.id, owner=row.owner, room_id=None, lease_until=row.lease_until
             ).update(owner=owner, claimed_at=now, lease_until=now + lease)
-    except _LockWaitRanOut:
+    except LockWaitRanOut:
         return held
     return DirectClaim(LOOK) if taken else held
-
-
-class _LockWaitRanOut(Exception):
-    """Another process's transaction held the row longer than `CLAIM_LOCK_WAIT_MS`."""
-
-
-@contextlib.asynccontextmanager
-async def _briefly() -> AsyncIterator[None]:
-    """A durable write that waits at most `CLAIM_LOCK_WAIT_MS` on another process's lock."""
-    try:
-        async with durable(lock_wait_ms=CLAIM_LOCK_WAIT_MS):
-            yield
-    except IntegrityError:
-        raise
-    except Exception as exc:  # Tortoise passes asyncpg's LockNotAvailableError on as is
-        if lock_wait_ran_out(exc):
-            raise _LockWaitRanOut from exc
-        raise
 
 
 async def record(platform: str, account: str, member: str, owner: str, room_id: str) -> bool:

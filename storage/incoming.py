@@ -27,7 +27,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from storage import models as m
-from storage.transaction import durable, durable_unless_inside
+from storage.transaction import LockWaitRanOut, durable, durable_unless_inside
 
 CLAIMED = "claimed"
 HANDLED = "handled"
@@ -90,9 +90,7 @@ async def claim(
         return Claim(RUN)
     except IntegrityError:
         pass
-    except Exception as exc:  # Tortoise passes asyncpg's LockNotAvailableError on as is
-        if not lock_wait_ran_out(exc):
-            raise
+    except LockWaitRanOut:
         return Claim(HELD, held_until=now + lease)
     row = await m.IncomingEvent.get_or_none(platform=platform, event_id=event_id)
     if row is None:  # pruned in between: it is weeks old
@@ -107,25 +105,13 @@ async def claim(
             taken = await m.IncomingEvent.filter(
                 id=row.id, owner=row.owner, status=row.status, lease_until=row.lease_until
             ).update(owner=owner, lease_until=now + lease)
-    except Exception as exc:  # the other process is updating the row right now
-        if not lock_wait_ran_out(exc):
-            raise
+    except LockWaitRanOut:  # the other process is updating the row right now
         return Claim(HELD, held_until=now + lease)
     if not taken:
         return Claim(HELD, held_until=now + lease)
     if row.status == HANDLED:
         return Claim(REPLY, reply=dict(row.reply or {}))
     return Claim(RUN)
-
-
-def lock_wait_ran_out(exc: BaseException) -> bool:
-    """PostgreSQL's lock_timeout (SQLSTATE 55P03), however Tortoise wrapped it."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if getattr(seen, "sqlstate", None) == "55P03" or "lock timeout" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 @contextlib.asynccontextmanager

@@ -68,15 +68,35 @@ async def durable(lock_wait_ms: int | None = None) -> AsyncIterator[Transactiona
     server run with `synchronous_commit = off` (tests, some tuned deployments) loses the last
     few hundred milliseconds of commits when it crashes, and a lost mark is a message sent twice.
     `lock_wait_ms` bounds how long a statement waits on another transaction's row lock
-    (PostgreSQL; SQLite has one writer and its own busy timeout).
+    (PostgreSQL; SQLite has one writer and its own busy timeout); past it, `LockWaitRanOut`.
     """
-    async with atomic() as conn:
-        if is_postgres(conn):
-            script = "SET LOCAL synchronous_commit TO on"
-            if lock_wait_ms is not None:
-                script += f"; SET LOCAL lock_timeout = {int(lock_wait_ms)}"
-            await conn.execute_script(script)
-        yield conn
+    try:
+        async with atomic() as conn:
+            if is_postgres(conn):
+                script = "SET LOCAL synchronous_commit TO on"
+                if lock_wait_ms is not None:
+                    script += f"; SET LOCAL lock_timeout = {int(lock_wait_ms)}"
+                await conn.execute_script(script)
+            yield conn
+    except Exception as exc:  # Tortoise passes asyncpg's LockNotAvailableError on as is
+        if lock_wait_ms is not None and _lock_wait_ran_out(exc):
+            raise LockWaitRanOut from exc
+        raise
+
+
+class LockWaitRanOut(Exception):
+    """A `durable(lock_wait_ms=...)` statement waited that long on another transaction's row
+    lock and gave up: the other process has the row."""
+
+
+def _lock_wait_ran_out(exc: BaseException) -> bool:
+    """PostgreSQL's lock_timeout (SQLSTATE 55P03), however Tortoise wrapped it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) == "55P03" or "lock timeout" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @contextlib.asynccontextmanager
