@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Where PYTHONDONTWRITEBYTECODE is set (these machines, the container image) Python never caches
+# the editable install's bytecode, so every `logoff run` would compile bot/, storage/ and
+# adapters/ from source (~0.25 s of its start). compileall writes it anyway and is incremental:
+# after a `git pull` it rewrites only what changed (~0.1 s when nothing did).
+BYTECODE := $(BIN)/python -m compileall -q bot adapters storage
 
 .PHONY: run test lint sandbox bench clean
 
@@ -14,6 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BYTECODE)
 	$(BIN)/logoff migrate
 	$(BIN)/logoff run
 
@@ -21,6 +27,7 @@ sandbox: $(STAMP)
 	$(BIN)/logoff sandbox
 
 test: $(STAMP)
+	$(BYTECODE)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
