@@ -145,6 +145,8 @@ class MatrixAdapter:
         self._creations: dict[str, RoomCreation] = {}
         self._greet: set[str] = set()
         self._room_seen: dict[str, asyncio.Event] = {}
+        # DM rooms this process opened that no sync has shown with the member yet.
+        self._unsettled_rooms: set[str] = set()
         self._handled: dict[str, None] = {}  # insertion-ordered set
         # Replies offering numbered choices, kept in the database (an answer after a restart
         # works) with the recent ones here too (the answer right away costs no query).
@@ -942,19 +944,21 @@ class MatrixAdapter:
         _remember(self._expected, (key, owner, group.id), None, CHOICES_KEPT)
 
     async def _usable(self, room_id: str) -> None:
-        """Until a sync shows the room with both members, which is when `_direct_room` reuses
-        it (at most DM_SETTLE seconds): a room just opened is not in nio's rooms yet, and the
-        send right after would open another."""
+        """A DM room this process has just opened: until a sync shows it with both members,
+        which is when `_direct_room` reuses it (at most DM_SETTLE seconds), since the send
+        right after would open another. Any other room (one opened in an earlier life, which a
+        restarted nio knows only once something happens in it) is used at once."""
         client = self.client
         assert client is not None
         deadline = time.monotonic() + DM_SETTLE
-        while time.monotonic() < deadline:
+        while room_id in self._unsettled_rooms and time.monotonic() < deadline:
             room = client.rooms.get(room_id)
             if room is not None and room.joined_count + room.invited_count >= 2:
-                return
+                break
             seen = self._room_seen.setdefault(room_id, asyncio.Event())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(seen.wait(), max(0.0, deadline - time.monotonic()))
+        self._unsettled_rooms.discard(room_id)
 
     def _prepared(self, send: tuple[str, str, int | None]) -> bool:
         """Whether `prepare_send` stored this send's choices (once: a retry stores them again)."""
@@ -1334,6 +1338,7 @@ class MatrixAdapter:
             raise DeliveryError(f"cannot open a DM with {user_id}: {resp}", retryable=False)
         room_id: str = resp.room_id
         log.info("opened %s, the DM with %s", room_id, user_id)
+        self._unsettled_rooms.add(room_id)
         self._keep_direct(user_id, room_id)
         await self._record_direct(user_id, room_id)
         with contextlib.suppress(*NETWORK_ERRORS):

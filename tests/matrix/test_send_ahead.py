@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
+
+from adapters.matrix import adapter as matrix_adapter
 from storage import groups as group_queries
 from storage import sent as sent_queries
 from tests.matrix.harness import (
@@ -49,5 +53,43 @@ async def test_a_dm_prepared_ahead_has_its_room_and_prompt_before_the_send_and_i
                 lambda s: sent_by(account.user_id)(s) and in_reply_to(s) == sent
             )
             assert "1/1" in answer.content["body"]
+    finally:
+        await bob.close()
+
+
+async def test_after_a_restart_a_dm_to_a_room_opened_before_is_prepared_without_waiting(
+    synapse_server: SynapseServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A restarted process does not have the DM room in nio's rooms until something happens
+    # in it; waiting for a sync to show it (as for a room just opened) held every scheduled DM
+    # after a restart by DM_SETTLE (2 s each, benchmarks/README.md 2026-12-03 late morning).
+    # With the settle wait made endless here, only a prepare that does not wait finishes.
+    monkeypatch.setattr(matrix_adapter, "DM_SETTLE", 3600.0)
+    account = new_bot_account(synapse_server, tmp_path)
+    bob = await Member.register(synapse_server, "Bob")
+    try:
+        async with running_bot(synapse_server, account) as app:
+            room = await bob.room_with_bot(account.user_id)
+            await bob.reply_to(await bob.send(room, '!pledge new "Knock on 10 doors" per week'))
+            member = await group_queries.find_member("matrix", bob.user_id)
+            assert member is not None
+            group, prompt = await prompt_for(app, room, [(member.id, bob)], ("done", "snooze"))
+            first = await app.outbox.send_to_member(  # opens the DM room
+                member, prompt.with_extra(idempotency_key="send:test:first"), group
+            )
+            dm = await _invited_room(bob)
+            await bob.join(dm)
+            await bob.wait_for(lambda s: s.event_id == first)
+        async with running_bot(synapse_server, account) as app:
+            member = await group_queries.find_member("matrix", bob.user_id)
+            assert member is not None
+            prompt = prompt.with_extra(idempotency_key="send:test:after-restart")
+            await asyncio.wait_for(
+                app.outbox.prepare_send(group, member, prompt),  # type: ignore[attr-defined]
+                timeout=30,
+            )
+            sent = await app.outbox.send_to_member(member, prompt, group)
+            seen = await bob.wait_for(lambda s: s.event_id == sent)
+            assert seen.room_id == dm  # the same DM room, none opened again
     finally:
         await bob.close()
