@@ -96,6 +96,7 @@ NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
 DEFER_RETRY = 5.0
 # A DM room opened while preparing a scheduled send is waited for this long to show in a sync.
 DM_SETTLE = 2.0
+SEED_WAIT = 5.0  # a stop waits this long for reactions still going onto sent messages
 DEFER_GIVE_UP = 3600.0  # an event that cannot be finished for an hour is logged and dropped
 # How long a DM waits for another process that is creating the member's DM room right now,
 # and how often it looks whether the room is recorded yet.
@@ -145,6 +146,7 @@ class MatrixAdapter:
         self._creations: dict[str, RoomCreation] = {}
         self._greet: set[str] = set()
         self._room_seen: dict[str, asyncio.Event] = {}
+        self._seeding: set[asyncio.Task[None]] = set()  # reactions going onto sent messages
         # DM rooms this process opened that no sync has shown with the member yet.
         self._unsettled_rooms: set[str] = set()
         self._handled: dict[str, None] = {}  # insertion-ordered set
@@ -218,6 +220,7 @@ class MatrixAdapter:
             self.ready.clear()
             if self.client is not None:
                 self._save()
+                await self._seeded()
                 await self.client.close()
             self.lock.release()
 
@@ -891,14 +894,14 @@ class MatrixAdapter:
         if by_emoji:
             # An event's card (✅ 🤔 ❌) and "did you make it?" (✅ ❌): the core maps these
             # reactions back through the message id it keeps, so they work after a restart.
-            await self._seed(room_id, event_id, [b.emoji for b in reply.buttons])
+            self._seed_soon(room_id, event_id, [b.emoji for b in reply.buttons])
         elif prompt:
             if target is not None and not key:
                 await self.engine.record_sent(PLATFORM, event_id, kind, group_id, *target)
-            await self._seed(room_id, event_id, render.prompt_keys(reply), key)
+            self._seed_soon(room_id, event_id, render.prompt_keys(reply), key)
         elif actions:
             await self._offer(OfferedChoiceRec(PLATFORM, event_id, owner, actions, thread), key)
-            await self._seed(room_id, event_id, render.CHOICE_KEYS[: len(actions)], key)
+            self._seed_soon(room_id, event_id, render.CHOICE_KEYS[: len(actions)], key)
         if reply.image is not None:
             await self._send_file(room_id, reply, key)
         return event_id
@@ -1050,6 +1053,21 @@ class MatrixAdapter:
             # The message is out; failing now would make the scheduler send it again. Until a
             # restart the choice still works from memory.
             log.exception("could not keep the choices of %s in the database", choice.message_id)
+
+    def _seed_soon(self, room_id: str, event_id: str, keys: Iterable[str], key: str = "") -> None:
+        """Seed the reactions without holding up the caller: the message is out, and the next
+        scheduled message or reply need not wait for 2-4 more events (they took 60 % of a
+        scheduled DM's send, benchmarks/README.md 2026-12-03). What they mean is stored
+        already; a crash before they are on the message leaves it answerable by a reaction the
+        member adds or by the command. `run` lets the pending ones finish before it closes."""
+        task = asyncio.create_task(self._seed(room_id, event_id, list(keys), key))
+        self._seeding.add(task)
+        task.add_done_callback(self._seeding.discard)
+
+    async def _seeded(self) -> None:
+        """Until the reactions being seeded are on their messages (at most SEED_WAIT)."""
+        if self._seeding:
+            await asyncio.wait(set(self._seeding), timeout=SEED_WAIT)
 
     async def _seed(self, room_id: str, event_id: str, keys: Iterable[str], key: str = "") -> None:
         results = await asyncio.gather(
