@@ -284,10 +284,15 @@ def sqlite_file() -> tuple[Path, dict[str, int]]:
 
 
 def sqlite_copy(dest: Path) -> str:
-    """A private copy of the cached file (benchmarks write to it); returns its URL."""
+    """A private copy of the cached file (benchmarks write to it), brought up to the current
+    schema (a cache built before a newer migration gets it here); returns its URL."""
+    import asyncio
+
     path, _ = sqlite_file()
     shutil.copy(path, dest)
-    return f"sqlite://{dest}"
+    url = f"sqlite://{dest}"
+    asyncio.run(_migrate(url))
+    return url
 
 
 async def load_postgres(url: str) -> float:
