@@ -40,9 +40,12 @@ START_PATH = (
 # The `_create_fn` these texts come from, as in CPython 3.11 (3.12 changed it, 3.13 replaced it).
 SIGNATURE = ("name", "args", "body", "globals", "locals", "return_type")
 
-# Each text's code stays marshal'd until a dataclass asks for it: a start decodes only its own
-# (reading the whole file as code objects took ~7 ms, as bytes ~1 ms).
-_codes: dict[str, bytes] = {}
+# The file as read, until the start is over (`forget`): each text's key (`_key`) to where its
+# marshal'd (text, code) begins in the file's entries. A start decodes only the entries it asks
+# for (decoding the whole file took ~7 ms, reading it ~1 ms), and holds one buffer, not ~1,000
+# strings, so that forgetting it gives its ~1.4 MiB back.
+_index: dict[int, int] = {}
+_entries: list[memoryview] = []
 _recorded: dict[str, CodeType] = {}
 _recording: list[bool] = []
 hits: list[int] = [0]
@@ -81,16 +84,31 @@ def _compiled(txt: str) -> CodeType:
     return compile(txt, "<string>", "exec", 0, True)
 
 
+def _key(txt: str) -> int:
+    encoded = txt.encode()
+    return len(encoded) << 32 | zlib.crc32(encoded)
+
+
+def _cached(txt: str) -> CodeType | None:
+    offset = _index.get(_key(txt)) if _index else None
+    if offset is None:
+        return None
+    try:
+        entry = marshal.loads(_entries[0][offset:])  # reads one object, ignores what follows
+    except (ValueError, EOFError, TypeError, IndexError):
+        return None
+    # The text itself is stored and compared: a key two texts share can only miss.
+    if type(entry) is not tuple or len(entry) != 2 or entry[0] != txt:
+        return None
+    code = entry[1]
+    return code if type(code) is CodeType else None
+
+
 def _code(txt: str) -> CodeType:
-    blob = _codes.get(txt)
-    if blob is not None:
-        try:
-            code = marshal.loads(blob)
-        except (ValueError, EOFError, TypeError):
-            code = None
-        if type(code) is CodeType:
-            hits[0] += 1
-            return code
+    code = _cached(txt)
+    if code is not None:
+        hits[0] += 1
+        return code
     code = _compiled(txt)
     if _recording:
         _recorded[txt] = code
@@ -106,27 +124,31 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
     exec(source, globals, locals)
 
 
-def read(path: Path | None) -> dict[str, bytes]:
-    """The file's texts and codes; nothing when it is missing, of another interpreter or damaged."""
+def read(path: Path | None) -> tuple[dict[int, int], memoryview] | None:
+    """The file's index and entries; None when it is missing, of another interpreter or damaged."""
     if path is None:
-        return {}
+        return None
     try:
-        data = path.read_bytes()
-        if len(data) < 4 or zlib.crc32(data[4:]) != int.from_bytes(data[:4], "little"):
-            return {}
-        tag, codes = marshal.loads(data[4:])
+        data = memoryview(path.read_bytes())
+        if len(data) < 8 or zlib.crc32(data[4:]) != int.from_bytes(data[:4], "little"):
+            return None
+        size = int.from_bytes(data[4:8], "little")
+        tag, index = marshal.loads(data[8 : 8 + size])
     except (OSError, ValueError, EOFError, TypeError):
-        return {}
-    if tag != TAG or type(codes) is not dict:
-        return {}
-    return {t: c for t, c in codes.items() if type(t) is str and type(c) is bytes}
+        return None
+    if tag != TAG or type(index) is not dict:
+        return None
+    return index, data[8 + size :]
 
 
 def install(path: Path | None = None) -> None:
     """From here on dataclasses runs cached code for the texts in the file (read once)."""
     if not supported() or vars(dataclasses).get("exec") is _exec:
         return
-    _codes.update(read(cache_file() if path is None else path))
+    found = read(cache_file() if path is None else path)
+    if found is not None:
+        _index.update(found[0])
+        _entries[:] = [found[1]]
     _shadow()
 
 
@@ -139,13 +161,19 @@ def _shadow() -> None:
 def uninstall() -> None:
     """dataclasses back to the builtin `exec`; the cache forgotten."""
     vars(dataclasses).pop("exec", None)
-    _codes.clear()
+    forget()
+
+
+def forget() -> None:
+    """The file's memory back (the start's dataclasses are made): what follows compiles."""
+    _index.clear()
+    _entries.clear()
 
 
 def record(work: Callable[[], object]) -> dict[str, CodeType]:
     """Run `work` with every generated method compiled from source; their texts and codes."""
-    saved, shadowed = dict(_codes), vars(dataclasses).get("exec")
-    _codes.clear()
+    saved, shadowed = (dict(_index), list(_entries)), vars(dataclasses).get("exec")
+    forget()
     _recorded.clear()
     _shadow()
     _recording.append(True)
@@ -153,19 +181,28 @@ def record(work: Callable[[], object]) -> dict[str, CodeType]:
         work()
     finally:
         _recording.clear()
-        _codes.update(saved)
+        _index.update(saved[0])
+        _entries[:] = saved[1]
         if shadowed is None:
             vars(dataclasses).pop("exec", None)
     return dict(_recorded)
 
 
 def save(path: Path, codes: dict[str, CodeType]) -> None:
-    """The file `read` reads: a checksum, then this interpreter's tag and each text's code."""
-    blobs = {txt: marshal.dumps(code) for txt, code in sorted(codes.items())}
-    data = marshal.dumps((TAG, blobs))
+    """The file `read` reads: a CRC-32 of the rest; the length of the header, the header (this
+    interpreter's tag, each text's key and offset); then each (text, code), marshal'd."""
+    index: dict[int, int] = {}
+    entries = bytearray()
+    for txt, code in sorted(codes.items()):
+        key = _key(txt)
+        if key not in index:  # else the later text is compiled at each start, as without a file
+            index[key] = len(entries)
+            entries += marshal.dumps((txt, code))
+    header = marshal.dumps((TAG, index))
+    body = len(header).to_bytes(4, "little") + header + entries
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    partial.write_bytes(zlib.crc32(data).to_bytes(4, "little") + data)
+    partial.write_bytes(zlib.crc32(body).to_bytes(4, "little") + body)
     partial.replace(path)  # a start reading meanwhile sees the old file or the new, whole
 
 

@@ -211,7 +211,7 @@ def test_a_file_written_by_another_interpreter_is_not_read(
     monkeypatch.setattr(dataclass_cache, "TAG", "3.11.0 (another build)|cpython-311|optimize=0")
     dataclass_cache.save(path, codes)
     monkeypatch.undo()
-    assert dataclass_cache.read(path) == {}
+    assert dataclass_cache.read(path) is None
     cached, served = cached_classes(path)
     assert served == 0
     assert repr(cached["Point"](1)).endswith("Point(x=1, y=0)")
@@ -221,6 +221,18 @@ def test_a_missing_cache_file_means_the_normal_path(tmp_path: Path) -> None:
     cached, served = cached_classes(tmp_path / "nothing-here.bin")
     assert served == 0
     assert cached["Slot"](1) < cached["Slot"](2)
+
+
+def test_once_forgotten_the_cache_serves_nothing_and_classes_still_work(tmp_path: Path) -> None:
+    dataclass_cache.install(written_cache(tmp_path))
+    try:
+        dataclass_cache.forget()
+        before = dataclass_cache.hits[0]
+        classes = make_classes()
+        assert dataclass_cache.hits[0] == before
+    finally:
+        dataclass_cache.uninstall()
+    assert classes["Streak"]([4]).best == 4
 
 
 HITS = """
