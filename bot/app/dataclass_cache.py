@@ -14,11 +14,12 @@ from typing import Any
 
 # On Python 3.11 `dataclasses._create_fn` builds every generated method (__init__, __repr__,
 # __eq__, __hash__, the frozen __setattr__/__delattr__, the order methods) as source text and
-# runs `exec(txt, globals, ns)` on it: one compile() per method, ~1 ms each, ~0.3 s for the
-# ~300 dataclasses of `logoff run` (Logoff's and nio's). The cache maps that exact text to the
-# code object compile() makes of it, written at build time (`--write`, run by `make` and the
-# image build): a start then runs the same code without compiling it. A text not in the file
-# (another version of a dependency, a dataclass the build did not import) is compiled as before.
+# runs `exec(txt, globals, ns)` on it: one compile() per method, ~1,300 on the Matrix start
+# path (Logoff's, nio's, aiohttp's, Tortoise's dataclasses), 0.2-0.3 s of it here. The cache
+# maps that exact text to the code object compile() makes of it, written at build time
+# (`--write`, run by `make` and the image build): a start runs that code without compiling.
+# A text not in the file (another version of a dependency, a dataclass the build did not
+# import) is compiled as before.
 
 # The interpreter the file was written by and for: marshal's format and the bytecode are
 # version-specific, and -O changes what compile() makes.
@@ -37,7 +38,7 @@ START_PATH = (
     "adapters.discord",
     "adapters.console",
 )
-# The `_create_fn` these texts come from, as in CPython 3.11 (3.12 changed it, 3.13 replaced it).
+# The `_create_fn` these texts come from, as in CPython 3.11 and 3.12 (3.13 has none).
 SIGNATURE = ("name", "args", "body", "globals", "locals", "return_type")
 
 # The file as read, until the start is over (`forget`): each text's key (`_key`) to where its
@@ -85,7 +86,7 @@ def _compiled(txt: str) -> CodeType:
 
 
 def _key(txt: str) -> int:
-    encoded = txt.encode()
+    encoded = txt.encode("utf-8", "surrogatepass")  # never fails: any str has a key
     return len(encoded) << 32 | zlib.crc32(encoded)
 
 
