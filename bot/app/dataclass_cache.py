@@ -5,6 +5,7 @@ import __future__
 
 import dataclasses
 import marshal
+import os
 import sys
 import zlib
 from collections.abc import Callable
@@ -202,7 +203,7 @@ def save(path: Path, codes: dict[str, CodeType]) -> None:
     header = marshal.dumps((TAG, index))
     body = len(header).to_bytes(4, "little") + header + entries
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")  # two builds at once: no clash
     partial.write_bytes(zlib.crc32(body).to_bytes(4, "little") + body)
     partial.replace(path)  # a start reading meanwhile sees the old file or the new, whole
 
