@@ -22,6 +22,7 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     && wheel="$(ls /wheels/logoff-*.whl)" \
     && /opt/logoff/bin/pip install "logoff${EXTRAS:+[$EXTRAS]} @ file://${wheel}" \
     && /opt/logoff/bin/python -m compileall -q /opt/logoff/lib \
+    && /opt/logoff/bin/python -P -m bot.app.dataclass_cache --write \
     && /opt/logoff/bin/logoff --help > /dev/null
 
 FROM ${BASE}

@@ -197,11 +197,18 @@ def compile_sources() -> None:
     With PYTHONDONTWRITEBYTECODE set (this machine's environment and the image both set it), an
     editable install never gets `.pyc` files: every `logoff run` would compile bot/, storage/ and
     adapters/ from source (~0.1-0.2 s here) while the peers' site-packages are compiled. Started
-    bots are measured as deployed.
+    bots are measured as deployed. So is the dataclass code cache the build writes beside it
+    (bot/app/dataclass_cache.py), when this checkout has one; in a process of its own, since it
+    records what a fresh import of the start path generates.
     """
     import compileall
+    import subprocess
+    import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     for package in ("bot", "storage", "adapters", "benchmarks"):
         compileall.compile_dir(root / package, quiet=1)
+    if (root / "bot" / "app" / "dataclass_cache.py").exists():
+        writer = [sys.executable, "-m", "bot.app.dataclass_cache", "--write"]
+        subprocess.run(writer, cwd=root, check=True, capture_output=True)

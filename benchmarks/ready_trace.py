@@ -167,6 +167,9 @@ def main() -> None:
 
         for package in ("bot", "storage", "adapters"):
             compileall.compile_dir(Path(args.other) / package, quiet=1)
+        if (Path(args.other) / "bot" / "app" / "dataclass_cache.py").exists():
+            writer = [sys.executable, "-m", "bot.app.dataclass_cache", "--write"]
+            subprocess.run(writer, cwd=args.other, check=True, capture_output=True)
     print(machine())
     print(f"start {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load {os.getloadavg()}")
     asyncio.run(run(args))

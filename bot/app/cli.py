@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import early_stop, start_trace
+from bot.app import dataclass_cache, early_stop, start_trace
 from bot.app.config import Config, load_config
 from bot.errors import LogoffError, UserError
 from storage.errors import SchemaNotMigrated, StorageError
@@ -375,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         # The program itself (`logoff run`, `python -m bot.app.cli run`), never a test
         # calling main([...]) in a process that may use pydantic afterwards.
         early_stop.install()  # done already by bot.app's first line, unless argv fooled it
+        dataclass_cache.install()  # likewise
         _leave_out_unused_imports()
     else:
         early_stop.uninstall()  # "run" was an option's value: not `logoff run` after all

@@ -185,6 +185,15 @@ def test_the_image_is_labelled_runs_as_a_fixed_user_and_declares_data_and_health
         "print(os.path.exists('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'), p.__name__)",
     )
     assert extras.split() == ["True", "prometheus_client"], extras
+    # The dataclass code cache the build wrote, for the image's own Python: `logoff run` (as
+    # bot.app sees it) takes its dataclasses' methods from it instead of compiling them.
+    hits = python_in(
+        podman,
+        image,
+        "import sys; sys.argv = ['logoff', 'run']; import bot.app;"
+        "from bot.app import dataclass_cache as d; import bot.app.bootstrap; print(d.hits[0])",
+    )
+    assert int(hits) > 100, hits
 
 
 def test_the_console_bot_answers_with_sqlite_on_the_volume_and_a_read_only_root(
