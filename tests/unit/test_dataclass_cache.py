@@ -13,6 +13,11 @@ import pytest
 
 from bot.app import dataclass_cache
 
+# Where dataclasses does not compile its methods by `exec` of text (Python 3.12+ differ, 3.13
+# has no `_create_fn`), the cache stays off: everything below must then still hold, with
+# nothing served from it.
+ON = dataclass_cache.supported()
+
 METHODS = (
     "__init__",
     "__repr__",
@@ -101,7 +106,7 @@ def generated(cls: type) -> dict[str, Any]:
 def test_every_generated_method_is_the_same_code_as_without_the_cache(tmp_path: Path) -> None:
     plain = make_classes()
     cached, served = cached_classes(written_cache(tmp_path))
-    assert served >= 20
+    assert served >= 20 if ON else served == 0
     for name, cls in plain.items():
         mine, theirs = generated(cls), generated(cached[name])
         assert mine.keys() == theirs.keys(), name
@@ -258,8 +263,8 @@ def test_the_start_path_takes_its_dataclass_methods_from_the_cache(tmp_path: Pat
     written = subprocess.run(
         [sys.executable, "-c", write, str(path)], capture_output=True, text=True, check=True
     )
-    assert int(written.stdout) > 300  # Logoff's, nio's, Tortoise's, discord.py's
+    assert int(written.stdout) > 300 if ON else int(written.stdout) == 0
     out = subprocess.run(
         [sys.executable, "-c", HITS, str(path)], capture_output=True, text=True, check=True
     )
-    assert int(out.stdout) > 100
+    assert int(out.stdout) > 100 if ON else int(out.stdout) == 0
