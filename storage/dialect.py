@@ -13,8 +13,9 @@ def is_postgres(conn: Any | None = None) -> bool:
     return str(client.capabilities.dialect) == "postgres"
 
 
-def placeholders(conn: Any, count: int) -> str:
-    """`count` bound-parameter marks in the connection's style: `$1, $2` or `?, ?`."""
+def placeholders(conn: Any, count: int, first: int = 1) -> str:
+    """`count` bound-parameter marks in the connection's style: `$1, $2` or `?, ?` (`first`:
+    the number of the first one on PostgreSQL, after the statement's earlier parameters)."""
     if is_postgres(conn):
-        return ", ".join(f"${n + 1}" for n in range(count))
+        return ", ".join(f"${n + first}" for n in range(count))
     return ", ".join("?" for _ in range(count))
