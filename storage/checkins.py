@@ -12,6 +12,7 @@ from tortoise.expressions import F
 
 from storage import convert
 from storage import models as m
+from storage.board_reads import fold_tallies
 from storage.dialect import placeholders
 from storage.records import CheckInRec, PeriodTally, VouchRec
 from storage.transaction import atomic, savepoint
@@ -127,25 +128,29 @@ async def undo_checkin(
     return bool(changed)
 
 
+_TALLY_SQL = (
+    "SELECT participation_id, period_key, kind FROM checkins"
+    " WHERE participation_id IN ({ids}) AND period_key IN ({keys}) AND undone_at IS NULL"
+)
+
+
 async def tallies(
     participation_ids: list[int], period_keys: list[str]
 ) -> dict[tuple[int, str], PeriodTally]:
-    """Counts of live check-ins per (participation, period): one query whatever the size."""
+    """Counts of live check-ins per (participation, period): one query whatever the size.
+
+    Plain SQL: every `!done` reads one, and Tortoise's building of the filter took longer
+    than the query. Ids are ints from our own records, written into the statement."""
     if not participation_ids or not period_keys:
         return {}
-    rows = await m.CheckIn.filter(
-        participation_id__in=participation_ids, period_key__in=period_keys, undone_at=None
-    ).values_list("participation_id", "period_key", "kind")
-    counts: dict[tuple[int, str], list[int]] = {}
-    for pid, key, kind in rows:
-        c = counts.setdefault((pid, key), [0, 0, 0])
-        c[{"done": 0, "skip": 1}.get(kind, 2)] += 1
-    return {
-        k: PeriodTally(
-            participation_id=k[0], period_key=k[1], done=v[0], skipped=v[1], declined=v[2]
-        )
-        for k, v in counts.items()
-    }
+    conn = connections.get("default")
+    keys = sorted(set(period_keys))
+    sql = _TALLY_SQL.format(
+        ids=", ".join(str(int(i)) for i in participation_ids),
+        keys=placeholders(conn, len(keys)),
+    )
+    _, rows = await conn.execute_query(sql, keys)
+    return fold_tallies(rows)
 
 
 async def add_vouch(checkin_id: int, member_id: int, now: datetime) -> bool:
