@@ -3,7 +3,7 @@
 One statement: the active participations with their members, each joined with its live
 check-ins of the periods asked for (and, for the summary, their vouches). Filtered by the
 group's pledges (and one member for a personal view), never by a list of participation ids:
-the statement is the same size at any group size, and building a 190-placeholder IN list
+the statement is the same at any group size, and building a 190-placeholder IN list
 through Tortoise cost more than the query (`!pledge list` in a 95-member group spent half its
 time there). Three statements before (participants, counts, vouches): each one's round trip
 through the database thread cost more than its rows.
@@ -17,7 +17,7 @@ from typing import Any
 
 from tortoise.connection import connections
 
-from storage.dialect import placeholders
+from storage import dialect
 from storage.records import ParticipantRow, PeriodTally, VouchRec
 
 _BOARD_SQL = (
@@ -26,12 +26,12 @@ _BOARD_SQL = (
     " c.id, c.period_key, c.kind{vouch_columns}"
     " FROM participations p JOIN members m ON m.id = p.member_id"
     " LEFT JOIN checkins c ON c.participation_id = p.id AND c.undone_at IS NULL"
-    " AND c.period_key IN ({keys}){vouch_joins}"
-    " WHERE p.pledge_id IN ({ids}) AND p.active{member} ORDER BY p.pledge_id, p.id"
+    " AND {keys}{vouch_joins}"
+    " WHERE {ids} AND p.active{member} ORDER BY p.pledge_id, p.id"
 )
 _VOUCH_COLUMNS = ", v.id, v.member_id, vm.display_name"
 _VOUCH_JOINS = (
-    " LEFT JOIN vouches v ON v.checkin_id = c.id AND c.period_key IN ({keys})"
+    " LEFT JOIN vouches v ON v.checkin_id = c.id AND {keys}"
     " LEFT JOIN members vm ON vm.id = v.member_id"
 )
 
@@ -60,18 +60,30 @@ async def board_rows(
     conn = connections.get("default")
     keys = sorted(set(period_keys)) or [""]  # no period: the join finds nothing
     vkeys = sorted(set(vouch_keys))
-    # Ids are ints from our own records: written into the statement, not bound.
-    ids = ", ".join(str(int(i)) for i in pledge_ids)
+    # Everything bound: the statement's text depends only on how many pledges and periods,
+    # so SQLite's statement cache and asyncpg's prepared statements (and plans) serve again.
+    params: list[Any] = []
+
+    def one_of(column: str, values: Sequence[Any]) -> str:
+        condition, bound = dialect.one_of(conn, column, values, len(params) + 1)
+        params.extend(bound)
+        return condition
+
+    key_condition = one_of("c.period_key", keys)
+    vouch_joins = _VOUCH_JOINS.format(keys=one_of("c.period_key", vkeys)) if vkeys else ""
+    ids = one_of("p.pledge_id", [int(i) for i in pledge_ids])
+    member = ""
+    if member_id is not None:
+        member = f" AND p.member_id = {dialect.placeholders(conn, 1, len(params) + 1)}"
+        params.append(int(member_id))
     sql = _BOARD_SQL.format(
         vouch_columns=_VOUCH_COLUMNS if vkeys else "",
-        keys=placeholders(conn, len(keys)),
-        vouch_joins=(
-            _VOUCH_JOINS.format(keys=placeholders(conn, len(vkeys), len(keys) + 1)) if vkeys else ""
-        ),
+        keys=key_condition,
+        vouch_joins=vouch_joins,
         ids=ids,
-        member=f" AND p.member_id = {int(member_id)}" if member_id is not None else "",
+        member=member,
     )
-    _, rows = await conn.execute_query(sql, [*keys, *vkeys])
+    _, rows = await conn.execute_query(sql, params)
     participants: list[ParticipantRow] = []
     done: dict[tuple[int, str], int] = {}
     vouched: list[tuple[int, VouchRec]] = []

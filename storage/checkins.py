@@ -13,7 +13,7 @@ from tortoise.expressions import F
 from storage import convert
 from storage import models as m
 from storage.board_reads import fold_tallies
-from storage.dialect import placeholders
+from storage.dialect import one_of, placeholders
 from storage.records import CheckInRec, PeriodTally, VouchRec
 from storage.transaction import atomic, savepoint
 
@@ -130,7 +130,7 @@ async def undo_checkin(
 
 _TALLY_SQL = (
     "SELECT participation_id, period_key, kind FROM checkins"
-    " WHERE participation_id IN ({ids}) AND period_key IN ({keys}) AND undone_at IS NULL"
+    " WHERE {ids} AND {keys} AND undone_at IS NULL"
 )
 
 
@@ -140,16 +140,15 @@ async def tallies(
     """Counts of live check-ins per (participation, period): one query whatever the size.
 
     Plain SQL: every `!done` reads one, and Tortoise's building of the filter took longer
-    than the query. Ids are ints from our own records, written into the statement."""
+    than the query. On PostgreSQL two array parameters: one prepared statement for all."""
     if not participation_ids or not period_keys:
         return {}
     conn = connections.get("default")
-    keys = sorted(set(period_keys))
-    sql = _TALLY_SQL.format(
-        ids=", ".join(str(int(i)) for i in participation_ids),
-        keys=placeholders(conn, len(keys)),
+    ids, id_params = one_of(conn, "participation_id", [int(i) for i in participation_ids])
+    keys, key_params = one_of(conn, "period_key", sorted(set(period_keys)), len(id_params) + 1)
+    _, rows = await conn.execute_query(
+        _TALLY_SQL.format(ids=ids, keys=keys), [*id_params, *key_params]
     )
-    _, rows = await conn.execute_query(sql, keys)
     return fold_tallies(rows)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise.connection import connections
@@ -19,3 +20,12 @@ def placeholders(conn: Any, count: int, first: int = 1) -> str:
     if is_postgres(conn):
         return ", ".join(f"${n + first}" for n in range(count))
     return ", ".join("?" for _ in range(count))
+
+
+def one_of(conn: Any, column: str, values: Sequence[Any], first: int = 1) -> tuple[str, list[Any]]:
+    """`column` is one of `values`, bound: `column = ANY($first)` with one array parameter on
+    PostgreSQL (one statement text whatever the count, so asyncpg's prepared statement and
+    its plan are reused), `column IN (?, ...)` on SQLite. Returns (condition, parameters)."""
+    if is_postgres(conn):
+        return f"{column} = ANY(${first})", [list(values)]
+    return f"{column} IN ({placeholders(conn, len(values))})", list(values)
