@@ -12,7 +12,8 @@ from tortoise.expressions import F
 
 from storage import convert
 from storage import models as m
-from storage.dialect import placeholders
+from storage.board_reads import fold_tallies
+from storage.dialect import one_of, placeholders
 from storage.records import CheckInRec, PeriodTally, VouchRec
 from storage.transaction import atomic, savepoint
 
@@ -127,25 +128,28 @@ async def undo_checkin(
     return bool(changed)
 
 
+_TALLY_SQL = (
+    "SELECT participation_id, period_key, kind FROM checkins"
+    " WHERE {ids} AND {keys} AND undone_at IS NULL"
+)
+
+
 async def tallies(
     participation_ids: list[int], period_keys: list[str]
 ) -> dict[tuple[int, str], PeriodTally]:
-    """Counts of live check-ins per (participation, period): one query whatever the size."""
+    """Counts of live check-ins per (participation, period): one query whatever the size.
+
+    Plain SQL: every `!done` reads one, and Tortoise's building of the filter took longer
+    than the query. On PostgreSQL two array parameters: one prepared statement for all."""
     if not participation_ids or not period_keys:
         return {}
-    rows = await m.CheckIn.filter(
-        participation_id__in=participation_ids, period_key__in=period_keys, undone_at=None
-    ).values_list("participation_id", "period_key", "kind")
-    counts: dict[tuple[int, str], list[int]] = {}
-    for pid, key, kind in rows:
-        c = counts.setdefault((pid, key), [0, 0, 0])
-        c[{"done": 0, "skip": 1}.get(kind, 2)] += 1
-    return {
-        k: PeriodTally(
-            participation_id=k[0], period_key=k[1], done=v[0], skipped=v[1], declined=v[2]
-        )
-        for k, v in counts.items()
-    }
+    conn = connections.get("default")
+    ids, id_params = one_of(conn, "participation_id", [int(i) for i in participation_ids])
+    keys, key_params = one_of(conn, "period_key", sorted(set(period_keys)), len(id_params) + 1)
+    _, rows = await conn.execute_query(
+        _TALLY_SQL.format(ids=ids, keys=keys), [*id_params, *key_params]
+    )
+    return fold_tallies(rows)
 
 
 async def add_vouch(checkin_id: int, member_id: int, now: datetime) -> bool:

@@ -37,5 +37,5 @@ async def warm_up() -> None:
     await groups.find_group("", "")
     await groups.find_member("", "")
     await pledges.group_pledges(0, ("active", "paused"))
-    await board_reads.participant_rows([0])
+    await board_reads.board_rows([0], None, [""], [""])
     await incoming.get("", "")

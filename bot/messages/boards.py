@@ -84,34 +84,34 @@ async def load_board(
     now: datetime,
     statuses: tuple[str, ...] = LIVE,
     member_id: int | None = None,
+    *,
+    with_vouches: bool = False,
 ) -> Board:
-    """Pledges, participants and this period's counts; only one member's when `member_id`."""
+    """Pledges, participants and this period's counts; only one member's when `member_id`;
+    this period's vouches too when `with_vouches` (only the summary names vouchers)."""
     pledges = await pledge_queries.group_pledges(group.id, statuses)
-    pledge_ids = [p.id for p in pledges]
-    rows = await board_reads.participant_rows(pledge_ids, member_id)
-    parts: dict[int, list[ParticipantRow]] = {p.id: [] for p in pledges}
-    for row in rows:
-        parts[row.pledge_id].append(row)
     periods = {p.id: tracking.current_period(p, group, now) for p in pledges}
     late = {p.id: tracking.period_in_grace(p, group, now) for p in pledges}
     keys = {period.key for period in periods.values()}
     keys |= {period.key for period in late.values() if period is not None}
-    # By pledge (and member), like the rows: the same participations, read in constant SQL.
-    tallies = await board_reads.tallies(pledge_ids, member_id, list(keys)) if rows else {}
-    done = {k: t.done for k, t in tallies.items()}
-    vouches = (
-        await board_reads.vouches(pledge_ids, member_id, [p.key for p in periods.values()])
-        if rows
-        else []
+    # By pledge (and member): the same size at any group size, one statement.
+    read = await board_reads.board_rows(
+        [p.id for p in pledges],
+        member_id,
+        sorted(keys),
+        sorted({p.key for p in periods.values()}) if with_vouches else (),
     )
+    parts: dict[int, list[ParticipantRow]] = {p.id: [] for p in pledges}
+    for row in read.participants:
+        parts[row.pledge_id].append(row)
     return Board(
         group=group,
         pledges=pledges,
         parts=parts,
         periods=periods,
         late=late,
-        done=done,
-        vouches=vouches,
+        done=read.done,
+        vouches=read.vouches,
     )
 
 
@@ -261,7 +261,7 @@ async def render_summary(
     group: GroupRec, now: datetime, *, final: bool = False
 ) -> tuple[str, tuple[MentionRef, ...]]:
     """This week so far (or, when `final`, the week just closed): celebrate, never shame."""
-    board = await load_board(group, now)
+    board = await load_board(group, now, with_vouches=True)
     weeks = await close_queries.recent_group_weeks(group.id, limit=1)
     lines = [f"**This week in {inert(group.name) or 'this group'}**"]
     kept_names: list[str] = []

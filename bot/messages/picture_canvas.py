@@ -7,8 +7,9 @@ cannot draw (emoji in a title, say) are left out rather than drawn as empty boxe
 
 from __future__ import annotations
 
-import io
 import re
+import struct
+import zlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -160,6 +161,38 @@ class Canvas:
         self.draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
 
     def png(self) -> bytes:
-        out = io.BytesIO()
-        self.image.save(out, format="PNG", compress_level=6)
-        return out.getvalue()
+        return png_bytes(self.image.tobytes(), self.image.width, self.image.height)
+
+
+# PNG's signature and colour type 2 (8-bit RGB); every row is sent unfiltered (filter byte 0).
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_RGB = 2
+PNG_LEVEL = 1  # zlib level: the size Pillow's level 6 gave (~40 KB a grid), in a third of the time
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bytes(rgb: bytes, width: int, height: int) -> bytes:
+    """8-bit RGB pixels (row after row) as a PNG with unfiltered rows.
+
+    Pillow's encoder tries PNG's five row filters on every row to pick one: on these pictures
+    (flat fills and a little text) that took 13 of its ~20 ms, and zlib alone at level 1
+    compresses the unfiltered rows as small. The pixels are the same either way.
+    """
+    stride = width * 3
+    if len(rgb) != stride * height:
+        raise ValueError(f"{len(rgb)} bytes are not {width}x{height} RGB pixels")
+    pixels = memoryview(rgb)
+    parts: list[bytes | memoryview] = []
+    for at in range(0, len(rgb), stride):  # views, not copies: a row is ~2.4 KB
+        parts += (b"\x00", pixels[at : at + stride])
+    rows = b"".join(parts)
+    header = struct.pack(">IIBBBBB", width, height, 8, _RGB, 0, 0, 0)
+    return (
+        _SIGNATURE
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(rows, PNG_LEVEL))
+        + _chunk(b"IEND", b"")
+    )

@@ -66,6 +66,29 @@ async def test_a_replayed_tap_is_answered_but_counted_once(database_url: str):
         assert "you 1/2" in await s.say("!pledge list")
 
 
+async def test_boards_count_live_check_ins_once_and_name_the_last_voucher(database_url: str):
+    """The board's one statement (participants joined with check-ins and, for the summary,
+    vouches): a check-in with two vouches counts once, an undone one not at all."""
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" times 3 per week')
+        for line in ("@ana !pledge join 1", "@ben !pledge join 1", "!done 1", "!done 1"):
+            await s.say(line)
+        await s.say("@ana !vouch @you 1")
+        await s.say("@ben !vouch @you 1")
+        for line in ("@ana !done 1", "@ana !undo 1", "@ben !done 1"):
+            await s.say(line)
+        assert "you 2/3, ana 0/3, ben 1/3" in await s.say("!pledge list")
+        before = await s.say("!summary")
+        assert "0 of 3 kept it this week" in before
+        assert "Nothing confirmed yet this week" in before
+        await s.say("!done 1")
+        after = await s.say("!summary")
+        assert "1 of 3 kept it this week" in after
+        assert "Kept so far: you (vouched by ben) 🎉" in after
+        assert "streak 1 week (best 1)" in await s.say("!streak")
+        assert "streak 0 weeks (best 0)" in await s.say("@ana !streak")  # hers was undone
+
+
 async def test_skipping_without_a_freeze_writes_nothing(database_url: str):
     async with open_session(database_url, START, "Europe/Berlin") as s:
         await s.say('!pledge new "Call a neighbour" per week')

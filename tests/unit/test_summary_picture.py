@@ -353,6 +353,26 @@ def test_the_same_grid_data_is_drawn_once_and_new_data_draws_anew():
     assert changed.png != first.png
 
 
+def test_the_png_holds_exactly_the_pixels_drawn():
+    """The PNG is written without Pillow's row filters: decoded, it is the canvas pixel for
+    pixel, as Pillow's own encoding of the same canvas is."""
+    canvas = pc.Canvas(800, 300)
+    canvas.box((10, 10, 200, 120), sp.RAMP[2], outline=sp.INK)
+    canvas.hatch((220, 10, 400, 120), sp.HATCH, sp.INK)
+    canvas.text((420, 40), "Call a neighbour — ÄÖÜ ß", pc.font(28, bold=True), sp.INK)
+    canvas.check((600, 10, 700, 110), sp.PAPER)
+    drawn = pc.png_bytes(canvas.image.tobytes(), 800, 300)
+    assert drawn == canvas.png()
+    decoded = Image.open(io.BytesIO(drawn))
+    assert (decoded.format, decoded.mode, decoded.size) == ("PNG", "RGB", (800, 300))
+    assert decoded.tobytes() == canvas.image.tobytes()
+    out = io.BytesIO()
+    canvas.image.save(out, format="PNG")
+    assert Image.open(io.BytesIO(out.getvalue())).tobytes() == decoded.tobytes()
+    with pytest.raises(ValueError, match="not 800x300 RGB"):
+        pc.png_bytes(b"\x00" * 10, 800, 300)
+
+
 def test_the_member_legend_names_every_mark_shown():
     plain = sp.layout_member(member((K,) * 12))
     assert [len(row) for row in plain.legend] == [3, 3]
