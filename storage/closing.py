@@ -10,6 +10,7 @@ from tortoise.functions import Count
 
 from storage import convert, deferred
 from storage import models as m
+from storage.dialect import placeholders
 from storage.record_cache import ALL, DUE, GROUP, cache, changed
 from storage.records import (
     GroupRec,
@@ -36,11 +37,14 @@ async def due_participations(
     ]
 
 
+# The group's id is bound, not written into the text: one statement text for every group, so
+# PostgreSQL (asyncpg) reuses its prepared statement and plan (reads15 measured ~2 ms of
+# planning per statement on the 100,000-member deployment when ids were in the text).
 _EARLIEST_SQL = (
     "SELECT (SELECT MIN(p.next_close_at) FROM participations p"
-    " JOIN pledges pl ON pl.id = p.pledge_id WHERE pl.group_id = {g}),"
+    " JOIN pledges pl ON pl.id = p.pledge_id WHERE pl.group_id = {a}),"
     " (SELECT MIN(j.due_at) FROM jobs j"
-    " WHERE j.group_id_ref = {g} AND j.kind = '{kind}' AND j.status = '{status}')"
+    " WHERE j.group_id_ref = {b} AND j.kind = '{kind}' AND j.status = '{status}')"
 )
 
 
@@ -65,9 +69,9 @@ async def nothing_due(group_id: int, now: datetime) -> bool:
         if ticket is None:
             return False
         conn = connections.get("default")
-        _, rows = await conn.execute_query(
-            _EARLIEST_SQL.format(g=int(group_id), kind=deferred.KIND, status=deferred.WAITING)
-        )
+        a, b = placeholders(conn, 2).split(", ")
+        sql = _EARLIEST_SQL.format(a=a, b=b, kind=deferred.KIND, status=deferred.WAITING)
+        _, rows = await conn.execute_query(sql, [int(group_id), int(group_id)])
         found = [_instant(v) for v in tuple(rows[0]) if v is not None] if rows else []
         earliest = min(found) if found else None
         cache.put_due(ticket, group_id, earliest)
