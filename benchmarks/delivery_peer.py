@@ -104,7 +104,12 @@ async def run(args: argparse.Namespace) -> None:
                     [datetime.fromtimestamp(d, UTC) for d in logoff_dues],
                 )
                 timers.write_text(
-                    json.dumps([[bare_room, d, f"timed {n}"] for n, d in enumerate(bare_dues)])
+                    json.dumps(
+                        [
+                            [bare_room, d, f"timed {n}", *floor_content(n, member.user_id, args)]
+                            for n, d in enumerate(bare_dues)
+                        ]
+                    )
                 )
                 await member.sync(0)
                 start = time.time()
@@ -155,9 +160,40 @@ async def run(args: argparse.Namespace) -> None:
         server.close()
 
 
+def floor_content(n: int, member_id: str, args: argparse.Namespace) -> list[dict[str, object]]:
+    """With `--same-message`, what the bare bot sends has the shape of Logoff's snooze DM: a
+    loud m.text with a formatted body, the member in `m.mentions` and a key field (its room is
+    a 1:1 room too); without it, nothing: a plain m.text."""
+    if not args.same_message:
+        return []
+    body = (
+        f"💤 As you asked, again (week of Mon 30 Nov 2026):\n• **timed {n}**\n"
+        "One tap answers; no typing needed."
+    )
+    html = (
+        "💤 As you asked, again (week of Mon 30 Nov 2026):<br>• <strong>timed "
+        f"{n}</strong><br>One tap answers; no typing needed."
+    )
+    return [
+        {
+            "msgtype": "m.text",
+            "body": body,
+            "format": "org.matrix.custom.html",
+            "formatted_body": html,
+            "m.mentions": {"user_ids": [member_id]},
+            "org.logoff.key": f"send:bare:{n}",
+        }
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--same-message",
+        action="store_true",
+        help="the bare bot sends content shaped like Logoff's DM, not a plain m.text",
+    )
     parser.add_argument("--timed", type=int, default=20)
     parser.add_argument("--other", default="", help="a second copy of the sources to compare")
     args = parser.parse_args()

@@ -57,7 +57,8 @@ async def echo_bot(url: str, user_id: str, password: str, timers: str = "") -> N
     """The smallest useful nio bot: join on invite, answer each `!` line with a threaded notice.
 
     `timers`: a JSON file of `[room_id, epoch seconds, text]` to send at those instants (read at
-    start: the floor for a timed message, a sleep until the due instant and one send).
+    start: the floor for a timed message, a sleep until the due instant and one send); a fourth
+    element, when present, is the whole message content to send instead of a plain m.text.
     """
     import json
 
@@ -87,9 +88,12 @@ async def echo_bot(url: str, user_id: str, password: str, timers: str = "") -> N
     client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]
     client.add_event_callback(on_text, RoomMessageText)  # type: ignore[arg-type]
 
-    async def send_at(room_id: str, due: float, text: str) -> None:
+    async def send_at(
+        room_id: str, due: float, text: str, content: dict[str, object] | None = None
+    ) -> None:
         await asyncio.sleep(max(0.0, due - time.time()))
-        await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": text})
+        message = content or {"msgtype": "m.text", "body": text}
+        await client.room_send(room_id, "m.room.message", message)
 
     pending = [
         asyncio.create_task(send_at(*timer))
