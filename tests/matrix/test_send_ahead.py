@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from adapters.matrix import adapter as matrix_adapter
+from adapters.matrix import render
+from bot.app.bootstrap import App
+from bot.messages.replies import Reply
 from storage import groups as group_queries
 from storage import sent as sent_queries
+from storage.records import GroupRec, MemberRec
 from tests.matrix.harness import (
+    BotAccount,
     Member,
+    Seen,
     in_reply_to,
     new_bot_account,
     prompt_for,
@@ -22,6 +29,26 @@ from tests.matrix.test_direct_and_membership import _invited_room
 from tests.services.synapse import SynapseServer
 
 
+async def pledged(
+    app: App, bob: Member, account: BotAccount
+) -> tuple[str, MemberRec, GroupRec, Reply]:
+    """Bob's room with the bot, where he made a pledge; a prompt (done, snooze) for him."""
+    room = await bob.room_with_bot(account.user_id)
+    await bob.reply_to(await bob.send(room, '!pledge new "Knock on 10 doors" per week'))
+    member = await group_queries.find_member("matrix", bob.user_id)
+    assert member is not None
+    group, prompt = await prompt_for(app, room, [(member.id, bob)], ("done", "snooze"))
+    return room, member, group, prompt
+
+
+def bot_reaction(account: BotAccount, event_id: str) -> Callable[[Seen], bool]:
+    return lambda s: (
+        s.source.get("type") == "m.reaction"
+        and s.source.get("sender") == account.user_id
+        and s.content["m.relates_to"]["event_id"] == event_id
+    )
+
+
 async def test_a_dm_prepared_ahead_has_its_room_and_prompt_before_the_send_and_is_answered(
     synapse_server: SynapseServer, tmp_path: Path
 ) -> None:
@@ -29,11 +56,7 @@ async def test_a_dm_prepared_ahead_has_its_room_and_prompt_before_the_send_and_i
     bob = await Member.register(synapse_server, "Bob")
     try:
         async with running_bot(synapse_server, account) as app:
-            room = await bob.room_with_bot(account.user_id)
-            await bob.reply_to(await bob.send(room, '!pledge new "Knock on 10 doors" per week'))
-            member = await group_queries.find_member("matrix", bob.user_id)
-            assert member is not None
-            group, prompt = await prompt_for(app, room, [(member.id, bob)], ("done", "snooze"))
+            room, member, group, prompt = await pledged(app, bob, account)
             key = "send:test:ahead"
             prompt = prompt.with_extra(idempotency_key=key)
 
@@ -48,6 +71,13 @@ async def test_a_dm_prepared_ahead_has_its_room_and_prompt_before_the_send_and_i
             seen = await bob.wait_for(lambda s: s.event_id == sent)
             assert seen.room_id == dm
             assert "Knock on 10 doors" in seen.content["body"]
+            # The one-tap reactions, seeded after the send without holding it up, reach Bob.
+            for key in render.prompt_keys(prompt):
+                await bob.wait_for(
+                    lambda s, key=key: (
+                        bot_reaction(account, sent)(s) and s.content["m.relates_to"]["key"] == key
+                    )
+                )
             await bob.react(dm, sent, "✅")
             answer = await bob.wait_for(
                 lambda s: sent_by(account.user_id)(s) and in_reply_to(s) == sent
@@ -69,11 +99,7 @@ async def test_after_a_restart_a_dm_to_a_room_opened_before_is_prepared_without_
     bob = await Member.register(synapse_server, "Bob")
     try:
         async with running_bot(synapse_server, account) as app:
-            room = await bob.room_with_bot(account.user_id)
-            await bob.reply_to(await bob.send(room, '!pledge new "Knock on 10 doors" per week'))
-            member = await group_queries.find_member("matrix", bob.user_id)
-            assert member is not None
-            group, prompt = await prompt_for(app, room, [(member.id, bob)], ("done", "snooze"))
+            _, member, group, prompt = await pledged(app, bob, account)
             first = await app.outbox.send_to_member(  # opens the DM room
                 member, prompt.with_extra(idempotency_key="send:test:first"), group
             )
