@@ -2,7 +2,8 @@
 
 What a command reads by key before it does anything (its group, its member, the group's
 pledges, the group's latest closed weeks) is kept here as the frozen records storage returns,
-so a command in a known group from a known member does not read them again. The rules (docs/decisions.md, "record cache"):
+so a command in a known group from a known member does not read them again. The rules
+(docs/decisions.md, "record cache"):
 
 - every write path in storage/ that changes one of these rows calls `changed()` after its
   statement; inside `transaction.atomic()` the entry is dropped at once and again when the
