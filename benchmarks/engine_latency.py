@@ -18,6 +18,7 @@ from bot.app.config import Config
 from bot.clock import VirtualClock
 from bot.messages import boards as reports
 from bot.messages.weekly_summary import closed_week_summary
+from storage import closing as close_queries
 from storage import database
 from storage import groups as group_queries
 from storage.record_cache import cache
@@ -29,8 +30,8 @@ STATEMENT_SAMPLES = 20
 
 async def _commands(samples: int, active: int) -> dict[str, str]:
     """Each command twice: typed by members seen before (the record cache holds their group,
-    member and pledges: a community's steady state) and by random members of all 100,000 (most
-    of them the first time this process sees them)."""
+    member and pledges, and their group's closed weeks: a community's steady state) and by
+    random members of all 100,000 (most of them the first time this process sees them)."""
     engine = build_engine(Config(), VirtualClock(dep.NOW))
     lay = dep.layout()
     rnd = random.Random(1)
@@ -58,6 +59,11 @@ async def _commands(samples: int, active: int) -> dict[str, str]:
 
     for who in regulars:  # each regular once: what a running bot has seen
         await call(who, "!pledge list")
+        # And what the group's weekly summary read (every group gets one each week): its
+        # closed weeks, which the record cache keeps with the group until the next week closes.
+        group = await group_queries.find_group("bench", f"room{who[0]}")
+        assert group is not None
+        await close_queries.recent_group_weeks(group.id, limit=8)
     figures: dict[str, str] = {}
     for text in COMMANDS:
         for label, pick in (
