@@ -25,6 +25,7 @@ from bot.messages.summary_picture import (
     Picture,
     PledgeWeeks,
     WeekResult,
+    kept_member_grid,
     render_group_picture,
     render_member_grid,
 )
@@ -248,4 +249,8 @@ async def member_picture(group: GroupRec, member_id: int) -> Picture | None:
     data = await member_weeks(group, member_id)
     if data is None:
         return None
+    # Composed of kept bands (the usual case) it takes ~0.3 ms: no hop to a thread for that.
+    kept = kept_member_grid(data)
+    if kept is not None:
+        return kept
     return await asyncio.to_thread(draw_member_grid, data)

@@ -534,11 +534,31 @@ def member_bands(data: MemberWeeks, layout: Layout) -> list[bands.Band]:
 
 def render_member_grid(data: MemberWeeks) -> Picture:
     """A member's own 12 weeks, one row per pledge: kept, missed, excused, not taking part."""
+    picture = _member_grid(data, draw=True)
+    assert picture is not None
+    return picture
+
+
+def kept_member_grid(data: MemberWeeks) -> Picture | None:
+    """The member grid when every part of it is kept (picture_bands), None when something
+    would have to be drawn: fast enough for the event loop."""
+    return _member_grid(data, draw=False)
+
+
+def _member_grid(data: MemberWeeks, draw: bool) -> Picture | None:
     if len(data.weeks) != WEEKS_SHOWN:
         raise ValueError(f"the picture shows {WEEKS_SHOWN} weeks, not {len(data.weeks)}")
     layout = layout_member(data)
+    parts = member_bands(data, layout)
+    if draw:
+        png = bands.png(WIDTH, layout.height, parts, _fonts())
+    else:
+        kept = bands.compose(WIDTH, layout.height, parts, _fonts(), draw=False)
+        if kept is None:
+            return None
+        png = kept
     return Picture(
-        png=bands.png(WIDTH, layout.height, member_bands(data, layout), _fonts()),
+        png=png,
         alt=member_alt_text(data),
         width=WIDTH,
         height=layout.height,

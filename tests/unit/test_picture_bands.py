@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -135,3 +136,21 @@ def test_the_kept_bands_are_bounded() -> None:
 def test_adler_combine_is_zlibs() -> None:
     a, b = b"first part " * 999, b"second" * 12_345
     assert bands._adler_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
+
+
+def test_a_grid_of_kept_parts_is_composed_without_drawing() -> None:
+    data = grid(3)
+    assert sp.kept_member_grid(data) is None  # nothing kept yet: it would have to draw
+    drawn = sp.render_member_grid(data)
+    kept = sp.kept_member_grid(data)
+    assert kept is not None
+    assert kept == drawn
+    # Kept cells in a new row (half of one pledge's, half of the next's): assembled and
+    # compressed, still nothing drawn.
+    first, second, third = data.pledges
+    mixed = replace(first, weeks=first.weeks[:6] + second.weeks[6:])
+    moved = replace(data, pledges=(mixed, second, third))
+    composed = sp.kept_member_grid(moved)
+    assert composed is not None
+    assert pixels(composed.png) == pixels(whole(moved))
+    assert sp.kept_member_grid(grid(3, title="Phone off")) is None  # new titles: drawn
