@@ -26,6 +26,8 @@ from storage.record_cache import cache
 COMMANDS = ("!done 1", "!streak", "!pledge list", "!summary")
 LAST_WEEK = "week:2026-11-23"
 STATEMENT_SAMPLES = 20
+# Beside each command's statements, the CPU time this process spent on it (Python and the SQLite
+# thread; not PostgreSQL's server): on a loaded shared machine it moves far less than latency.
 
 
 async def _commands(samples: int, active: int) -> dict[str, str]:
@@ -76,16 +78,19 @@ async def _commands(samples: int, active: int) -> dict[str, str]:
             times = [await call(pick(), text) for _ in range(samples)]
             hit = cache.hits - hits
             looked = hit + cache.misses - misses
-            counts = []
+            counts, cpu = [], []
             for _ in range(STATEMENT_SAMPLES):  # counted apart: the counter's wrapper costs time
                 with StatementCounter() as sql:
+                    started = time.process_time()
                     await call(pick(), text)
+                    cpu.append((time.process_time() - started) * 1000)
                 counts.append(sql.count)
             figures[f"{text} ({label})"] = (
                 f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms "
                 f"(n={len(times)}); {statistics.median(counts):.0f} SQL statements "
                 f"(min {min(counts)}, max {max(counts)} of {STATEMENT_SAMPLES} calls); "
-                f"record cache {100 * hit / max(1, looked):.0f}% hits"
+                f"record cache {100 * hit / max(1, looked):.0f}% hits; "
+                f"CPU {statistics.median(cpu):.1f} ms median of those calls"
             )
     return figures
 
