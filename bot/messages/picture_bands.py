@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
 MARGIN = 32  # spare rows drawn above and below a band: anything there is a leak
 WHITE = b"\xff\xff\xff"
-MAX_BANDS = 256  # compressed bands kept: a few KB each (a row of cells ~3 KB, a header ~10 KB)
+MAX_BANDS = 256  # drawn bands kept compressed (titles, headers, legends): ~2-10 KB each
+MAX_ROWS = 256  # rows of cells kept compressed (~3-4 KB each): apart, so that many members'
+# rows of cells, cheap to assemble again, never push out a band that would have to be drawn
 MAX_TILES = 256  # a cell's pixels: 60 x 44 RGB, ~8 KB each
 _ADLER_BASE = 65521
 _SYNC_END = b"\x00\x00\xff\xff"
@@ -100,12 +102,19 @@ class _Lru:
 
 _LEAKS = object()  # cached verdict: this band (or tile) draws outside its place
 _bands = _Lru(MAX_BANDS)
+_rows = _Lru(MAX_ROWS)
 _tiles = _Lru(MAX_TILES)
 
 
 def clear() -> None:
     _bands.clear()
+    _rows.clear()
     _tiles.clear()
+
+
+def _whole_width(width: int, band: Band) -> bool:
+    tiles = band.tiles
+    return len(tiles) == 1 and tiles[0].left == 0 and tiles[0].right == width
 
 
 def _adler_combine(first: int, second: int, second_length: int) -> int:
@@ -165,7 +174,7 @@ def _band_rows(width: int, band: Band, draw: bool) -> bytes | None:
     """The band's rows, each after PNG's filter byte 0; None when a part draws outside."""
     stride, height = width * 3, band.bottom - band.top
     tiles = band.tiles
-    if len(tiles) == 1 and tiles[0].left == 0 and tiles[0].right == width:
+    if _whole_width(width, band):
         raw = _drawn(width, band, tiles, draw)
         if not _margins_white(raw, stride, height):
             return None
@@ -194,18 +203,19 @@ def _band_rows(width: int, band: Band, draw: bool) -> bytes | None:
 
 def _segment(width: int, band: Band, context: Hashable, draw: bool) -> _Segment | None:
     key = (context, band.key(width))
-    kept = _bands.get(key)
+    store = _bands if _whole_width(width, band) else _rows
+    kept = store.get(key)
     if kept is not None:
         return None if kept is _LEAKS else kept  # type: ignore[return-value]
     rows = _band_rows(width, band, draw)
     if rows is None:
-        _bands.put(key, _LEAKS)
+        store.put(key, _LEAKS)
         return None
     packer = zlib.compressobj(pc.PNG_LEVEL, zlib.DEFLATED, -15)
     deflate = packer.compress(rows) + packer.flush(zlib.Z_SYNC_FLUSH)
     assert deflate.endswith(_SYNC_END)
     segment = _Segment(deflate, zlib.adler32(rows), len(rows))
-    _bands.put(key, segment)
+    store.put(key, segment)
     return segment
 
 

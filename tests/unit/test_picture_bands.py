@@ -85,10 +85,10 @@ def test_bands_drawn_once_serve_other_pictures_at_other_places() -> None:
     """The second picture's cells sit in other rows than the first one's: kept bands are
     drawn in the picture's own coordinates, and moved they still match the whole drawing."""
     sp.render_member_grid(grid(8))
-    kept = len(bands._bands.items)
+    kept = len(bands._rows.items)
     data = grid(8, shift=1)  # each row of cells now equals the next pledge's row before
     assert pixels(sp.render_member_grid(data).png) == pixels(whole(data))
-    assert len(bands._bands.items) < 2 * kept  # the moved rows of cells were not drawn again
+    assert len(bands._rows.items) == kept  # every row moved up one pledge: none drawn anew
     other = grid(8, shift=1, title="Phone off")
     assert sp.render_member_grid(other).png != sp.render_member_grid(data).png
 
@@ -130,7 +130,18 @@ def test_the_kept_bands_are_bounded() -> None:
     for shift in range(40):
         sp.render_member_grid(grid(12, shift % 8, before=shift % 12, title=f"T{shift}"))
     assert len(bands._bands.items) <= bands.MAX_BANDS
+    assert len(bands._rows.items) <= bands.MAX_ROWS
     assert len(bands._tiles.items) <= bands.MAX_TILES
+
+
+def test_many_rows_of_cells_do_not_push_out_the_drawn_bands() -> None:
+    data = grid(2)
+    sp.render_member_grid(data)
+    for shift in range(bands.MAX_ROWS):  # more new rows of cells than are kept
+        first, second = data.pledges
+        weeks = tuple(KINDS[(i * shift + shift // 8) % len(KINDS)] for i in range(12))
+        sp.render_member_grid(replace(data, pledges=(replace(first, weeks=weeks), second)))
+    assert sp.kept_member_grid(data) is not None  # its header, titles and legend still kept
 
 
 def test_adler_combine_is_zlibs() -> None:
