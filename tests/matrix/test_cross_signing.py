@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import stat
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,6 @@ from tests.services.synapse import SynapseServer, free_port
 vodozemac = pytest.importorskip("vodozemac", reason="cross-signing is part of the e2e extra")
 
 LOGGER = "logoff.matrix.cross_signing"
-REPO = Path(__file__).resolve().parents[2]
 
 
 class Bot:
@@ -459,26 +456,3 @@ async def test_a_restart_sees_its_signed_device_from_public_keys_alone(
     assert await still_signed(ours, data) is None
     status = await ensure_cross_signed(ours, data, bot.account.password)
     assert status.state is State.IDENTITY_CHANGED
-
-
-def test_the_device_trust_check_imports_no_signing_code() -> None:
-    """Encryption on, before any signing is needed: nio's crypto layer, not pycryptodome's
-    curve code or the modules holding seeds (what `still_signed` saves at each restart)."""
-    code = (
-        "import sys; import adapters.matrix.device_trust; "
-        "print(sorted(m for m in sys.modules if m.startswith(('Crypto.PublicKey', "
-        "'Crypto.Signature', 'adapters.matrix.cross_signing', 'adapters.matrix.signing', "
-        "'adapters.matrix.secret_storage'))))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
-    )
-    assert out.stdout.strip() == "[]", out.stdout
-    loaded = subprocess.run(
-        [sys.executable, "-c", code.replace("device_trust", "cross_signing")],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-    )
-    assert "Crypto.PublicKey" in loaded.stdout  # the check above can see them
