@@ -37,6 +37,31 @@ def test_with_encryption_nio_keeps_its_crypto_layer() -> None:
     assert probe(True) == "True True True"
 
 
+KEY_EXPORT_LATER = """
+import sys, tempfile
+from pathlib import Path
+from adapters.matrix import import_nio
+import_nio(True)
+print("Crypto.Protocol.KDF" in sys.modules, "nio.crypto.key_export" in sys.modules)
+from nio.crypto import olm_machine  # what `export_keys` / `import_keys` call
+path = str(Path(tempfile.mkdtemp()) / "keys.txt")
+olm_machine.encrypt_and_save(b"room keys", path, "passphrase", count=10)
+print(olm_machine.decrypt_and_read(path, "passphrase").decode())
+print("Crypto.Protocol.KDF" in sys.modules)
+"""
+
+
+def test_with_encryption_the_key_export_module_is_imported_when_first_used() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", KEY_EXPORT_LATER],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.split() == ["False", "False", "room", "keys", "True"]
+
+
 def test_the_sync_filter_keeps_bursts_whole() -> None:
     # No `not_senders`: Synapse then cut a burst's timeline and commands went unanswered.
     assert sync_filter(TIMELINE_LIMIT)["room"]["timeline"] == {"limit": 200}
