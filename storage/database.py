@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pkgutil
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +86,7 @@ async def _all_recorded() -> bool:
     one query instead of Tortoise's migration machinery (executor, graph, loader, the schema
     editor of every backend it supports: ~0.9 MiB of imports kept for the life of the process).
     The files are the ones Tortoise's loader takes (modules not starting with "_" or "~")."""
-    files = {
-        name
-        for _, name, is_pkg in pkgutil.iter_modules([str(MIGRATIONS)])
-        if not is_pkg and name[0] not in "_~"
-    }
+    files = {path.stem for path in MIGRATIONS.glob("*.py") if path.name[0] not in "_~"}
     try:
         _, rows = await get_connection("default").execute_query(
             f'SELECT "app", "name" FROM "{MIGRATIONS_TABLE}"'  # nosec B608 - constants only
