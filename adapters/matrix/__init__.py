@@ -2,33 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
-import types
-from typing import Any
 
-KEY_EXPORT = "nio.crypto.key_export"
-
-
-def _key_export_on_first_use() -> types.ModuleType:
-    """A stand-in for nio's room-key export module while nio is imported.
-
-    nio's Olm machine imports it for `export_keys` / `import_keys` (a passphrase-encrypted file
-    of room keys, which Logoff never writes or reads), and with it pycryptodome's key
-    derivation and hash modules: ~0.5 MiB at every encrypted start. Its two functions import
-    the real module when called."""
-    stand_in = types.ModuleType(KEY_EXPORT)
-
-    def forward(name: str) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return getattr(importlib.import_module(KEY_EXPORT), name)(*args, **kwargs)
-
-        call.__name__ = name
-        return call
-
-    stand_in.encrypt_and_save = forward("encrypt_and_save")  # type: ignore[attr-defined]
-    stand_in.decrypt_and_read = forward("decrypt_and_read")  # type: ignore[attr-defined]
-    return stand_in
+from adapters.matrix.stand_ins import stand_ins
 
 
 def import_nio(encryption: bool) -> None:
@@ -40,23 +16,16 @@ def import_nio(encryption: bool) -> None:
     in `sys.modules` is Python's own way to say "not available"; it is removed right after, so
     nothing else in the process is affected. Without effect when nio is already imported (tests
     that run encrypted and plain bots in one process keep the full nio). With encryption, the
-    crypto layer is imported without its key-export module (`_key_export_on_first_use`).
+    crypto layer is imported without its key-export module, and either way without nio's own
+    HTTP client's libraries (adapters/matrix/stand_ins.py).
     """
     if "nio" in sys.modules:
         return
-    if encryption:
-        stand_in = sys.modules[KEY_EXPORT] = _key_export_on_first_use()
-        try:
-            import nio
-        finally:
-            if sys.modules.get(KEY_EXPORT) is stand_in:
-                del sys.modules[KEY_EXPORT]  # the real module for whoever calls or imports it
-        return
-    blocked = "vodozemac" not in sys.modules
-    if blocked:
-        sys.modules["vodozemac"] = None  # type: ignore[assignment]
+    held = stand_ins(encryption)
+    sys.modules.update(held)  # type: ignore[arg-type]
     try:
         import nio  # noqa: F401
     finally:
-        if blocked:
-            sys.modules.pop("vodozemac", None)
+        for name, stand_in in held.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]  # the real module for whoever imports it later

@@ -37,6 +37,32 @@ def test_with_encryption_nio_keeps_its_crypto_layer() -> None:
     assert probe(True) == "True True True"
 
 
+HTTP_LIBRARIES_LATER = """
+import sys
+from adapters.matrix import import_nio
+import_nio({encryption})
+import nio.http
+def loaded():
+    return sum(m.split(".")[0] in ("h2", "h11", "hpack", "hyperframe") for m in sys.modules)
+print(loaded())
+# nio's own HTTP client (never Logoff's): its connections still work, importing them now.
+print(type(nio.http.HttpConnection()._connection).__name__)
+print(type(nio.http.Http2Connection()._connection).__name__, loaded() > 0)
+"""
+
+
+def test_nio_is_imported_without_the_http_libraries_of_its_own_client() -> None:
+    for encryption in (False, True):
+        out = subprocess.run(
+            [sys.executable, "-c", HTTP_LIBRARIES_LATER.format(encryption=encryption)],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        assert out.stdout.split() == ["0", "Connection", "H2Connection", "True"], encryption
+
+
 KEY_EXPORT_LATER = """
 import sys, tempfile
 from pathlib import Path
