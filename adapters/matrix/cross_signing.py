@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aiohttp import ClientError
 from nio import AsyncClient
 
 from adapters.matrix import client_api
 from adapters.matrix.cross_signed import (
     KEY_FILE,
     MASTER_SECRET,
-    NETWORK_ERRORS,
     CrossSigningStatus,
     ServerKeys,
     State,
@@ -36,6 +36,8 @@ from adapters.matrix.secret_storage import RecoveryKeyError, StorageKey
 from adapters.matrix.signing import SigningKey, verify_json
 
 log = logging.getLogger("logoff.matrix.cross_signing")
+
+NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
 
 # Where secret storage keeps each private key (the spec's names) and our names for them.
 SECRETS = {
