@@ -15,6 +15,10 @@ once; the measured steps alternate between the bots so all three see the same lo
   arrive after the restart, and how many twice (the bare bot stores nothing: not run);
 - ready after launch with 100,000 stored items (Logoff: pending jobs; the peer: reminders).
 
+With `--encryption` Logoff runs with encryption on, and a fourth bot, the bare echo bot with
+encryption on (store + Olm), is launched after the first step for its ready time and RSS at
+ready: the line under the table gives Logoff's RSS against both floors (`bare_encrypted`).
+
 Run: .venv/bin/python -m benchmarks.peer  [--commands 50] [--restarts 3] [--encryption]
 """
 
