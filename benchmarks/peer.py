@@ -15,6 +15,10 @@ once; the measured steps alternate between the bots so all three see the same lo
   arrive after the restart, and how many twice (the bare bot stores nothing: not run);
 - ready after launch with 100,000 stored items (Logoff: pending jobs; the peer: reminders).
 
+With `--encryption` Logoff runs with encryption on, and a fourth bot, the bare echo bot with
+encryption on (store + Olm), is launched after the first step for its ready time and RSS at
+ready: the line under the table gives Logoff's RSS against both floors (`bare_encrypted`).
+
 Run: .venv/bin/python -m benchmarks.peer  [--commands 50] [--restarts 3] [--encryption]
 """
 
@@ -36,10 +40,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from benchmarks.common import compile_sources, machine, percentile
 from benchmarks.matrix_roundtrip import ECHO_READY, FILTER, Proc, add_reminders, fill_jobs
+
+if TYPE_CHECKING:
+    from tests.services.synapse import SynapseServer
 
 REPO = Path(__file__).resolve().parents[1]
 PEER_VERSION = "0.4.0"
@@ -249,6 +256,43 @@ class Bot:
     read_room: str = ""
 
 
+async def bare_encrypted(
+    server: SynapseServer, member: Member, work: Path, launches: int
+) -> dict[str, float]:
+    """The bare echo bot with encryption on (nio's store + Olm, as nio's docs set one up), in
+    a room with the member: median ready and RSS at ready over `launches` launches. The floor
+    for Logoff with `--encryption`; the bare bot of the table stays nio's default (no store)."""
+    user_id, _, _ = server.register("bareencbot", "bare-password")
+    argv = [sys.executable, "-m", "benchmarks.matrix_roundtrip", "--echo-bot", server.url, user_id]
+    proc = Proc(
+        [*argv, "bare-password", "", str(work / "bare-e2e-store")],
+        work / "bare-e2e.log",
+        ECHO_READY,
+    )
+    ready, rss = [], []
+    try:
+        proc.launch()
+        await member.room_with(user_id)
+        for _ in range(launches):
+            proc.stop()
+            ready.append(proc.launch())
+            rss.append(proc.rss)
+    finally:
+        proc.stop()
+    return {"ready": median(ready), "rss": median(rss)}
+
+
+def bare_encrypted_line(out: dict[str, dict[str, object]]) -> str:
+    """The line under the table with `--encryption`: Logoff against both floors."""
+    e2e = cast(dict[str, float], out["bare"]["e2e"])
+    logoff, bare = (cast(float, out[n]["rss_ready"]) for n in ("Logoff", "bare"))
+    return (
+        f"bare nio bot with encryption on (store + Olm): ready {e2e['ready']:.2f} s, RSS at "
+        f"ready {e2e['rss']:.1f} MiB; Logoff's RSS at ready {logoff - e2e['rss']:+.1f} MiB "
+        f"over it, {logoff - bare:+.1f} MiB over the bare bot without encryption"
+    )
+
+
 def kill(bot: Bot) -> None:
     process = bot.proc.process
     assert process is not None
@@ -367,6 +411,8 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
                     bot.proc.stop()
                 ready[bot.name].append(bot.proc.launch())
                 rss_ready[bot.name].append(bot.proc.rss)
+        if args.encryption:
+            out["bare"]["e2e"] = await bare_encrypted(server, member, work, args.restarts)
         first_cmd = {}
         for bot in bots:  # the first command after the launch (the last launch above)
             first_cmd[bot.name] = await member.roundtrip(bot.room, bot.write(0))
@@ -578,6 +624,8 @@ def table(out: dict[str, dict[str, object]], args: argparse.Namespace) -> str:
             for n in NAMES
         )
     )
+    if args.encryption:
+        lines.append(bare_encrypted_line(out))
     for n in NAMES:
         w, r = cast(tuple[str, str], out[n]["replies"])
         lines.append(f"{n} answered the write with {w[:90]!r}, the read with {r[:90]!r}")
@@ -594,7 +642,11 @@ def main() -> None:
     parser.add_argument("--timed", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--restarts", type=int, default=3)
-    parser.add_argument("--encryption", action="store_true", help="Logoff with encryption on")
+    parser.add_argument(
+        "--encryption",
+        action="store_true",
+        help="Logoff with encryption on, and a bare bot with encryption on measured beside",
+    )
     args = parser.parse_args()
     compile_sources()
     print(machine())
