@@ -28,7 +28,7 @@ from pathlib import Path
 
 from benchmarks.common import compile_sources, machine, percentile
 from benchmarks.matrix_roundtrip import ECHO_READY, add_reminders
-from benchmarks.peer import Member, first_seen, write_logoff_config
+from benchmarks.peer import Member, first_events, median, write_logoff_config
 from benchmarks.ready_trace import Launch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,6 +92,7 @@ async def run(args: argparse.Namespace) -> None:
         for launch in launches:
             launch.stop()
         delays: dict[str, list[float]] = {launch.name: [] for launch in launches}
+        splits: dict[str, dict[str, list[float]]] = {}
         for _ in range(args.rounds):
             for logoff in logoffs:
                 t0 = int(time.time() + 8 + 3)  # after both launches
@@ -121,16 +122,28 @@ async def run(args: argparse.Namespace) -> None:
                     (bare, "timed", bare_dues),
                 ):
                     got = member.messages_since(bot_id if launch is logoff else bare_id, start)
-                    arrived = first_seen(got, word, args.timed + 1)
-                    got_delays = [
-                        (arrived[n] - dues[n]) * 1000
-                        for n in range(1, args.timed + 1)
-                        if n in arrived
+                    arrived = first_events(got, word, args.timed + 1)
+                    counted = [
+                        (arrived[n], dues[n]) for n in range(1, args.timed + 1) if n in arrived
                     ]
+                    got_delays = [(seen.wall - due) * 1000 for seen, due in counted]
                     name = launch.name if launch is logoff else f"bare (beside {logoff.name})"
                     delays.setdefault(name, []).extend(got_delays)
+                    # Where the delay lies: until Synapse made the event (its origin_server_ts),
+                    # and from there until the member's client had it.
+                    for part, values in (
+                        ("to server", [(seen.server - due) * 1000 for seen, due in counted]),
+                        (
+                            "server to member",
+                            [(seen.wall - seen.server) * 1000 for seen, _ in counted],
+                        ),
+                    ):
+                        splits.setdefault(name, {}).setdefault(part, []).extend(values)
                     print(
-                        f"{name}: {len(arrived)}/{args.timed + 1} delivered, delays "
+                        f"{name}: {len(arrived)}/{args.timed + 1} delivered, p50 "
+                        f"{median(got_delays):.0f} ms (to server "
+                        f"{median([(s.server - due) * 1000 for s, due in counted]):.0f}), load "
+                        f"{os.getloadavg()[0]:.1f}, delays "
                         + ", ".join(f"{d:.0f}" for d in got_delays),
                         flush=True,
                     )
@@ -150,7 +163,11 @@ async def run(args: argparse.Namespace) -> None:
                 print(
                     f"{name}: p50 {statistics.median(values):.0f} ms, "
                     f"p95 {percentile(values, 95):.0f} ms, max {max(values):.0f} ms "
-                    f"({len(values)} timed)"
+                    f"({len(values)} timed); p50 "
+                    + ", ".join(
+                        f"{part} {statistics.median(part_values):.0f} ms"
+                        for part, part_values in splits.get(name, {}).items()
+                    )
                 )
     finally:
         if member is not None:

@@ -137,6 +137,7 @@ class Seen:
     body: str
     perf: float
     wall: float
+    server: float = 0.0  # the event's origin_server_ts, epoch seconds
 
 
 @dataclass
@@ -170,8 +171,9 @@ class Member:
                     and "body" in content
                     and event.source["type"] in ("m.room.message")
                 ):
+                    server = float(event.source.get("origin_server_ts", 0)) / 1000
                     self.seen.setdefault(room_id, []).append(
-                        Seen(sender, str(content["body"]), perf, wall)
+                        Seen(sender, str(content["body"]), perf, wall, server)
                     )
 
     def count(self, room_id: str) -> int:
@@ -256,14 +258,19 @@ def kill(bot: Bot) -> None:
     process.wait()
 
 
-def first_seen(got: list[Seen], word: str, count: int) -> dict[int, float]:
-    """Wall time at which `word n` first reached the member, for n in range(count)."""
-    arrived: dict[int, float] = {}
+def first_events(got: list[Seen], word: str, count: int) -> dict[int, Seen]:
+    """The message that first brought `word n` to the member, for n in range(count)."""
+    arrived: dict[int, Seen] = {}
     for seen in sorted(got, key=lambda s: s.wall):
         for n in range(count):
             if n not in arrived and re.search(rf"\b{word} {n}\b", seen.body):
-                arrived[n] = seen.wall
+                arrived[n] = seen
     return arrived
+
+
+def first_seen(got: list[Seen], word: str, count: int) -> dict[int, float]:
+    """Wall time at which `word n` first reached the member, for n in range(count)."""
+    return {n: seen.wall for n, seen in first_events(got, word, count).items()}
 
 
 def median(values: list[float]) -> float:
