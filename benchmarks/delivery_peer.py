@@ -28,7 +28,7 @@ from pathlib import Path
 
 from benchmarks.common import compile_sources, machine, percentile
 from benchmarks.matrix_roundtrip import ECHO_READY, add_reminders
-from benchmarks.peer import Member, first_events, median, write_logoff_config
+from benchmarks.peer import Member, first_events, median, same_shape, write_logoff_config
 from benchmarks.ready_trace import Launch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -178,29 +178,9 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def floor_content(n: int, member_id: str, args: argparse.Namespace) -> list[dict[str, object]]:
-    """With `--same-message`, what the bare bot sends has the shape of Logoff's snooze DM: a
-    loud m.text with a formatted body, the member in `m.mentions` and a key field (its room is
-    a 1:1 room too); without it, nothing: a plain m.text."""
-    if not args.same_message:
-        return []
-    body = (
-        f"💤 As you asked, again (week of Mon 30 Nov 2026):\n• **timed {n}**\n"
-        "One tap answers; no typing needed."
-    )
-    html = (
-        "💤 As you asked, again (week of Mon 30 Nov 2026):<br>• <strong>timed "
-        f"{n}</strong><br>One tap answers; no typing needed."
-    )
-    return [
-        {
-            "msgtype": "m.text",
-            "body": body,
-            "format": "org.matrix.custom.html",
-            "formatted_body": html,
-            "m.mentions": {"user_ids": [member_id]},
-            "org.logoff.key": f"send:bare:{n}",
-        }
-    ]
+    """With `--same-message`, what the bare bot sends has the shape of Logoff's snooze DM
+    (`benchmarks.peer.same_shape`); without it, nothing: a plain m.text."""
+    return [same_shape(n, member_id)] if args.same_message else []
 
 
 def main() -> None:

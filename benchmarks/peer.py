@@ -10,7 +10,9 @@ once; the measured steps alternate between the bots so all three see the same lo
   a command that writes, one that only reads (what stands for what: benchmarks/README.md);
 - RSS after those 100 commands; a burst of 50 read commands sent at once;
 - delivery delay of 20 timed messages (due 0.5 s apart, from launch + 4 s; a 21st first one is
-  not counted: it opens Logoff's DM room), from the due instant to the member's client;
+  not counted: it opens Logoff's DM room), from the due instant to the member's client; the
+  bare bot's have the shape of Logoff's snooze DM (`same_shape`, as `benchmarks.delivery_peer
+  --same-message`), the peer's are its own;
 - SIGKILL with 10 timed messages pending, 5 of them due during 10 s of downtime: how many
   arrive after the restart, and how many twice (the bare bot stores nothing: not run);
 - ready after launch with 100,000 stored items (Logoff: pending jobs; the peer: reminders).
@@ -273,6 +275,28 @@ def first_seen(got: list[Seen], word: str, count: int) -> dict[int, float]:
     return {n: seen.wall for n, seen in first_events(got, word, count).items()}
 
 
+def same_shape(n: int, member_id: str) -> dict[str, object]:
+    """The bare bot's n-th timed message with the shape of Logoff's snooze DM: a loud m.text
+    with a formatted body, the member in `m.mentions` and a key field (its room is a 1:1 room
+    too), so that a delivery delay compares the same message."""
+    body = (
+        f"💤 As you asked, again (week of Mon 30 Nov 2026):\n• **timed {n}**\n"
+        "One tap answers; no typing needed."
+    )
+    html = (
+        "💤 As you asked, again (week of Mon 30 Nov 2026):<br>• <strong>timed "
+        f"{n}</strong><br>One tap answers; no typing needed."
+    )
+    return {
+        "msgtype": "m.text",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html,
+        "m.mentions": {"user_ids": [member_id]},
+        "org.logoff.key": f"send:bare:{n}",
+    }
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -425,7 +449,12 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
             [(f"timed {n}", datetime.fromtimestamp(d, UTC)) for n, d in enumerate(dues["peer"])],
         )
         timers.write_text(
-            json.dumps([[bare.room, d, f"timed {n}"] for n, d in enumerate(dues["bare"])])
+            json.dumps(
+                [
+                    [bare.room, d, f"timed {n}", same_shape(n, member.user_id)]
+                    for n, d in enumerate(dues["bare"])
+                ]
+            )
         )
         await member.sync(0)
         for bot in bots:
@@ -588,6 +617,10 @@ def table(out: dict[str, dict[str, object]], args: argparse.Namespace) -> str:
     for n in NAMES:
         w, r = cast(tuple[str, str], out[n]["replies"])
         lines.append(f"{n} answered the write with {w[:90]!r}, the read with {r[:90]!r}")
+    lines.append(
+        "delivery delay: the bare bot sends the same message shape as Logoff's snooze DM"
+        " (m.text, formatted body, m.mentions, key field); the peer sends its own reminders"
+    )
     lines.append(
         "timed messages delivered (incl. the uncounted first): "
         + ", ".join(f"{n} {out[n]['delivered']}" for n in NAMES)
