@@ -26,7 +26,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.common import compile_sources, machine, percentile
+from benchmarks.common import compile_sources, measured, percentile
 from benchmarks.matrix_roundtrip import ECHO_READY, add_reminders
 from benchmarks.peer import Member, first_events, median, same_shape, write_logoff_config
 from benchmarks.ready_trace import Launch
@@ -107,7 +107,7 @@ async def run(args: argparse.Namespace) -> None:
                 timers.write_text(
                     json.dumps(
                         [
-                            [bare_room, d, f"timed {n}", *floor_content(n, member.user_id, args)]
+                            [bare_room, d, f"timed {n}", *floor_content(n, args)]
                             for n, d in enumerate(bare_dues)
                         ]
                     )
@@ -116,7 +116,23 @@ async def run(args: argparse.Namespace) -> None:
                 start = time.time()
                 bare.start()
                 logoff.start()
+                pids = {
+                    "Synapse": server._process.pid if server._process else 0,
+                    logoff.name: logoff.process.pid if logoff.process else 0,
+                    "bare": bare.process.pid if bare.process else 0,
+                }
+                await asyncio.sleep(max(0.0, logoff_dues[0] - 1 - time.time()))
+                cpu_before = {name: cpu_ms(pid) for name, pid in pids.items()}
                 await member.wait_quiet(logoff_dues[-1] + 5)
+                # CPU time while the timed messages go out: what each costs, whatever the load.
+                print(
+                    "CPU while delivering: "
+                    + ", ".join(
+                        f"{name} {cpu_ms(pid) - cpu_before[name]:.0f} ms"
+                        for name, pid in pids.items()
+                    ),
+                    flush=True,
+                )
                 for launch, word, dues in (
                     (logoff, "Walk to the market", logoff_dues),
                     (bare, "timed", bare_dues),
@@ -177,10 +193,16 @@ async def run(args: argparse.Namespace) -> None:
         server.close()
 
 
-def floor_content(n: int, member_id: str, args: argparse.Namespace) -> list[dict[str, object]]:
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def floor_content(n: int, args: argparse.Namespace) -> list[dict[str, object]]:
     """With `--same-message`, what the bare bot sends has the shape of Logoff's snooze DM
     (`benchmarks.peer.same_shape`); without it, nothing: a plain m.text."""
-    return [same_shape(n, member_id)] if args.same_message else []
+    return [same_shape(n)] if args.same_message else []
 
 
 def main() -> None:
@@ -195,10 +217,7 @@ def main() -> None:
     parser.add_argument("--other", default="", help="a second copy of the sources to compare")
     args = parser.parse_args()
     compile_sources()
-    print(machine())
-    print(f"start {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load {os.getloadavg()}")
-    asyncio.run(run(args))
-    print(f"end load {os.getloadavg()}")
+    measured(run(args))
 
 
 if __name__ == "__main__":

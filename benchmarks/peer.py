@@ -275,10 +275,10 @@ def first_seen(got: list[Seen], word: str, count: int) -> dict[int, float]:
     return {n: seen.wall for n, seen in first_events(got, word, count).items()}
 
 
-def same_shape(n: int, member_id: str) -> dict[str, object]:
+def same_shape(n: int) -> dict[str, object]:
     """The bare bot's n-th timed message with the shape of Logoff's snooze DM: a loud m.text
-    with a formatted body, the member in `m.mentions` and a key field (its room is a 1:1 room
-    too), so that a delivery delay compares the same message."""
+    with a formatted body, an empty `m.mentions` (a 1:1 room notifies anyway: the bare bot's
+    room is one too) and a key field, so that a delivery delay compares the same message."""
     body = (
         f"💤 As you asked, again (week of Mon 30 Nov 2026):\n• **timed {n}**\n"
         "One tap answers; no typing needed."
@@ -292,7 +292,7 @@ def same_shape(n: int, member_id: str) -> dict[str, object]:
         "body": body,
         "format": "org.matrix.custom.html",
         "formatted_body": html,
-        "m.mentions": {"user_ids": [member_id]},
+        "m.mentions": {},
         "org.logoff.key": f"send:bare:{n}",
     }
 
@@ -450,10 +450,7 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
         )
         timers.write_text(
             json.dumps(
-                [
-                    [bare.room, d, f"timed {n}", same_shape(n, member.user_id)]
-                    for n, d in enumerate(dues["bare"])
-                ]
+                [[bare.room, d, f"timed {n}", same_shape(n)] for n, d in enumerate(dues["bare"])]
             )
         )
         await member.sync(0)
@@ -619,7 +616,7 @@ def table(out: dict[str, dict[str, object]], args: argparse.Namespace) -> str:
         lines.append(f"{n} answered the write with {w[:90]!r}, the read with {r[:90]!r}")
     lines.append(
         "delivery delay: the bare bot sends the same message shape as Logoff's snooze DM"
-        " (m.text, formatted body, m.mentions, key field); the peer sends its own reminders"
+        " (m.text, formatted body, empty m.mentions, key field); the peer sends its own"
     )
     lines.append(
         "timed messages delivered (incl. the uncounted first): "
