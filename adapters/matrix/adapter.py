@@ -1064,12 +1064,11 @@ class MatrixAdapter:
     def _seed_soon(self, room_id: str, event_id: str, keys: Iterable[str], key: str = "") -> None:
         """Seed the reactions without holding up the caller: the message is out, and the next
         scheduled message or reply need not wait for 2-4 more events (they took 60 % of a
-        scheduled DM's send, benchmarks/README.md 2026-12-03). Nor the member: they go once
-        our sync has brought the message back, since sent at once they queued ahead of the
-        member's sync in Synapse and delayed the message itself (benchmarks/README.md, eighth
-        session). What they mean is stored already; a crash before they are on the message
-        leaves it answerable by a reaction the member adds or by the command. `run` lets the
-        pending ones finish before it closes."""
+        scheduled DM's send, benchmarks/README.md 2026-12-03). Nor the member's sync: they go
+        once our sync has brought the message back (`echoes.Echoes`), not while Synapse is
+        still serving it (benchmarks/README.md, eighth session). What they mean is stored
+        already; a crash before they are on the message leaves it answerable by a reaction the
+        member adds or by the command. `run` lets the pending ones finish before it closes."""
         task = asyncio.create_task(self._seed_echoed(room_id, event_id, list(keys), key))
         self._seeding.add(task)
         task.add_done_callback(self._seeding.discard)

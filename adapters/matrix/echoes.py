@@ -13,10 +13,10 @@ KEPT = 500  # recent echoes remembered: one can come back before its send's resp
 class Echoes:
     """Waiters for the bot's own events to show in its sync.
 
-    Synapse wakes every waiting sync (the bot's and the member's) when it stores an event, and
-    runs its database work one transaction after another (one SQLite connection): events sent
-    right after a message, such as the reactions seeded on it, queue ahead of the member's sync
-    and hold up the message itself. Once our sync has it, the member's sync had its turn too.
+    Synapse wakes every waiting sync (the bot's and the member's) when it stores an event.
+    Events sent right after a message, such as the reactions seeded on it, reach Synapse while
+    it is serving the message to those syncs and compete with them; once our own sync has the
+    message, the member's has had its turn too (benchmarks/README.md, eighth session).
     """
 
     def __init__(self) -> None:
