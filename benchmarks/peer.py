@@ -10,7 +10,9 @@ once; the measured steps alternate between the bots so all three see the same lo
   a command that writes, one that only reads (what stands for what: benchmarks/README.md);
 - RSS after those 100 commands; a burst of 50 read commands sent at once;
 - delivery delay of 20 timed messages (due 0.5 s apart, from launch + 4 s; a 21st first one is
-  not counted: it opens Logoff's DM room), from the due instant to the member's client;
+  not counted: it opens Logoff's DM room), from the due instant to the member's client; the
+  bare bot's have the shape of Logoff's snooze DM (`same_shape`, as `benchmarks.delivery_peer
+  --same-message`), the peer's are its own;
 - SIGKILL with 10 timed messages pending, 5 of them due during 10 s of downtime: how many
   arrive after the restart, and how many twice (the bare bot stores nothing: not run);
 - ready after launch with 100,000 stored items (Logoff: pending jobs; the peer: reminders).
@@ -144,6 +146,7 @@ class Seen:
     body: str
     perf: float
     wall: float
+    server: float = 0.0  # the event's origin_server_ts, epoch seconds
 
 
 @dataclass
@@ -177,8 +180,9 @@ class Member:
                     and "body" in content
                     and event.source["type"] in ("m.room.message")
                 ):
+                    server = float(event.source.get("origin_server_ts", 0)) / 1000
                     self.seen.setdefault(room_id, []).append(
-                        Seen(sender, str(content["body"]), perf, wall)
+                        Seen(sender, str(content["body"]), perf, wall, server)
                     )
 
     def count(self, room_id: str) -> int:
@@ -300,14 +304,41 @@ def kill(bot: Bot) -> None:
     process.wait()
 
 
-def first_seen(got: list[Seen], word: str, count: int) -> dict[int, float]:
-    """Wall time at which `word n` first reached the member, for n in range(count)."""
-    arrived: dict[int, float] = {}
+def first_events(got: list[Seen], word: str, count: int) -> dict[int, Seen]:
+    """The message that first brought `word n` to the member, for n in range(count)."""
+    arrived: dict[int, Seen] = {}
     for seen in sorted(got, key=lambda s: s.wall):
         for n in range(count):
             if n not in arrived and re.search(rf"\b{word} {n}\b", seen.body):
-                arrived[n] = seen.wall
+                arrived[n] = seen
     return arrived
+
+
+def first_seen(got: list[Seen], word: str, count: int) -> dict[int, float]:
+    """Wall time at which `word n` first reached the member, for n in range(count)."""
+    return {n: seen.wall for n, seen in first_events(got, word, count).items()}
+
+
+def same_shape(n: int) -> dict[str, object]:
+    """The bare bot's n-th timed message with the shape of Logoff's snooze DM: a loud m.text
+    with a formatted body, an empty `m.mentions` (a 1:1 room notifies anyway: the bare bot's
+    room is one too) and a key field, so that a delivery delay compares the same message."""
+    body = (
+        f"💤 As you asked, again (week of Mon 30 Nov 2026):\n• **timed {n}**\n"
+        "One tap answers; no typing needed."
+    )
+    html = (
+        "💤 As you asked, again (week of Mon 30 Nov 2026):<br>• <strong>timed "
+        f"{n}</strong><br>One tap answers; no typing needed."
+    )
+    return {
+        "msgtype": "m.text",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html,
+        "m.mentions": {},
+        "org.logoff.key": f"send:bare:{n}",
+    }
 
 
 def median(values: list[float]) -> float:
@@ -464,7 +495,9 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
             [(f"timed {n}", datetime.fromtimestamp(d, UTC)) for n, d in enumerate(dues["peer"])],
         )
         timers.write_text(
-            json.dumps([[bare.room, d, f"timed {n}"] for n, d in enumerate(dues["bare"])])
+            json.dumps(
+                [[bare.room, d, f"timed {n}", same_shape(n)] for n, d in enumerate(dues["bare"])]
+            )
         )
         await member.sync(0)
         for bot in bots:
@@ -629,6 +662,10 @@ def table(out: dict[str, dict[str, object]], args: argparse.Namespace) -> str:
     for n in NAMES:
         w, r = cast(tuple[str, str], out[n]["replies"])
         lines.append(f"{n} answered the write with {w[:90]!r}, the read with {r[:90]!r}")
+    lines.append(
+        "delivery delay: the bare bot sends the same message shape as Logoff's snooze DM"
+        " (m.text, formatted body, empty m.mentions, key field); the peer sends its own"
+    )
     lines.append(
         "timed messages delivered (incl. the uncounted first): "
         + ", ".join(f"{n} {out[n]['delivered']}" for n in NAMES)
