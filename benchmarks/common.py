@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import resource
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.messages.replies import Reply
 from storage import models as m
 from storage.records import GroupRec, MemberRec
+
+T = TypeVar("T")
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
 SLOT = "wed 18:00"
@@ -160,6 +162,19 @@ class StatementCounter:
         for cls, name, fn in reversed(self._saved):
             setattr(cls, name, fn)
         self._saved.clear()
+
+
+def measured(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` after the machine line and the load, and print the load again at its end."""
+    import asyncio
+    import os
+    import time
+
+    print(machine())
+    print(f"start {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load {os.getloadavg()}")
+    result = asyncio.run(work)
+    print(f"end load {os.getloadavg()}")
+    return result
 
 
 def machine() -> str:

@@ -26,9 +26,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.common import compile_sources, machine, percentile
+from benchmarks.common import compile_sources, measured, percentile
 from benchmarks.matrix_roundtrip import ECHO_READY, add_reminders
-from benchmarks.peer import Member, first_seen, write_logoff_config
+from benchmarks.peer import Member, first_events, median, same_shape, write_logoff_config
 from benchmarks.ready_trace import Launch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,6 +92,7 @@ async def run(args: argparse.Namespace) -> None:
         for launch in launches:
             launch.stop()
         delays: dict[str, list[float]] = {launch.name: [] for launch in launches}
+        splits: dict[str, dict[str, list[float]]] = {}
         for _ in range(args.rounds):
             for logoff in logoffs:
                 t0 = int(time.time() + 8 + 3)  # after both launches
@@ -106,7 +107,7 @@ async def run(args: argparse.Namespace) -> None:
                 timers.write_text(
                     json.dumps(
                         [
-                            [bare_room, d, f"timed {n}", *floor_content(n, member.user_id, args)]
+                            [bare_room, d, f"timed {n}", *floor_content(n, args)]
                             for n, d in enumerate(bare_dues)
                         ]
                     )
@@ -115,22 +116,50 @@ async def run(args: argparse.Namespace) -> None:
                 start = time.time()
                 bare.start()
                 logoff.start()
+                pids = {
+                    "Synapse": server._process.pid if server._process else 0,
+                    logoff.name: logoff.process.pid if logoff.process else 0,
+                    "bare": bare.process.pid if bare.process else 0,
+                }
+                await asyncio.sleep(max(0.0, logoff_dues[0] - 1 - time.time()))
+                cpu_before = {name: cpu_ms(pid) for name, pid in pids.items()}
                 await member.wait_quiet(logoff_dues[-1] + 5)
+                # CPU time while the timed messages go out: what each costs, whatever the load.
+                print(
+                    "CPU while delivering: "
+                    + ", ".join(
+                        f"{name} {cpu_ms(pid) - cpu_before[name]:.0f} ms"
+                        for name, pid in pids.items()
+                    ),
+                    flush=True,
+                )
                 for launch, word, dues in (
                     (logoff, "Walk to the market", logoff_dues),
                     (bare, "timed", bare_dues),
                 ):
                     got = member.messages_since(bot_id if launch is logoff else bare_id, start)
-                    arrived = first_seen(got, word, args.timed + 1)
-                    got_delays = [
-                        (arrived[n] - dues[n]) * 1000
-                        for n in range(1, args.timed + 1)
-                        if n in arrived
+                    arrived = first_events(got, word, args.timed + 1)
+                    counted = [
+                        (arrived[n], dues[n]) for n in range(1, args.timed + 1) if n in arrived
                     ]
+                    got_delays = [(seen.wall - due) * 1000 for seen, due in counted]
                     name = launch.name if launch is logoff else f"bare (beside {logoff.name})"
                     delays.setdefault(name, []).extend(got_delays)
+                    # Where the delay lies: until Synapse made the event (its origin_server_ts),
+                    # and from there until the member's client had it.
+                    for part, values in (
+                        ("to server", [(seen.server - due) * 1000 for seen, due in counted]),
+                        (
+                            "server to member",
+                            [(seen.wall - seen.server) * 1000 for seen, _ in counted],
+                        ),
+                    ):
+                        splits.setdefault(name, {}).setdefault(part, []).extend(values)
                     print(
-                        f"{name}: {len(arrived)}/{args.timed + 1} delivered, delays "
+                        f"{name}: {len(arrived)}/{args.timed + 1} delivered, p50 "
+                        f"{median(got_delays):.0f} ms (to server "
+                        f"{median([(s.server - due) * 1000 for s, due in counted]):.0f}), load "
+                        f"{os.getloadavg()[0]:.1f}, delays "
                         + ", ".join(f"{d:.0f}" for d in got_delays),
                         flush=True,
                     )
@@ -150,7 +179,11 @@ async def run(args: argparse.Namespace) -> None:
                 print(
                     f"{name}: p50 {statistics.median(values):.0f} ms, "
                     f"p95 {percentile(values, 95):.0f} ms, max {max(values):.0f} ms "
-                    f"({len(values)} timed)"
+                    f"({len(values)} timed); p50 "
+                    + ", ".join(
+                        f"{part} {statistics.median(part_values):.0f} ms"
+                        for part, part_values in splits.get(name, {}).items()
+                    )
                 )
     finally:
         if member is not None:
@@ -160,30 +193,16 @@ async def run(args: argparse.Namespace) -> None:
         server.close()
 
 
-def floor_content(n: int, member_id: str, args: argparse.Namespace) -> list[dict[str, object]]:
-    """With `--same-message`, what the bare bot sends has the shape of Logoff's snooze DM: a
-    loud m.text with a formatted body, the member in `m.mentions` and a key field (its room is
-    a 1:1 room too); without it, nothing: a plain m.text."""
-    if not args.same_message:
-        return []
-    body = (
-        f"💤 As you asked, again (week of Mon 30 Nov 2026):\n• **timed {n}**\n"
-        "One tap answers; no typing needed."
-    )
-    html = (
-        "💤 As you asked, again (week of Mon 30 Nov 2026):<br>• <strong>timed "
-        f"{n}</strong><br>One tap answers; no typing needed."
-    )
-    return [
-        {
-            "msgtype": "m.text",
-            "body": body,
-            "format": "org.matrix.custom.html",
-            "formatted_body": html,
-            "m.mentions": {"user_ids": [member_id]},
-            "org.logoff.key": f"send:bare:{n}",
-        }
-    ]
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def floor_content(n: int, args: argparse.Namespace) -> list[dict[str, object]]:
+    """With `--same-message`, what the bare bot sends has the shape of Logoff's snooze DM
+    (`benchmarks.peer.same_shape`); without it, nothing: a plain m.text."""
+    return [same_shape(n)] if args.same_message else []
 
 
 def main() -> None:
@@ -198,10 +217,7 @@ def main() -> None:
     parser.add_argument("--other", default="", help="a second copy of the sources to compare")
     args = parser.parse_args()
     compile_sources()
-    print(machine())
-    print(f"start {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load {os.getloadavg()}")
-    asyncio.run(run(args))
-    print(f"end load {os.getloadavg()}")
+    measured(run(args))
 
 
 if __name__ == "__main__":

@@ -53,18 +53,27 @@ def summary(values: list[float]) -> str:
 # -- the bare echo bot (its own process) ------------------------------------------------------
 
 
-async def echo_bot(url: str, user_id: str, password: str, timers: str = "") -> None:
+async def echo_bot(
+    url: str, user_id: str, password: str, timers: str = "", store: str = ""
+) -> None:
     """The smallest useful nio bot: join on invite, answer each `!` line with a threaded notice.
 
     `timers`: a JSON file of `[room_id, epoch seconds, text]` to send at those instants (read at
     start: the floor for a timed message, a sleep until the due instant and one send); a fourth
     element, when present, is the whole message content to send instead of a plain m.text.
+    `store`: a directory for nio's crypto store; the bot then runs encrypted (store + Olm, as
+    nio's docs set up an encrypted bot; without it nio imports its crypto layer but runs none).
     """
     import json
 
-    from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageText
+    from nio import AsyncClient, AsyncClientConfig, InviteMemberEvent, MatrixRoom, RoomMessageText
 
-    client = AsyncClient(url, user_id)
+    if store:
+        Path(store).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start
+        config = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True)
+        client = AsyncClient(url, user_id, store_path=store, config=config)
+    else:
+        client = AsyncClient(url, user_id)
     await client.login(password)
 
     async def on_invite(room: MatrixRoom, event: InviteMemberEvent) -> None:
@@ -415,7 +424,7 @@ def main() -> None:
     parser.add_argument("--reminders", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--restarts", type=int, default=3)
-    parser.add_argument("--echo-bot", nargs="+", metavar="URL USER PASSWORD [TIMERS]")
+    parser.add_argument("--echo-bot", nargs="+", metavar="URL USER PASSWORD [TIMERS [STORE]]")
     args = parser.parse_args()
     if args.echo_bot:
         asyncio.run(echo_bot(*args.echo_bot))

@@ -10,10 +10,16 @@ once; the measured steps alternate between the bots so all three see the same lo
   a command that writes, one that only reads (what stands for what: benchmarks/README.md);
 - RSS after those 100 commands; a burst of 50 read commands sent at once;
 - delivery delay of 20 timed messages (due 0.5 s apart, from launch + 4 s; a 21st first one is
-  not counted: it opens Logoff's DM room), from the due instant to the member's client;
+  not counted: it opens Logoff's DM room), from the due instant to the member's client; the
+  bare bot's have the shape of Logoff's snooze DM (`same_shape`, as `benchmarks.delivery_peer
+  --same-message`), the peer's are its own;
 - SIGKILL with 10 timed messages pending, 5 of them due during 10 s of downtime: how many
   arrive after the restart, and how many twice (the bare bot stores nothing: not run);
 - ready after launch with 100,000 stored items (Logoff: pending jobs; the peer: reminders).
+
+With `--encryption` Logoff runs with encryption on, and a fourth bot, the bare echo bot with
+encryption on (store + Olm), is launched after the first step for its ready time and RSS at
+ready: the line under the table gives Logoff's RSS against both floors (`bare_encrypted`).
 
 Run: .venv/bin/python -m benchmarks.peer  [--commands 50] [--restarts 3] [--encryption]
 """
@@ -36,10 +42,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from benchmarks.common import compile_sources, machine, percentile
 from benchmarks.matrix_roundtrip import ECHO_READY, FILTER, Proc, add_reminders, fill_jobs
+
+if TYPE_CHECKING:
+    from tests.services.synapse import SynapseServer
 
 REPO = Path(__file__).resolve().parents[1]
 PEER_VERSION = "0.4.0"
@@ -137,6 +146,7 @@ class Seen:
     body: str
     perf: float
     wall: float
+    server: float = 0.0  # the event's origin_server_ts, epoch seconds
 
 
 @dataclass
@@ -170,8 +180,9 @@ class Member:
                     and "body" in content
                     and event.source["type"] in ("m.room.message")
                 ):
+                    server = float(event.source.get("origin_server_ts", 0)) / 1000
                     self.seen.setdefault(room_id, []).append(
-                        Seen(sender, str(content["body"]), perf, wall)
+                        Seen(sender, str(content["body"]), perf, wall, server)
                     )
 
     def count(self, room_id: str) -> int:
@@ -249,6 +260,43 @@ class Bot:
     read_room: str = ""
 
 
+async def bare_encrypted(
+    server: SynapseServer, member: Member, work: Path, launches: int
+) -> dict[str, float]:
+    """The bare echo bot with encryption on (nio's store + Olm, as nio's docs set one up), in
+    a room with the member: median ready and RSS at ready over `launches` launches. The floor
+    for Logoff with `--encryption`; the bare bot of the table stays nio's default (no store)."""
+    user_id, _, _ = server.register("bareencbot", "bare-password")
+    argv = [sys.executable, "-m", "benchmarks.matrix_roundtrip", "--echo-bot", server.url, user_id]
+    proc = Proc(
+        [*argv, "bare-password", "", str(work / "bare-e2e-store")],
+        work / "bare-e2e.log",
+        ECHO_READY,
+    )
+    ready, rss = [], []
+    try:
+        proc.launch()
+        await member.room_with(user_id)
+        for _ in range(launches):
+            proc.stop()
+            ready.append(proc.launch())
+            rss.append(proc.rss)
+    finally:
+        proc.stop()
+    return {"ready": median(ready), "rss": median(rss)}
+
+
+def bare_encrypted_line(out: dict[str, dict[str, object]]) -> str:
+    """The line under the table with `--encryption`: Logoff against both floors."""
+    e2e = cast(dict[str, float], out["bare"]["e2e"])
+    logoff, bare = (cast(float, out[n]["rss_ready"]) for n in ("Logoff", "bare"))
+    return (
+        f"bare nio bot with encryption on (store + Olm): ready {e2e['ready']:.2f} s, RSS at "
+        f"ready {e2e['rss']:.1f} MiB; Logoff's RSS at ready {logoff - e2e['rss']:+.1f} MiB "
+        f"over it, {logoff - bare:+.1f} MiB over the bare bot without encryption"
+    )
+
+
 def kill(bot: Bot) -> None:
     process = bot.proc.process
     assert process is not None
@@ -256,14 +304,41 @@ def kill(bot: Bot) -> None:
     process.wait()
 
 
-def first_seen(got: list[Seen], word: str, count: int) -> dict[int, float]:
-    """Wall time at which `word n` first reached the member, for n in range(count)."""
-    arrived: dict[int, float] = {}
+def first_events(got: list[Seen], word: str, count: int) -> dict[int, Seen]:
+    """The message that first brought `word n` to the member, for n in range(count)."""
+    arrived: dict[int, Seen] = {}
     for seen in sorted(got, key=lambda s: s.wall):
         for n in range(count):
             if n not in arrived and re.search(rf"\b{word} {n}\b", seen.body):
-                arrived[n] = seen.wall
+                arrived[n] = seen
     return arrived
+
+
+def first_seen(got: list[Seen], word: str, count: int) -> dict[int, float]:
+    """Wall time at which `word n` first reached the member, for n in range(count)."""
+    return {n: seen.wall for n, seen in first_events(got, word, count).items()}
+
+
+def same_shape(n: int) -> dict[str, object]:
+    """The bare bot's n-th timed message with the shape of Logoff's snooze DM: a loud m.text
+    with a formatted body, an empty `m.mentions` (a 1:1 room notifies anyway: the bare bot's
+    room is one too) and a key field, so that a delivery delay compares the same message."""
+    body = (
+        f"💤 As you asked, again (week of Mon 30 Nov 2026):\n• **timed {n}**\n"
+        "One tap answers; no typing needed."
+    )
+    html = (
+        "💤 As you asked, again (week of Mon 30 Nov 2026):<br>• <strong>timed "
+        f"{n}</strong><br>One tap answers; no typing needed."
+    )
+    return {
+        "msgtype": "m.text",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html,
+        "m.mentions": {},
+        "org.logoff.key": f"send:bare:{n}",
+    }
 
 
 def median(values: list[float]) -> float:
@@ -367,6 +442,8 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
                     bot.proc.stop()
                 ready[bot.name].append(bot.proc.launch())
                 rss_ready[bot.name].append(bot.proc.rss)
+        if args.encryption:
+            out["bare"]["e2e"] = await bare_encrypted(server, member, work, args.restarts)
         first_cmd = {}
         for bot in bots:  # the first command after the launch (the last launch above)
             first_cmd[bot.name] = await member.roundtrip(bot.room, bot.write(0))
@@ -418,7 +495,9 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
             [(f"timed {n}", datetime.fromtimestamp(d, UTC)) for n, d in enumerate(dues["peer"])],
         )
         timers.write_text(
-            json.dumps([[bare.room, d, f"timed {n}"] for n, d in enumerate(dues["bare"])])
+            json.dumps(
+                [[bare.room, d, f"timed {n}", same_shape(n)] for n, d in enumerate(dues["bare"])]
+            )
         )
         await member.sync(0)
         for bot in bots:
@@ -578,9 +657,15 @@ def table(out: dict[str, dict[str, object]], args: argparse.Namespace) -> str:
             for n in NAMES
         )
     )
+    if args.encryption:
+        lines.append(bare_encrypted_line(out))
     for n in NAMES:
         w, r = cast(tuple[str, str], out[n]["replies"])
         lines.append(f"{n} answered the write with {w[:90]!r}, the read with {r[:90]!r}")
+    lines.append(
+        "delivery delay: the bare bot sends the same message shape as Logoff's snooze DM"
+        " (m.text, formatted body, empty m.mentions, key field); the peer sends its own"
+    )
     lines.append(
         "timed messages delivered (incl. the uncounted first): "
         + ", ".join(f"{n} {out[n]['delivered']}" for n in NAMES)
@@ -594,7 +679,11 @@ def main() -> None:
     parser.add_argument("--timed", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--restarts", type=int, default=3)
-    parser.add_argument("--encryption", action="store_true", help="Logoff with encryption on")
+    parser.add_argument(
+        "--encryption",
+        action="store_true",
+        help="Logoff with encryption on, and a bare bot with encryption on measured beside",
+    )
     args = parser.parse_args()
     compile_sources()
     print(machine())

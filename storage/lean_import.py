@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 import sys
+import types
 from typing import Any
 
 # The one pattern Tortoise compiles at import (tortoise.validators builds its module-level
@@ -26,6 +28,24 @@ class _CompiledOnFirstUse:
         return getattr(self._compiled, name)
 
 
+class _ImportedOnFirstUse:
+    """A module imported when one of its attributes is first used, not when it is named."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+def _anyio_stand_in() -> types.ModuleType:
+    # Tortoise's `__init__` takes `from anyio import from_thread` for `run_async` alone (a
+    # helper for scripts Logoff never calls): anyio's 12 modules, ~0.7 MiB at every start.
+    stand_in = types.ModuleType("anyio")
+    stand_in.from_thread = _ImportedOnFirstUse("anyio.from_thread")  # type: ignore[attr-defined]
+    return stand_in
+
+
 def import_tortoise() -> None:
     """Import Tortoise as `logoff run` needs it, without two costs of every start:
 
@@ -34,7 +54,8 @@ def import_tortoise() -> None:
       (`_no_comments`), Tortoise's own base class `Model`, which has no fields, cannot: a parse
       of Tortoise's 2,000-line models.py (~0.07-0.1 s, benchmarks/README.md, 2026-12-03).
       Only that class's source is refused.
-    - the internationalised host-name pattern above is compiled on first use instead.
+    - the internationalised host-name pattern above is compiled on first use instead;
+    - anyio (for `tortoise.run_async`, unused) is imported on first use instead.
 
     Both only while Tortoise is imported; everything else goes to the real functions."""
     if "tortoise.models" in sys.modules:
@@ -52,10 +73,15 @@ def import_tortoise() -> None:
             return _CompiledOnFirstUse(pattern, flags)
         return real_compile(pattern, flags)
 
+    stand_in = None if "anyio" in sys.modules else _anyio_stand_in()
     inspect.getsource = getsource  # type: ignore[assignment]
     re.compile = compile_pattern
+    if stand_in is not None:
+        sys.modules["anyio"] = stand_in
     try:
         import tortoise.models  # noqa: F401
     finally:
         inspect.getsource = real_getsource
         re.compile = real_compile
+        if stand_in is not None and sys.modules.get("anyio") is stand_in:
+            del sys.modules["anyio"]  # the real one for anything that imports it later

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from adapters.matrix.stand_ins import stand_ins
+
 
 def import_nio(encryption: bool) -> None:
     """Import matrix-nio; without encryption, as if its e2e extra were not installed.
@@ -13,17 +15,17 @@ def import_nio(encryption: bool) -> None:
     when the client never encrypts: ~6 MiB and tens of ms at start for nothing. A `None` entry
     in `sys.modules` is Python's own way to say "not available"; it is removed right after, so
     nothing else in the process is affected. Without effect when nio is already imported (tests
-    that run encrypted and plain bots in one process keep the full nio).
+    that run encrypted and plain bots in one process keep the full nio). With encryption, the
+    crypto layer is imported without its key-export module, and either way without nio's own
+    HTTP client's libraries (adapters/matrix/stand_ins.py).
     """
-    if encryption or "nio" in sys.modules:
-        import nio
-
+    if "nio" in sys.modules:
         return
-    blocked = "vodozemac" not in sys.modules
-    if blocked:
-        sys.modules["vodozemac"] = None  # type: ignore[assignment]
+    held = stand_ins(encryption)
+    sys.modules.update(held)  # type: ignore[arg-type]
     try:
         import nio  # noqa: F401
     finally:
-        if blocked:
-            sys.modules.pop("vodozemac", None)
+        for name, stand_in in held.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]  # the real module for whoever imports it later

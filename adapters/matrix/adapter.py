@@ -38,6 +38,7 @@ from nio.api import MessageDirection
 from adapters.dir_lock import DirectoryLock
 from adapters.matrix import direct, events, render, room_life
 from adapters.matrix.command_list import CommandList
+from adapters.matrix.echoes import Echoes
 from adapters.matrix.idempotency import (
     PARTS_KEY,
     LookupFailed,
@@ -97,6 +98,9 @@ DEFER_RETRY = 5.0
 # A DM room opened while preparing a scheduled send is waited for this long to show in a sync.
 DM_SETTLE = 2.0
 SEED_WAIT = 5.0  # a stop waits this long for reactions still going onto sent messages
+# Reactions go onto a sent message once our sync has brought it back (`echoes.Echoes`), or
+# after this long when no sync does.
+ECHO_WAIT = 1.0
 DEFER_GIVE_UP = 3600.0  # an event that cannot be finished for an hour is logged and dropped
 # How long a DM waits for another process that is creating the member's DM room right now,
 # and how often it looks whether the room is recorded yet.
@@ -147,6 +151,7 @@ class MatrixAdapter:
         self._greet: set[str] = set()
         self._room_seen: dict[str, asyncio.Event] = {}
         self._seeding: set[asyncio.Task[None]] = set()  # reactions going onto sent messages
+        self._echoes = Echoes()
         # DM rooms this process opened that no sync has shown with the member yet.
         self._unsettled_rooms: set[str] = set()
         self._handled: dict[str, None] = {}  # insertion-ordered set
@@ -220,6 +225,7 @@ class MatrixAdapter:
             self.ready.clear()
             if self.client is not None:
                 self._save()
+                self._echoes.release()  # no sync brings the messages back now: seed at once
                 await self._seeded()
                 await self.client.close()
             self.lock.release()
@@ -418,6 +424,7 @@ class MatrixAdapter:
         for room_id in resp.rooms.leave:
             await self._safely(self._on_left(room_id), room_id)
         for room_id, info in resp.rooms.join.items():
+            self._echoes.seen(e.event_id for e in info.timeline.events if e.sender == self.user_id)
             self._learn(room_id, [*info.state, *info.timeline.events])
             replacement = room_life.replacement_of([*info.state, *info.timeline.events])
             if replacement is not None:
@@ -1057,10 +1064,12 @@ class MatrixAdapter:
     def _seed_soon(self, room_id: str, event_id: str, keys: Iterable[str], key: str = "") -> None:
         """Seed the reactions without holding up the caller: the message is out, and the next
         scheduled message or reply need not wait for 2-4 more events (they took 60 % of a
-        scheduled DM's send, benchmarks/README.md 2026-12-03). What they mean is stored
+        scheduled DM's send, benchmarks/README.md 2026-12-03). Nor the member's sync: they go
+        once our sync has brought the message back (`echoes.Echoes`), not while Synapse is
+        still serving it (benchmarks/README.md, eighth session). What they mean is stored
         already; a crash before they are on the message leaves it answerable by a reaction the
         member adds or by the command. `run` lets the pending ones finish before it closes."""
-        task = asyncio.create_task(self._seed(room_id, event_id, list(keys), key))
+        task = asyncio.create_task(self._seed_echoed(room_id, event_id, list(keys), key))
         self._seeding.add(task)
         task.add_done_callback(self._seeding.discard)
 
@@ -1068,6 +1077,10 @@ class MatrixAdapter:
         """Until the reactions being seeded are on their messages (at most SEED_WAIT)."""
         if self._seeding:
             await asyncio.wait(set(self._seeding), timeout=SEED_WAIT)
+
+    async def _seed_echoed(self, room_id: str, event_id: str, keys: list[str], key: str) -> None:
+        await self._echoes.wait(event_id, ECHO_WAIT)
+        await self._seed(room_id, event_id, keys, key)
 
     async def _seed(self, room_id: str, event_id: str, keys: Iterable[str], key: str = "") -> None:
         results = await asyncio.gather(

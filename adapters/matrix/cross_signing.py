@@ -17,7 +17,6 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,24 @@ from aiohttp import ClientError
 from nio import AsyncClient
 
 from adapters.matrix import client_api
+from adapters.matrix.cross_signed import (
+    KEY_FILE,
+    MASTER_SECRET,
+    CrossSigningStatus,
+    ServerKeys,
+    State,
+    server_keys,
+)
 from adapters.matrix.secret_storage import RecoveryKeyError, StorageKey
 from adapters.matrix.signing import SigningKey, verify_json
 
 log = logging.getLogger("logoff.matrix.cross_signing")
 
-KEY_FILE = "cross-signing.json"
 NETWORK_ERRORS = (ClientError, OSError, TimeoutError)
+
 # Where secret storage keeps each private key (the spec's names) and our names for them.
 SECRETS = {
-    "master": "m.cross_signing.master",
+    "master": MASTER_SECRET,
     "self_signing": "m.cross_signing.self_signing",
     "user_signing": "m.cross_signing.user_signing",
 }
@@ -43,37 +50,6 @@ RESET_HINT = (
     "without it, reset the bot's identity from Element and give the bot the new recovery key "
     '(docs/matrix.md, "Cross-signing and the recovery key")'
 )
-
-
-class State(StrEnum):
-    SIGNED = "signed"  # the device is signed by the account's self-signing key, which we hold
-    NEEDS_PASSWORD = "needs_password"  # the homeserver wants the password to accept new keys
-    NEEDS_RECOVERY_KEY = "needs_recovery_key"  # the account has keys this directory lacks
-    IDENTITY_CHANGED = "identity_changed"  # another client replaced the keys we hold
-    FAILED = "failed"  # homeserver error or unreachable: calling again later may succeed
-
-
-@dataclass(frozen=True)
-class CrossSigningStatus:
-    """What `ensure_cross_signed` found and did; public keys only, never a secret."""
-
-    state: State
-    master_key: str = ""  # public, unpadded base64
-    self_signing_key: str = ""
-    uploaded_keys: bool = False  # this call uploaded cross-signing keys
-    signed_device: bool = False  # this call uploaded a signature of the device
-    restored: bool = False  # this call took the keys from secret storage (recovery key)
-    backed_up: bool = False  # the private keys are in the account's secret storage
-    detail: str = ""  # what to do about a state other than SIGNED
-
-    @property
-    def ok(self) -> bool:
-        return self.state is State.SIGNED
-
-    @property
-    def retry_later(self) -> bool:
-        """A transient failure: the adapter may call again (e.g. after a later sync)."""
-        return self.state is State.FAILED
 
 
 @dataclass(frozen=True, repr=False)
@@ -117,6 +93,7 @@ class KeySet:
             "user_id": self.user_id,
             "master_key": self.master.public,  # public halves, for people comparing keys
             "self_signing_key": self.self_signing.public,
+            "user_signing_key": self.user_signing.public,  # with the two above: still_signed
             "seeds": {name: getattr(self, name).seed_base64 for name in SECRETS},
             "secret_storage_key_id": self.storage.key_id,
             "recovery_key": self.storage.recovery_key,
@@ -178,6 +155,16 @@ class KeyFile:
     def stage(self, keys: KeySet) -> None:
         write_private(self.staged, json.dumps(keys.to_json(), indent=2) + "\n")
 
+    def keep_public_halves(self, keys: KeySet) -> None:
+        """Rewrite a file from before the user-signing public half was kept (`still_signed`
+        needs all three to see a restart's device signed without opening the seeds)."""
+        try:
+            complete = "user_signing_key" in json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError):
+            return
+        if not complete:
+            self.save(keys)
+
     def commit(self) -> None:
         os.replace(self.staged, self.path)
 
@@ -198,23 +185,6 @@ class _Unreachable(_Stop):
 
     def __init__(self, exc: BaseException) -> None:
         super().__init__(State.FAILED, f"homeserver unreachable ({exc})")
-
-
-@dataclass
-class _ServerKeys:
-    master: str
-    self_signing: str
-    user_signing: str
-    device: dict[str, Any] | None
-
-
-def _public(keys: dict[str, Any], user_id: str) -> str:
-    """The one ed25519 public key in a cross-signing key object from `/keys/query`."""
-    entry = keys.get(user_id)
-    if not isinstance(entry, dict):
-        return ""
-    values = list((entry.get("keys") or {}).values())
-    return str(values[0]) if len(values) == 1 else ""
 
 
 _said: set[tuple[str, str]] = set()
@@ -265,19 +235,12 @@ class _CrossSigning:
 
     # -- steps ------------------------------------------------------------------------------
 
-    async def _query(self) -> _ServerKeys:
+    async def _query(self) -> ServerKeys:
         body: dict[str, Any] = {"device_keys": {self.user_id: []}}
         status, answer = await self._call("POST", "/keys/query", body)
         if status != 200:
             raise _Stop(State.FAILED, _refused("querying the bot's keys", status, answer))
-        devices = (answer.get("device_keys") or {}).get(self.user_id) or {}
-        device = devices.get(self.device_id)
-        return _ServerKeys(
-            master=_public(answer.get("master_keys") or {}, self.user_id),
-            self_signing=_public(answer.get("self_signing_keys") or {}, self.user_id),
-            user_signing=_public(answer.get("user_signing_keys") or {}, self.user_id),
-            device=device if isinstance(device, dict) else None,
-        )
+        return server_keys(answer, self.user_id, self.device_id)
 
     async def _upload_keys(self, keys: KeySet) -> None:
         """`/keys/device_signing/upload`, with user-interactive auth when the server wants it."""
@@ -380,7 +343,7 @@ class _CrossSigning:
     # -- the whole --------------------------------------------------------------------------
 
     async def _settle_keys(
-        self, server: _ServerKeys, recovery_key: str | None, reset: bool
+        self, server: ServerKeys, recovery_key: str | None, reset: bool
     ) -> tuple[KeySet, bool, bool]:
         """The keys to sign with: (keys, uploaded now, restored now); sets `self.generated`."""
         staged = self.file.load_staged()
@@ -422,7 +385,7 @@ class _CrossSigning:
         return await self._recover(server, local, recovery_key), False, True
 
     async def _recover(
-        self, server: _ServerKeys, local: KeySet | None, recovery_key: str | None
+        self, server: ServerKeys, local: KeySet | None, recovery_key: str | None
     ) -> KeySet:
         """The account has keys this directory does not hold: take them from secret storage."""
         given = recovery_key or (local.storage.recovery_key if local is not None else None)
@@ -480,6 +443,7 @@ class _CrossSigning:
             )
         if signed:
             log.info("device %s of %s signed by its self-signing key", self.device_id, self.user_id)
+        self.file.keep_public_halves(keys)
         return CrossSigningStatus(
             State.SIGNED,
             master_key=keys.master.public,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nio import AsyncClient
 
-from adapters.matrix.cross_signing import CrossSigningStatus, ensure_cross_signed
+from adapters.matrix.cross_signed import CrossSigningStatus, still_signed
 
 log = logging.getLogger("logoff.matrix")
 
@@ -43,9 +43,15 @@ class DeviceTrust:
             return
         if time.monotonic() < self._next_try:
             return
-        status = await ensure_cross_signed(
-            client, self.store_dir, self.password, recovery_key=self.recovery_key
-        )
+        # A restart's device is signed as recorded, seen without the signing modules; they
+        # are imported (and the full check run) only when it is not, or on a retry.
+        status = await still_signed(client, self.store_dir) if self.status is None else None
+        if status is None:
+            from adapters.matrix.cross_signing import ensure_cross_signed
+
+            status = await ensure_cross_signed(
+                client, self.store_dir, self.password, recovery_key=self.recovery_key
+            )
         self.status = status
         if status.retry_later:
             self._next_try = time.monotonic() + RETRY_EVERY

@@ -8,9 +8,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from canonicaljson import encode_canonical_json
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
+
+from adapters.matrix.cross_signed import signable
 
 SEED_BYTES = 32
 
@@ -27,13 +28,6 @@ def b64decode(text: str) -> bytes:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"not base64: {exc}") from None
-
-
-def signable(obj: dict[str, Any]) -> bytes:
-    """What a Matrix signature covers: canonical JSON without `signatures` and `unsigned`."""
-    return bytes(
-        encode_canonical_json({k: v for k, v in obj.items() if k not in ("signatures", "unsigned")})
-    )
 
 
 @dataclass(frozen=True, repr=False)

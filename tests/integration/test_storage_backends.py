@@ -29,6 +29,17 @@ async def test_an_unmigrated_database_is_refused_with_the_command_that_fixes_it(
     assert await database.migrate(database_url) == []
 
 
+async def test_a_migration_missing_from_the_record_is_named_at_start(database_url: str):
+    # The start's quick check (every file recorded?) hands over to Tortoise's full plan.
+    assert await database.migrate(database_url, keep_open=True) == migration_names()
+    last = migration_names()[-1].split(".")[1]
+    conn = database.get_connection("default")
+    await conn.execute_query(f"DELETE FROM tortoise_migrations WHERE name = '{last}'")
+    await database.close_database()
+    with pytest.raises(SchemaNotMigrated, match=f"1 migration\\(s\\) pending: logoff.{last}"):
+        await database.open_database(database_url)
+
+
 async def test_a_check_in_counts_once_per_causing_event(database_url: str):
     async with open_session(database_url, START, "Europe/Berlin") as s:
         await s.say('!pledge new "Call a neighbour" times 2 per week')

@@ -20,7 +20,10 @@ import pytest
 from canonicaljson import encode_canonical_json
 from nio import AsyncClient, AsyncClientConfig, KeysUploadResponse, LoginResponse
 
+from adapters.matrix import cross_signing
+from adapters.matrix.cross_signed import CrossSigningStatus, still_signed
 from adapters.matrix.cross_signing import KEY_FILE, KeyFile, State, ensure_cross_signed
+from adapters.matrix.device_trust import DeviceTrust
 from adapters.matrix.secret_storage import StorageKey
 from tests.matrix.harness import BotAccount, Member, new_bot_account
 from tests.services.synapse import SynapseServer, free_port
@@ -394,3 +397,62 @@ async def test_new_keys_the_server_took_survive_a_crash_before_they_were_saved(
     assert not (data / f"{KEY_FILE}.new").exists()
     answer = await keys_of(member, bot.account.user_id)
     assert chain(answer, client.user_id, client.device_id)[0] == uploaded
+
+
+async def test_a_restart_sees_its_signed_device_from_public_keys_alone(
+    bot: Bot, member: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = await bot.device()
+    data = bot.data_dir()
+    first = await ensure_cross_signed(ours, data, bot.account.password)
+    assert first.ok, first.detail
+    saved = key_file(data)
+
+    # The restart: the device is signed as recorded; the full check (seeds, recovery key,
+    # pycryptodome) is never reached.
+    def no_full_check(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the full cross-signing check ran on a plain restart")
+
+    monkeypatch.setattr(cross_signing, "ensure_cross_signed", no_full_check)
+    trust = DeviceTrust(data, bot.account.password, "")
+    await trust.after_sync(ours)
+    assert trust.signed
+    assert trust.status is not None
+    assert (trust.status.master_key, trust.status.self_signing_key) == (
+        first.master_key,
+        first.self_signing_key,
+    )
+    assert trust.status.backed_up
+    assert not trust.status.signed_device
+    assert key_file(data) == saved
+    monkeypatch.undo()
+
+    # A new device is not signed yet: the quick check says so and the full one signs it.
+    second = await bot.device()
+    assert await still_signed(second, data) is None
+    trust = DeviceTrust(data, bot.account.password, "")
+    await trust.after_sync(second)
+    assert trust.signed
+    assert trust.status is not None
+    assert trust.status.signed_device
+    assert await still_signed(second, data) == CrossSigningStatus(
+        State.SIGNED, first.master_key, first.self_signing_key, backed_up=True
+    )
+
+    # A key file from before the user-signing half was kept: the full check, which adds it.
+    old = {k: v for k, v in saved.items() if k != "user_signing_key"}
+    (data / KEY_FILE).write_text(json.dumps(old))
+    assert await still_signed(ours, data) is None
+    assert (await ensure_cross_signed(ours, data, bot.account.password)).ok
+    assert key_file(data) == saved
+    assert await still_signed(ours, data) is not None
+
+    # Keys replaced elsewhere: not as recorded, and the full check reports it.
+    other = await bot.device()
+    elsewhere = await ensure_cross_signed(
+        other, bot.data_dir("elsewhere"), bot.account.password, reset=True
+    )
+    assert elsewhere.ok, elsewhere.detail
+    assert await still_signed(ours, data) is None
+    status = await ensure_cross_signed(ours, data, bot.account.password)
+    assert status.state is State.IDENTITY_CHANGED

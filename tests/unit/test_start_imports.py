@@ -121,3 +121,58 @@ def test_the_start_path_compiles_no_host_name_pattern_yet_tortoise_still_validat
         [sys.executable, "-c", PATTERN_COMPILES], capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["0", "refused"]
+
+
+ANYIO_LATER = """
+import sys
+import bot.app.cli
+bot.app.cli._leave_out_unused_imports()
+import bot.app.bootstrap, storage.models
+print("anyio" in sys.modules)
+import tortoise
+
+async def work():
+    return None
+
+tortoise.run_async(work())  # the one user of anyio in Tortoise: imports it now, and works
+print(type(sys.modules["anyio"].from_thread).__name__)
+"""
+
+
+def test_the_start_path_imports_no_anyio_yet_tortoise_run_async_still_works():
+    # Tortoise's __init__ names anyio's from_thread for `run_async` only, a helper Logoff does
+    # not call: anyio's modules (~0.7 MiB) are imported on first use.
+    out = subprocess.run(
+        [sys.executable, "-c", ANYIO_LATER], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "module"]
+
+
+MIGRATION_CHECK = """
+import asyncio, sys, tempfile
+from pathlib import Path
+import bot.app.cli
+bot.app.cli._leave_out_unused_imports()
+from storage import database
+url = "sqlite://" + str(Path(tempfile.mkdtemp()) / "logoff.db")
+asyncio.run(database.migrate(url))
+for name in [m for m in sys.modules if m.startswith(("tortoise.migrations", "storage.migrations"))]:
+    del sys.modules[name]
+
+async def start():
+    await database.open_database(url)
+    await database.close_database()
+
+asyncio.run(start())
+machinery = ("tortoise.migrations", "storage.migrations.")
+print(sorted(m for m in sys.modules if m.startswith(machinery)))
+"""
+
+
+def test_opening_a_migrated_database_imports_no_migration_machinery():
+    # Every file recorded as applied is one query; Tortoise's executor, loader and the schema
+    # editors of all its backends (~0.9 MiB) are imported only when something is pending.
+    out = subprocess.run(
+        [sys.executable, "-c", MIGRATION_CHECK], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout
