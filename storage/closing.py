@@ -22,6 +22,8 @@ from storage.records import (
 )
 from storage.transaction import atomic
 
+WEEKS_KEPT = 12  # a group's closed weeks kept in the record cache: the pictures' twelve
+
 
 async def due_participations(
     now: datetime, group_id: int | None = None, limit: int = 5000
@@ -174,6 +176,20 @@ async def record_group_week(week: GroupWeekRec, closed_through: datetime, now: d
 
 
 async def recent_group_weeks(group_id: int, limit: int = 8) -> list[GroupWeekRec]:
+    """The group's latest `limit` closed weeks, newest first; up to WEEKS_KEPT from the record
+    cache (a week is stored only by `record_group_week`, which drops its group there)."""
+    if limit > WEEKS_KEPT:
+        return await _read_group_weeks(group_id, limit)
+    known = cache.group_weeks(group_id)
+    if known is not None:
+        return list(known[:limit])
+    ticket = cache.ticket()
+    weeks = await _read_group_weeks(group_id, WEEKS_KEPT)
+    cache.put_group_weeks(ticket, group_id, tuple(weeks))
+    return weeks[:limit]
+
+
+async def _read_group_weeks(group_id: int, limit: int) -> list[GroupWeekRec]:
     rows = await m.GroupWeek.filter(group_id=group_id).order_by("-week_key").limit(limit)
     return [
         GroupWeekRec(

@@ -1,8 +1,9 @@
 """Per-process cache of group, member and pledge records, dropped on every change of them.
 
 What a command reads by key before it does anything (its group, its member, the group's
-pledges) is kept here as the frozen records storage returns, so a command in a known group from
-a known member does not read them again. The rules (docs/decisions.md, "record cache"):
+pledges, the group's latest closed weeks) is kept here as the frozen records storage returns,
+so a command in a known group from a known member does not read them again. The rules
+(docs/decisions.md, "record cache"):
 
 - every write path in storage/ that changes one of these rows calls `changed()` after its
   statement; inside `transaction.atomic()` the entry is dropped at once and again when the
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from storage.records import GroupRec, MemberRec, PledgeRec
+from storage.records import GroupRec, GroupWeekRec, MemberRec, PledgeRec
 
 log = logging.getLogger("logoff.storage.cache")
 
@@ -90,6 +91,9 @@ class RecordCache:
         self._pledges: _Lru[PledgeKey, tuple[PledgeRec, ...]] = _Lru(max_groups)
         self._pledge_keys: dict[int, set[PledgeKey]] = {}
         self._due: _Lru[int, tuple[datetime | None]] = _Lru(max_groups)
+        # A group's latest closed weeks, newest first: written only with its group row (closing
+        # a week updates the group's streak in the same transaction), so dropped with it.
+        self._weeks: _Lru[int, tuple[GroupWeekRec, ...]] = _Lru(max_groups)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -135,6 +139,10 @@ class RecordCache:
         hit = self._hit(found, PLEDGES, group_id)
         return list(hit) if hit is not None else None
 
+    def group_weeks(self, group_id: int) -> tuple[GroupWeekRec, ...] | None:
+        """The group's latest closed weeks (at most `storage.closing.WEEKS_KEPT`) when known."""
+        return self._hit(self._weeks.get(group_id), GROUP, group_id)
+
     def due(self, group_id: int) -> tuple[datetime | None] | None:
         """(earliest instant, or None for never) when known; None when not."""
         return self._hit(self._due.get(group_id), DUE, group_id)
@@ -144,6 +152,12 @@ class RecordCache:
     def put_due(self, ticket: int | None, group_id: int, earliest: datetime | None) -> None:
         if self._storable(ticket, DUE, group_id):
             self._due.put(group_id, (earliest,))
+
+    def put_group_weeks(
+        self, ticket: int | None, group_id: int, weeks: tuple[GroupWeekRec, ...]
+    ) -> None:
+        if self._storable(ticket, GROUP, group_id):
+            self._weeks.put(group_id, weeks)
 
     def put_group(self, ticket: int | None, group: GroupRec) -> None:
         if not self._storable(ticket, GROUP, group.id):
@@ -197,7 +211,9 @@ class RecordCache:
         if ident == ALL:
             self._groups.items.clear()
             self._group_ids.clear()
+            self._weeks.items.clear()
             return
+        self._weeks.pop(int(ident))
         old = self._groups.pop(int(ident))
         if old is not None:
             self._group_ids.pop((old.platform, old.external_id), None)
@@ -237,6 +253,7 @@ class RecordCache:
         self._pledges.items.clear()
         self._pledge_keys.clear()
         self._due.items.clear()
+        self._weeks.items.clear()
 
     def size(self) -> dict[str, int]:
         return {
@@ -244,6 +261,7 @@ class RecordCache:
             "members": len(self._members.items),
             "pledge_lists": len(self._pledges.items),
             "due": len(self._due.items),
+            "group_weeks": len(self._weeks.items),
         }
 
 

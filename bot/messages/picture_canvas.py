@@ -99,13 +99,21 @@ def width_of(text: str, f: Font) -> float:
 
 
 class Canvas:
-    """A white picture to draw on, in pixels (the callers' sizes are already at 2x)."""
+    """A white picture to draw on, in pixels (the callers' sizes are already at 2x).
 
-    def __init__(self, width: int, height: int) -> None:
+    `top`: the picture's row this canvas starts at (a band of a taller picture, see
+    picture_bands): what is drawn keeps the picture's coordinates and lands `top` rows higher.
+    """
+
+    def __init__(self, width: int, height: int, top: int = 0) -> None:
         from PIL import Image, ImageDraw
 
         self.image = Image.new("RGB", (width, height), "#ffffff")
         self.draw: Draw = ImageDraw.Draw(self.image)
+        self.top = top
+
+    def _at(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        return (box[0], box[1] - self.top, box[2], box[3] - self.top)
 
     def text(
         self,
@@ -118,13 +126,15 @@ class Canvas:
         extra: dict[str, Any] = {}
         if f.fake_bold:
             extra = {"stroke_width": 1, "stroke_fill": fill}
+        xy = (xy[0], xy[1] - self.top)
         self.draw.text(xy, text, font=f.face, fill=fill, anchor=anchor, **extra)
 
     def box(self, box: tuple[int, int, int, int], fill: str, outline: str | None = None) -> None:
-        self.draw.rectangle(box, fill=fill, outline=outline, width=2 if outline else 0)
+        self.draw.rectangle(self._at(box), fill=fill, outline=outline, width=2 if outline else 0)
 
     def hatch(self, box: tuple[int, int, int, int], stripe: str, outline: str) -> None:
         """Diagonal stripes: a cell with nothing to count, told apart without colour."""
+        box = self._at(box)
         x0, y0, x1, y1 = box[0] + 2, box[1] + 2, box[2] - 2, box[3] - 2  # inside the frame
         h = y1 - y0
         for start in range(x0 - h, x1, 10):
@@ -135,7 +145,7 @@ class Canvas:
         self.draw.rectangle(box, outline=outline, width=2)
 
     def dotted(self, box: tuple[int, int, int, int], fill: str) -> None:
-        x0, y0, x1, y1 = box
+        x0, y0, x1, y1 = self._at(box)
         for x in range(x0, x1 + 1, 8):
             self.draw.rectangle((x, y0, min(x + 3, x1), y0 + 1), fill=fill)
             self.draw.rectangle((x, y1 - 1, min(x + 3, x1), y1), fill=fill)
@@ -145,7 +155,7 @@ class Canvas:
 
     def check(self, box: tuple[int, int, int, int], fill: str) -> None:
         """A check mark drawn as lines, so it does not depend on the font's glyphs."""
-        x0, y0, x1, y1 = box
+        x0, y0, x1, y1 = self._at(box)
         w, h = x1 - x0, y1 - y0
         size = min(w, h) * 0.5
         cx, cy = x0 + w / 2, y0 + h / 2
@@ -157,7 +167,7 @@ class Canvas:
         self.draw.line(points, fill=fill, width=max(3, round(size / 6)), joint="curve")
 
     def dot(self, center: tuple[float, float], radius: float, fill: str) -> None:
-        x, y = center
+        x, y = center[0], center[1] - self.top
         self.draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
 
     def png(self) -> bytes:
@@ -188,11 +198,10 @@ def png_bytes(rgb: bytes, width: int, height: int) -> bytes:
     parts: list[bytes | memoryview] = []
     for at in range(0, len(rgb), stride):  # views, not copies: a row is ~2.4 KB
         parts += (b"\x00", pixels[at : at + stride])
-    rows = b"".join(parts)
+    return png_file(width, height, zlib.compress(b"".join(parts), PNG_LEVEL))
+
+
+def png_file(width: int, height: int, stream: bytes) -> bytes:
+    """A PNG of 8-bit RGB rows from their zlib stream (each row after its filter byte)."""
     header = struct.pack(">IIBBBBB", width, height, 8, _RGB, 0, 0, 0)
-    return (
-        _SIGNATURE
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(rows, PNG_LEVEL))
-        + _chunk(b"IEND", b"")
-    )
+    return _SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", stream) + _chunk(b"IEND", b"")

@@ -14,11 +14,12 @@ legend, and week-start dates as text. Long titles end in an ellipsis.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from bot.messages import picture_bands as bands
 from bot.messages import picture_canvas as pc
 
 WEEKS_SHOWN = 12
@@ -195,6 +196,7 @@ class Layout:
     height: int = 0
     header: list[tuple[int, str]] = field(default_factory=list)  # (y, kind)
     labels_y: int = 0
+    body_y: int = 0  # where the rows begin, under the week labels
     rows: list[list[Box]] = field(default_factory=list)  # cells of each row, group row first
     titles_y: list[int] = field(default_factory=list)
     streak_bar: Box | None = None
@@ -223,7 +225,8 @@ def _header(layout: Layout, y: int) -> int:
     layout.header = [(y, "h1"), (y + round(H1 * LINE) + SCALE * 2, "h2")]
     y += round(H1 * LINE) + 2 * SCALE + round(H2 * LINE) + 8 * SCALE
     layout.labels_y = y
-    return y + round(2 * SMALL * LINE) + 4 * SCALE
+    layout.body_y = y + round(2 * SMALL * LINE) + 4 * SCALE
+    return layout.body_y
 
 
 def _pledge_rows(layout: Layout, y: int, count: int) -> int:
@@ -455,24 +458,17 @@ def _member_cell(canvas: pc.Canvas, box: Box, result: WeekResult) -> None:
         _empty_cell(canvas, box)
 
 
-def render_member_grid(data: MemberWeeks) -> Picture:
-    """A member's own 12 weeks, one row per pledge: kept, missed, excused, not taking part."""
-    if len(data.weeks) != WEEKS_SHOWN:
-        raise ValueError(f"the picture shows {WEEKS_SHOWN} weeks, not {len(data.weeks)}")
-    layout = layout_member(data)
-    canvas = pc.Canvas(WIDTH, layout.height)
-    _draw_header(canvas, layout, data.heading, f"One row per pledge, {_range(data.weeks)}")
-    _draw_week_labels(canvas, layout, data.weeks, data.before)
-    for pledge, y, cells in zip(data.pledges, layout.titles_y, layout.rows, strict=False):
-        words = cadence_words(pledge.cadence, pledge.target)
-        _row_title(canvas, y, pledge.title, words, pledge.number)
-        for box, result in zip(cells, pledge.weeks, strict=True):
-            _member_cell(canvas, box, result)
-    if layout.more_y is not None:
-        more = len(data.pledges) - MAX_PLEDGES
-        canvas.text((LEFT, layout.more_y), f"...and {more} more", pc.font(SMALL), MUTED)
-    small = pc.font(SMALL, bold=True)
-    canvas.text((LEFT, layout.legend_y), "Each cell is one week", small, INK)
+def _fonts() -> tuple[pc.Font, ...]:
+    """The fonts the pictures are drawn with: what kept bands depend on besides their data."""
+    return tuple(pc.font(size, bold) for size in (H1, H2, TITLE, SMALL) for bold in (False, True))
+
+
+def _cell_key(result: WeekResult) -> Hashable:
+    mark = result.mark
+    return (mark, result.kept, result.missed) if mark is Mark.PART else mark
+
+
+def _legend_samples(data: MemberWeeks, layout: Layout) -> list[tuple[Box, WeekResult, str]]:
     first, second = layout.legend
     samples = [
         (first[0], WeekResult(kept=1), "kept"),
@@ -485,11 +481,84 @@ def render_member_grid(data: MemberWeeks) -> Picture:
         samples.append((second[1], WeekResult(kept=5, missed=2), "days kept"))
     if Mark.OPEN in marks:
         samples.append((second[2], WeekResult(open=True), "still open"))
-    for box, sample, label in samples:
-        _member_cell(canvas, box, sample)
-        _legend_item(canvas, box, label)
+    return samples
+
+
+def _whole(key: Hashable, draw: Callable[[pc.Canvas], None]) -> tuple[bands.Tile]:
+    return (bands.Tile(key, 0, WIDTH, draw),)
+
+
+def member_bands(data: MemberWeeks, layout: Layout) -> list[bands.Band]:
+    """The member grid as bands, top to bottom: the header with the weeks' dates, then per
+    pledge its title line and its row of cells (one tile per cell), then the legend."""
+
+    def head(canvas: pc.Canvas) -> None:
+        _draw_header(canvas, layout, data.heading, f"One row per pledge, {_range(data.weeks)}")
+        _draw_week_labels(canvas, layout, data.weeks, data.before)
+
+    def title(pledge: MemberPledgeWeeks, y: int) -> Callable[[pc.Canvas], None]:
+        words = cadence_words(pledge.cadence, pledge.target)
+        return lambda canvas: _row_title(canvas, y, pledge.title, words, pledge.number)
+
+    def cell(box: Box, result: WeekResult) -> Callable[[pc.Canvas], None]:
+        return lambda canvas: _member_cell(canvas, box, result)
+
+    samples = _legend_samples(data, layout)
+    more = len(data.pledges) - MAX_PLEDGES if layout.more_y is not None else 0
+
+    def tail(canvas: pc.Canvas) -> None:
+        if layout.more_y is not None:
+            canvas.text((LEFT, layout.more_y), f"...and {more} more", pc.font(SMALL), MUTED)
+        small = pc.font(SMALL, bold=True)
+        canvas.text((LEFT, layout.legend_y), "Each cell is one week", small, INK)
+        for box, sample, label in samples:
+            _member_cell(canvas, box, sample)
+            _legend_item(canvas, box, label)
+
+    at = layout.body_y - 4 * SCALE  # halfway between the week labels and the first title
+    out = [bands.Band(0, at, _whole(("head", data.heading, data.weeks, data.before), head))]
+    for pledge, y, cells in zip(data.pledges, layout.titles_y, layout.rows, strict=False):
+        top, bottom = cells[0][1], cells[0][1] + CELL_H
+        key = ("title", pledge.title, pledge.cadence, pledge.target, pledge.number, top - y)
+        out.append(bands.Band(at, top, _whole(key, title(pledge, y))))
+        tiles = tuple(
+            bands.Tile(("cell", _cell_key(result)), box[0], box[2] + 1, cell(box, result))
+            for box, result in zip(cells, pledge.weeks, strict=True)
+        )
+        out.append(bands.Band(top, bottom, tiles))
+        at = bottom
+    tail_key = ("tail", more, tuple(label for _, _, label in samples), layout.legend_y - at)
+    out.append(bands.Band(at, layout.height, _whole(tail_key, tail)))
+    return out
+
+
+def render_member_grid(data: MemberWeeks) -> Picture:
+    """A member's own 12 weeks, one row per pledge: kept, missed, excused, not taking part."""
+    picture = _member_grid(data, draw=True)
+    assert picture is not None
+    return picture
+
+
+def kept_member_grid(data: MemberWeeks) -> Picture | None:
+    """The member grid when every part of it is kept (picture_bands), None when something
+    would have to be drawn: fast enough for the event loop."""
+    return _member_grid(data, draw=False)
+
+
+def _member_grid(data: MemberWeeks, draw: bool) -> Picture | None:
+    if len(data.weeks) != WEEKS_SHOWN:
+        raise ValueError(f"the picture shows {WEEKS_SHOWN} weeks, not {len(data.weeks)}")
+    layout = layout_member(data)
+    parts = member_bands(data, layout)
+    if draw:
+        png = bands.png(WIDTH, layout.height, parts, _fonts())
+    else:
+        kept = bands.compose(WIDTH, layout.height, parts, _fonts(), draw=False)
+        if kept is None:
+            return None
+        png = kept
     return Picture(
-        png=canvas.png(),
+        png=png,
         alt=member_alt_text(data),
         width=WIDTH,
         height=layout.height,

@@ -194,3 +194,34 @@ async def test_the_queries_cost_the_same_statements_at_any_group_size(members: i
     assert data is not None
     assert _pct(data.pledges[0].shares[-1:]) == [100]
     assert (group_sql.count, member_sql.count) == (3, 3)
+
+
+async def test_an_archived_pledge_stays_in_the_grid_of_its_weeks(database_url: str):
+    """The grid reads the live pledges the board holds, and the archived ones only when the
+    member has outcomes of one in the weeks shown."""
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" per week')
+        await s.say('!pledge new "Walk to work" per week')
+        await s.say("!done 1")
+        await s.wait(timedelta(days=7, hours=4))  # the week closed: kept
+        assert "is archived" in await s.say("!pledge archive 1")
+        group = await _group()
+        you = await groups.find_member("console", "you")
+        assert you is not None
+        record_cache.cache.clear()
+        await s.say("!pledge list")  # the live pledges, not the archived, in the record cache
+        with StatementCounter() as sql:
+            grid = await picture_data.member_weeks(group, you.id)
+        assert grid is not None
+        assert [p.title for p in grid.pledges] == ["Call a neighbour", "Walk to work"]
+        assert grid.pledges[0].weeks[-1].mark is Mark.KEPT
+        assert sql.count == 3  # the weeks, the member's outcomes, the pledges archived too
+        await s.say('!pledge new "Read a book" per week')
+        await s.say("!pledge join 3")
+        await s.say("!pledge list")
+        with StatementCounter() as sql:
+            again = await picture_data.member_weeks(group, you.id)
+        assert again is not None
+        titles = [p.title for p in again.pledges]
+        assert titles == ["Call a neighbour", "Walk to work", "Read a book"]
+        assert sql.count == 2  # the weeks are kept; a new pledge dropped the pledge lists

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -106,6 +106,31 @@ async def test_a_rolled_back_change_leaves_the_committed_record(database_url: st
         renamed = await groups.find_group("console", "console")
         assert renamed is not None
         assert renamed.name == "renamed"
+
+
+WEEKS_READ = 'FROM "group_weeks"'
+
+
+async def test_a_closed_week_is_seen_by_the_next_summary_and_grid(database_url: str):
+    """A group's closed weeks are kept with its record; closing a week drops them."""
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" per week')
+        await s.say("!done 1")
+        assert "Last closed week" not in await s.say("!summary")
+        with StatementCounter() as sql:
+            assert "Last closed week" not in await s.say("!summary")
+            await s.say("!streak")  # no week closed yet: no picture, but the weeks are known
+        assert [t for t in sql.statements if WEEKS_READ in t] == []
+        await s.wait(timedelta(days=7, hours=4))  # past next Monday 12:00: the week closed
+        with StatementCounter() as sql:
+            summary = await s.say("!summary")
+        assert "Last closed week: 100% kept." in summary
+        assert len([t for t in sql.statements if WEEKS_READ in t]) == 1  # read again once
+        with StatementCounter() as sql:
+            assert "Last closed week: 100% kept." in await s.say("!summary")
+            streak = await s.say("!streak")
+        assert "Call a neighbour" in streak
+        assert [t for t in sql.statements if WEEKS_READ in t] == []
 
 
 def _group(gid: int, external_id: str, name: str = "g") -> GroupRec:
@@ -228,6 +253,21 @@ async def test_a_change_in_one_process_is_seen_by_the_next_command_of_another(po
             assert "(paused)" not in await s.say("!pledge list")
             await _ask(other, "you", '!pledge new "Walk to work" daily')
             assert "Walk to work" in await s.say("!pledge list")
+
+
+async def test_a_week_closed_by_one_process_is_seen_by_another(postgres_url: str):
+    async with open_session(postgres_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" per week')
+        await s.say("!done 1")
+        with second_engine(postgres_url) as other:
+            first = await _ask(other, "you", "!summary")  # its clock stays at START
+            assert "Last closed week" not in first["text"]
+            again = await _ask(other, "you", "!summary")
+            assert again["hits"] > first["hits"]
+            await s.wait(timedelta(days=7, hours=4))  # this process closes the week
+            seen = await _ask(other, "you", "!summary")
+            assert "Last closed week: 100% kept." in seen["text"]
+            assert "Group streak: 1 week" in seen["text"]
 
 
 async def test_while_the_listen_connection_is_down_the_cache_is_off(postgres_url: str):
