@@ -37,7 +37,7 @@ from storage import pledges as pledge_queries
 from storage import record_cache
 from storage import sent as sent_queries
 from storage.records import GroupDefaults, GroupRec, MemberRec, PledgeRec
-from storage.transaction import savepoint
+from storage.transaction import undone_on_error
 
 log = logging.getLogger("logoff.engine")
 
@@ -289,9 +289,9 @@ class Engine:
         about = log_context.enter(place.platform, None if place.is_direct else place.external_id)
         try:
             # Under `EventClaims.handle_once` the command's writes share a transaction with its
-            # stored reply: a refused or failed command takes back what it wrote (savepoint)
-            # and leaves that transaction usable for the reply that says so.
-            async with self._lock, savepoint():
+            # stored reply: a refused or failed command's writes are taken back (that whole
+            # transaction is rolled back, and the reply that says so stored in a new one).
+            async with self._lock, undone_on_error():
                 # Cached records: what other processes changed before now is seen now.
                 await record_cache.sync()
                 reply = self._scrub(await run(), place.platform)
