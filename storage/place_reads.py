@@ -3,10 +3,11 @@
 A command typed in a group the process has not seen (or by a member it has not seen) read
 them one statement each (`groups.ensure_group`, `pledges.group_pledges`, `closing.nothing_due`,
 `groups.ensure_member`): four round trips, or four hand-offs to aiosqlite's thread, before the
-command's own. `warm_place` reads whatever of them the record cache lacks in one statement
-and puts it there, under the cache's rules (a ticket taken before the read), so those
-functions then find it. Nothing is stored while the cache is off; rows it does not find
-(a new group or member) are left to those functions to create.
+command's own. Where the record cache lacks any of the group's, `warm_place` reads them all
+and the member in one statement and puts them there, under the cache's rules (a ticket taken
+before the read), so those functions then find them; where it has the group's, a member not
+seen yet is read by `ensure_member` alone (a narrower statement). Nothing is stored while the
+cache is off; rows it does not find (a new group or member) are left to those functions.
 """
 
 from __future__ import annotations
@@ -71,10 +72,8 @@ def _part(row: dict[str, Any], alias: str, model: type[Any]) -> Any | None:
 async def warm_place(platform: str, group_external_id: str, member_external_id: str) -> None:
     """Read what the cache lacks of this group and member, in one statement (see above)."""
     ticket = cache.ticket()
-    if ticket is None or cache.knows_place(
-        platform, group_external_id, member_external_id, STATUSES
-    ):
-        return
+    if ticket is None or cache.knows_group(platform, group_external_id, STATUSES):
+        return  # a member not seen yet costs `ensure_member` one read, as it costs this one
     conn = connections.get("default")
     params = [platform, group_external_id, platform, member_external_id]
     rows = await conn.execute_query_dict(_statement(conn), params)

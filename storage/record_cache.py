@@ -140,22 +140,15 @@ class RecordCache:
         """(earliest instant, or None for never) when known; None when not."""
         return self._hit(self._due.get(group_id), DUE, group_id)
 
-    def knows_place(
-        self,
-        platform: str,
-        group_external_id: str,
-        member_external_id: str,
-        statuses: tuple[str, ...],
-    ) -> bool:
-        """Whether a command there would find its group, the group's pledges and due instant,
-        and its member all here (counted neither as hits nor as misses; False while a change
-        is pending in the open transaction)."""
+    def knows_group(self, platform: str, external_id: str, statuses: Statuses) -> bool:
+        """Whether a command there would find its group and the group's pledges and due
+        instant all here (counted neither as hits nor as misses; False while a change is
+        pending in the open transaction)."""
         if not self.enabled or _pending.get():
             return False
-        group_id = self._group_ids.get((platform, group_external_id))
+        group_id = self._group_ids.get((platform, external_id))
         return (
             group_id is not None
-            and (platform, member_external_id) in self._members.items
             and group_id in self._groups.items
             and (group_id, statuses) in self._pledges.items
             and group_id in self._due.items
