@@ -177,6 +177,33 @@ def measured(work: Coroutine[Any, Any, T]) -> T:
     return result
 
 
+class HandoffCounter:
+    """Counts hand-offs to aiosqlite's thread while active (`with HandoffCounter() as h`): each
+    is one queued call and one wake-up of the event loop, whatever SQL (or none) it runs."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._saved: Any = None
+
+    def __enter__(self) -> HandoffCounter:
+        import aiosqlite.core
+
+        fn = aiosqlite.core.Connection._execute
+        self._saved = fn
+
+        async def counted(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await fn(conn, *args, **kwargs)
+
+        aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import aiosqlite.core
+
+        aiosqlite.core.Connection._execute = self._saved  # type: ignore[method-assign]
+
+
 def machine() -> str:
     """CPU model, cores, RAM, Python and SQLite versions: printed with every figure."""
     import os

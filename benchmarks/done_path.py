@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks.common import StatementCounter, machine, percentile, postgres
+from benchmarks.common import HandoffCounter, StatementCounter, machine, percentile, postgres
 from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import Config
@@ -96,12 +96,13 @@ async def run(url: str, samples: int) -> None:
         await say(f"m{i}", "!pledge join 1")
     for i in range(MEMBERS):
         await say(f"m{i}", "!done 1")
-    with StatementCounter() as sql, transaction_calls() as tx:
+    with StatementCounter() as sql, transaction_calls() as tx, HandoffCounter() as handoffs:
         await say("m3", "!done 1")
     print(f"statements on one `!done` (claim + handle + answered): {sql.count}")
     for s in sql.statements:
         print("   ", s[:100])
     print("transaction calls:", dict(tx))
+    print(f"aiosqlite thread hand-offs: {handoffs.count}")
     before, after = [], []
     for k in range(samples):
         clock.set(clock.now() + timedelta(seconds=7))  # below the per-member rate limit

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from benchmarks import deployment as dep
-from benchmarks.common import StatementCounter, machine, percentile, postgres
+from benchmarks.common import HandoffCounter, StatementCounter, machine, percentile, postgres
 from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import Config
@@ -30,7 +30,7 @@ STATEMENT_SAMPLES = 20
 # thread; not PostgreSQL's server): on a loaded shared machine it moves far less than latency.
 
 
-async def _commands(samples: int, active: int) -> dict[str, str]:
+async def _commands(samples: int, active: int, show: bool = False) -> dict[str, str]:
     """Each command twice: typed by members seen before (the record cache holds their group,
     member and pledges, and their group's closed weeks: a community's steady state) and by
     random members of all 100,000 (most of them the first time this process sees them)."""
@@ -78,17 +78,23 @@ async def _commands(samples: int, active: int) -> dict[str, str]:
             times = [await call(pick(), text) for _ in range(samples)]
             hit = cache.hits - hits
             looked = hit + cache.misses - misses
-            counts, cpu = [], []
+            counts, cpu, handoffs = [], [], []
             for _ in range(STATEMENT_SAMPLES):  # counted apart: the counter's wrapper costs time
-                with StatementCounter() as sql:
+                with StatementCounter() as sql, HandoffCounter() as thread:
                     started = time.process_time()
                     await call(pick(), text)
                     cpu.append((time.process_time() - started) * 1000)
                 counts.append(sql.count)
+                handoffs.append(thread.count)
+            if show:
+                print(f"{text} ({label}), the last counted call:")
+                for statement in sql.statements:
+                    print("   ", statement[:110])
             figures[f"{text} ({label})"] = (
                 f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms "
                 f"(n={len(times)}); {statistics.median(counts):.0f} SQL statements "
-                f"(min {min(counts)}, max {max(counts)} of {STATEMENT_SAMPLES} calls); "
+                f"(min {min(counts)}, max {max(counts)} of {STATEMENT_SAMPLES} calls), "
+                f"{statistics.median(handoffs):.0f} aiosqlite hand-offs; "
                 f"record cache {100 * hit / max(1, looked):.0f}% hits; "
                 f"CPU {statistics.median(cpu):.1f} ms median of those calls"
             )
@@ -120,11 +126,11 @@ async def _summaries() -> list[str]:
     return lines
 
 
-async def run(url: str, samples: int, active: int) -> list[str]:
+async def run(url: str, samples: int, active: int, show: bool = False) -> list[str]:
     await database.open_database(url)
     try:
         summaries = await _summaries()
-        commands = await _commands(samples, active)
+        commands = await _commands(samples, active, show)
     finally:
         await database.close_database()
     return [*summaries, *(f"command {k}: {v}" for k, v in commands.items())]
@@ -137,6 +143,9 @@ def main() -> None:
     parser.add_argument(
         "--active", type=int, default=2000, help="members seen before (in ordinary groups)"
     )
+    parser.add_argument(
+        "--statements", action="store_true", help="print the statements of one call of each"
+    )
     args = parser.parse_args()
     print(machine())
     if args.backend == "sqlite":
@@ -144,11 +153,11 @@ def main() -> None:
         print("deployment: " + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
         with tempfile.TemporaryDirectory() as tmp:
             url = dep.sqlite_copy(Path(tmp) / "bench.db")
-            lines = asyncio.run(run(url, args.samples, args.active))
+            lines = asyncio.run(run(url, args.samples, args.active, args.statements))
     else:
         with postgres() as url:
             print(f"loaded into PostgreSQL in {asyncio.run(dep.load_postgres(url)):.1f} s")
-            lines = asyncio.run(run(url, args.samples, args.active))
+            lines = asyncio.run(run(url, args.samples, args.active, args.statements))
     for line in lines:
         print(f"engine ({args.backend}): {line}")
     if args.backend == "postgres":

@@ -50,7 +50,7 @@ _EARLIEST_SQL = (
 )
 
 
-def _instant(value: Any) -> datetime:
+def read_instant(value: Any) -> datetime:
     """SQLite hands back ISO text, asyncpg aware datetimes: both as aware UTC datetimes."""
     if isinstance(value, datetime):
         return value
@@ -74,7 +74,7 @@ async def nothing_due(group_id: int, now: datetime) -> bool:
         a, b = placeholders(conn, 2).split(", ")
         sql = _EARLIEST_SQL.format(a=a, b=b, kind=deferred.KIND, status=deferred.WAITING)
         _, rows = await conn.execute_query(sql, [int(group_id), int(group_id)])
-        found = [_instant(v) for v in tuple(rows[0]) if v is not None] if rows else []
+        found = [read_instant(v) for v in tuple(rows[0]) if v is not None] if rows else []
         earliest = min(found) if found else None
         cache.put_due(ticket, group_id, earliest)
         known = (earliest,)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 
 from storage import convert
 from storage import models as m
+from storage.inserts import RETURNS, insert_new
 from storage.record_cache import GROUP, MEMBER, cache, changed, created
 from storage.records import GroupDefaults, GroupRec, MemberRec
 from storage.transaction import savepoint
@@ -40,26 +42,10 @@ async def ensure_group(
     ticket = cache.ticket()
     row = await m.Group.get_or_none(platform=platform, external_id=external_id)
     if row is None:
-        try:
-            async with savepoint():
-                row = await m.Group.create(
-                    platform=platform,
-                    external_id=external_id,
-                    name=name[:200],
-                    timezone=defaults.timezone,
-                    week_start=defaults.week_start,
-                    summary_slot=defaults.summary_slot,
-                    prompt_slot=defaults.prompt_slot,
-                    grace_hours=defaults.grace_hours,
-                    quiet_hours=defaults.quiet_hours,
-                    weekly_message_cap=defaults.weekly_message_cap,
-                    threshold=defaults.threshold,
-                    created_at=now,
-                )
-        except IntegrityError:  # created concurrently by another event
-            row = await m.Group.get(platform=platform, external_id=external_id)
-        else:
-            created(GROUP, row.id)
+        settings = dataclasses.asdict(defaults)  # every field names a group setting
+        values = {"name": name[:200], "created_at": now, **settings}
+        row, new = await _made_or_found(m.Group, GROUP, platform, external_id, values)
+        if new:
             return convert.group(row)
     elif name and row.name != name[:200]:
         row.name = name[:200]
@@ -69,6 +55,29 @@ async def ensure_group(
     group = convert.group(row)
     cache.put_group(ticket, group)
     return group
+
+
+M = TypeVar("M", m.Group, m.Member)
+
+
+async def _made_or_found(
+    model: type[M], kind: str, platform: str, external_id: str, values: dict[str, Any]
+) -> tuple[M, bool]:
+    """A new group or member row (True), or the one another event or process made meanwhile."""
+    key = {"platform": platform, "external_id": external_id}
+    made: M | None
+    if RETURNS:
+        made = await insert_new(model, tuple(key), **key, **values)
+    else:
+        try:
+            async with savepoint():
+                made = await model.create(platform=platform, external_id=external_id, **values)
+        except IntegrityError:
+            made = None
+    if made is None:
+        return await model.get(platform=platform, external_id=external_id), False
+    created(kind, made.id)
+    return made, True
 
 
 async def get_group(group_id: int) -> GroupRec | None:
@@ -119,18 +128,9 @@ async def ensure_member(
     ticket = cache.ticket()
     row = await m.Member.get_or_none(platform=platform, external_id=external_id)
     if row is None:
-        try:
-            async with savepoint():
-                row = await m.Member.create(
-                    platform=platform,
-                    external_id=external_id,
-                    display_name=display_name[:200],
-                    created_at=now,
-                )
-        except IntegrityError:
-            row = await m.Member.get(platform=platform, external_id=external_id)
-        else:
-            created(MEMBER, row.id)
+        values = {"display_name": display_name[:200], "created_at": now}
+        row, new = await _made_or_found(m.Member, MEMBER, platform, external_id, values)
+        if new:
             return convert.member(row)
     elif display_name and row.display_name != display_name[:200]:
         row.display_name = display_name[:200]

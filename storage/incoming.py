@@ -14,6 +14,14 @@ predecessor is dead: the data directory is locked), anyone else once the lease r
 taken-over `claimed` event is handled again (nothing of a first attempt was committed); a
 taken-over `handled` one has its stored reply looked for on the platform and sent
 only if it is not there.
+
+On SQLite (one process on the database) `take` writes no row: the claim is written by the
+event's first write, `store_reply` inside the handling transaction or `answered`, one statement
+that inserts the row or takes it over if it is ours (`claim`'s own durable commit bought
+nothing there: a process killed before the handling commit left a `claimed` row that the next
+run of the same instance takes back at once, which is what finding no row does). Even two
+processes on one file stay exactly-once in what they store: the first handling transaction to
+commit inserts the row, the other's `store_reply` finds it someone else's and rolls back.
 """
 
 from __future__ import annotations
@@ -24,10 +32,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.connection import connections
 from tortoise.exceptions import IntegrityError
 
 from storage import models as m
-from storage.transaction import LockWaitRanOut, durable, durable_unless_inside
+from storage.dialect import is_postgres
+from storage.transaction import (
+    LockWaitRanOut,
+    Redoable,
+    durable,
+    durable_unless_inside,
+    redoable,
+)
 
 CLAIMED = "claimed"
 HANDLED = "handled"
@@ -95,6 +111,29 @@ async def claim(
     row = await m.IncomingEvent.get_or_none(platform=platform, event_id=event_id)
     if row is None:  # pruned in between: it is weeks old
         return Claim(DONE)
+    return await _take_over(row, owner, now, lease)
+
+
+def written_late() -> bool:
+    """True where `take` leaves the claim to the event's first write (SQLite: one process)."""
+    return not is_postgres()
+
+
+async def take(
+    platform: str, event_id: str, owner: str, now: datetime, lease: timedelta = LEASE
+) -> Claim:
+    """`claim` as the adapters' `EventClaims` needs it: on SQLite one read, and no row written
+    until the event's first write (see the module's docstring); elsewhere `claim`."""
+    if not written_late():
+        return await claim(platform, event_id, owner, now, lease)
+    row = await m.IncomingEvent.get_or_none(platform=platform, event_id=event_id)
+    if row is None:
+        return Claim(RUN)
+    return await _take_over(row, owner, now, lease)
+
+
+async def _take_over(row: m.IncomingEvent, owner: str, now: datetime, lease: timedelta) -> Claim:
+    """The event has a claim already: done, someone else's, or ours to take back."""
     if row.status == ANSWERED:
         return Claim(DONE)
     if instance_of(row.owner) != instance_of(owner) and row.lease_until > now:
@@ -115,26 +154,78 @@ async def claim(
 
 
 @contextlib.asynccontextmanager
-async def handling() -> AsyncIterator[None]:
+async def handling() -> AsyncIterator[Redoable]:
     """The transaction an event is handled in: its effects and `store_reply` commit together
-    (on disk before it returns), or neither does."""
-    async with durable():
-        yield
+    (on disk before it returns), or neither does. What it yields says whether a command in it
+    failed (`transaction.undone_on_error`): its caller then rolls it all back and stores only
+    the reply, in a transaction of its own."""
+    async with durable(), redoable() as failures:
+        yield failures
 
 
-async def store_reply(platform: str, event_id: str, owner: str, reply: dict[str, Any]) -> bool:
+# One statement for a claim written late (SQLite): the row is inserted, or updated if it is
+# ours and still open; a row of another owner, or answered, is left alone (no change counted).
+_UPSERT = (
+    'INSERT INTO "incoming_events" ("platform", "event_id", "owner", "status", "lease_until", '
+    '"reply", "claimed_at") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("platform", "event_id") '
+    'DO UPDATE SET "status" = excluded."status", "reply" = excluded."reply" '
+    'WHERE "incoming_events"."owner" = excluded."owner"{open}'
+)
+_UPSERT_OPEN = f" AND \"incoming_events\".\"status\" IN ('{CLAIMED}', '{HANDLED}')"
+
+
+async def _write_late(
+    platform: str,
+    event_id: str,
+    owner: str,
+    status: str,
+    reply: dict[str, Any] | None,
+    now: datetime,
+    only_open: bool,
+) -> bool:
+    fields = m.IncomingEvent._meta.fields_map
+    params = [
+        platform,
+        event_id,
+        owner,
+        status,
+        fields["lease_until"].to_db_value(now + LEASE, m.IncomingEvent),
+        fields["reply"].to_db_value(reply, m.IncomingEvent),
+        fields["claimed_at"].to_db_value(now, m.IncomingEvent),
+    ]
+    sql = _UPSERT.format(open=_UPSERT_OPEN if only_open else "")
+    changed, _ = await connections.get("default").execute_query(sql, params)
+    return bool(changed)
+
+
+async def store_reply(
+    platform: str,
+    event_id: str,
+    owner: str,
+    reply: dict[str, Any],
+    now: datetime | None = None,
+) -> bool:
     """The event's effects are stored; keep its reply until it is out. False: claim lost.
 
-    Inside `handling()` it is part of that durable transaction, with the event's effects."""
+    Inside `handling()` it is part of that durable transaction, with the event's effects.
+    With `now` on SQLite it also writes a claim `take` left unwritten (taken at `now`)."""
     async with durable_unless_inside():
+        if now is not None and written_late():
+            return await _write_late(platform, event_id, owner, HANDLED, reply, now, True)
         changed = await m.IncomingEvent.filter(
             platform=platform, event_id=event_id, owner=owner, status__in=[CLAIMED, HANDLED]
         ).update(status=HANDLED, reply=reply)
     return bool(changed)
 
 
-async def answered(platform: str, event_id: str, owner: str) -> None:
-    """The reply is out (or there was none to send): the event is finished."""
+async def answered(platform: str, event_id: str, owner: str, now: datetime | None = None) -> None:
+    """The reply is out (or there was none to send): the event is finished.
+
+    With `now` on SQLite it also writes a claim `take` left unwritten (an event finished
+    without a handling transaction: a greeting, a reaction handled silently)."""
+    if now is not None and written_late():
+        await _write_late(platform, event_id, owner, ANSWERED, None, now, False)
+        return
     await m.IncomingEvent.filter(platform=platform, event_id=event_id, owner=owner).update(
         status=ANSWERED, reply=None
     )

@@ -73,6 +73,7 @@ class _Lru(Generic[K, V]):
 
 
 Place = tuple[str, str]
+Statuses = tuple[str, ...]
 PledgeKey = tuple[int, tuple[str, ...]]
 
 
@@ -146,6 +147,20 @@ class RecordCache:
     def due(self, group_id: int) -> tuple[datetime | None] | None:
         """(earliest instant, or None for never) when known; None when not."""
         return self._hit(self._due.get(group_id), DUE, group_id)
+
+    def knows_group(self, platform: str, external_id: str, statuses: Statuses) -> bool:
+        """Whether a command there would find its group and the group's pledges and due
+        instant all here (counted neither as hits nor as misses; False while a change is
+        pending in the open transaction)."""
+        if not self.enabled or _pending.get():
+            return False
+        group_id = self._group_ids.get((platform, external_id))
+        return (
+            group_id is not None
+            and group_id in self._groups.items
+            and (group_id, statuses) in self._pledges.items
+            and group_id in self._due.items
+        )
 
     # -- storing ----------------------------------------------------------------------------
 

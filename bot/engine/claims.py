@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
+from bot import crash_points
 from bot.clock import Clock
 from bot.engine.writer_lock import WriterLock
 from bot.messages.notices import reply_from_json, reply_to_json
@@ -26,6 +27,10 @@ T = TypeVar("T")
 
 class _ClaimLost(Exception):
     """Raised inside the handling transaction to roll it back: another process has the event."""
+
+
+class _Undo(Exception):
+    """Raised inside the handling transaction to roll it back: the command in it failed."""
 
 
 def reply_key(event_id: str) -> str:
@@ -43,7 +48,12 @@ class EventClaims:
         self.writer = writer or WriterLock()
 
     async def claim(self, platform: str, event_id: str) -> Claim:
-        return await incoming.claim(platform, event_id, self.owner, self.clock.now())
+        """Whose the event is (storage.incoming.take: on SQLite the claim is written with the
+        event's first write, `store_reply` in the handling transaction or `answered`)."""
+        claim = await incoming.take(platform, event_id, self.owner, self.clock.now())
+        if claim.state == RUN:
+            crash_points.reached("claimed")  # taken, nothing of the event committed yet
+        return claim
 
     async def store_reply(
         self,
@@ -59,7 +69,7 @@ class EventClaims:
             "reply": reply_to_json(reply) if reply is not None else None,
             "target": dict(target or {}),
         }
-        return await incoming.store_reply(platform, event_id, self.owner, stored)
+        return await incoming.store_reply(platform, event_id, self.owner, stored, self.clock.now())
 
     async def handle_once(
         self,
@@ -75,13 +85,26 @@ class EventClaims:
         by whoever takes it over. After it, the claim is `handled`: a takeover finds the reply
         and only sends it; the handler never runs twice (a second `pledge new` would be a
         second pledge). None: the claim was lost meanwhile, and nothing of this run is kept.
+
+        A command that failed or was refused (the engine's `undone_on_error`) keeps nothing
+        of what it wrote: the transaction is rolled back and its reply (the error) stored in
+        a new one. A process killed in between committed nothing: the event is handled again.
         """
         try:
-            async with self.writer, incoming.handling():
-                result = await handle()
-                reply, target = reply_of(result)
-                if not await self.store_reply(platform, event_id, reply, target):
-                    raise _ClaimLost(event_id)
+            async with self.writer:
+                try:
+                    async with incoming.handling() as failures:
+                        result = await handle()
+                        reply, target = reply_of(result)
+                        if failures.failed:
+                            raise _Undo(event_id)
+                        if not await self.store_reply(platform, event_id, reply, target):
+                            raise _ClaimLost(event_id)
+                except _Undo:
+                    crash_points.reached("undone")  # rolled back, the reply not stored yet
+                    async with incoming.handling():
+                        if not await self.store_reply(platform, event_id, reply, target):
+                            raise _ClaimLost(event_id) from None
         except _ClaimLost:
             return None
         return result
@@ -92,7 +115,7 @@ class EventClaims:
         return reply_from_json(raw) if raw else None
 
     async def answered(self, platform: str, event_id: str) -> None:
-        await incoming.answered(platform, event_id, self.owner)
+        await incoming.answered(platform, event_id, self.owner, self.clock.now())
 
     async def forget(self, platform: str, event_id: str) -> None:
         """The event's id may come again as a new event (storage.incoming.forget)."""

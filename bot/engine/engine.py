@@ -33,11 +33,11 @@ from bot.rules import streaks
 from storage import checkins as checkin_queries
 from storage import events as event_queries
 from storage import groups as group_queries
+from storage import place_reads, record_cache
 from storage import pledges as pledge_queries
-from storage import record_cache
 from storage import sent as sent_queries
 from storage.records import GroupDefaults, GroupRec, MemberRec, PledgeRec
-from storage.transaction import savepoint
+from storage.transaction import undone_on_error
 
 log = logging.getLogger("logoff.engine")
 
@@ -136,6 +136,7 @@ class Engine:
             command = self.registry.commands.get(path)
             if command is None:
                 raise UserError(f"I don't know the command `{' '.join(path)}`.")
+            await self._warm(actor, place)
             return await self._invoke(actor, place, command, raw, event_id)
 
         return await self._guard(actor, place, event_id, run, "slash")
@@ -289,9 +290,9 @@ class Engine:
         about = log_context.enter(place.platform, None if place.is_direct else place.external_id)
         try:
             # Under `EventClaims.handle_once` the command's writes share a transaction with its
-            # stored reply: a refused or failed command takes back what it wrote (savepoint)
-            # and leaves that transaction usable for the reply that says so.
-            async with self._lock, savepoint():
+            # stored reply: a refused or failed command's writes are taken back (that whole
+            # transaction is rolled back, and the reply that says so stored in a new one).
+            async with self._lock, undone_on_error():
                 # Cached records: what other processes changed before now is seen now.
                 await record_cache.sync()
                 reply = self._scrub(await run(), place.platform)
@@ -323,6 +324,13 @@ class Engine:
     def _event_key(actor: Actor, event_id: str) -> str:
         return f"{actor.platform}:{event_id}"[:255]
 
+    @staticmethod
+    async def _warm(actor: Actor, place: Place) -> None:
+        """What a command in a group reads first, in one statement where the record cache
+        lacks any of it (storage.place_reads)."""
+        if not place.is_direct:
+            await place_reads.warm_place(place.platform, place.external_id, actor.external_id)
+
     async def _member(self, actor: Actor) -> MemberRec:
         name = clean_text(actor.display_name)[:100] or actor.external_id
         return await group_queries.ensure_member(
@@ -347,6 +355,7 @@ class Engine:
         tokens = tokenize(body)
         command, used = self.registry.lookup([t.text for t in tokens[:2]], self.prefix)
         args_tokens = tokens[used:]
+        await self._warm(actor, place)
         group = await self._group(place)
         pledges = (
             await pledge_queries.group_pledges(group.id, ("active", "paused"))

@@ -1,33 +1,7 @@
-"""Crash points for soak tests: SIGKILL this process at a named step, when the env says so.
-
-`LOGOFF_CRASH_POINTS="accepted:0.2,replied:0.1"` kills the process with a probability of 0.2
-each time the scheduler reaches "accepted" (the platform took a batch, nothing is recorded
-yet) and so on. Unset (always, outside tests) every point is a no-op.
-"""
+"""Crash points (bot.crash_points) under the name the scheduler and the adapters import."""
 
 from __future__ import annotations
 
-import os
-import random
-import signal
+from bot.crash_points import ENV, reached
 
-ENV = "LOGOFF_CRASH_POINTS"
-
-
-def _parse(spec: str) -> dict[str, float]:
-    points: dict[str, float] = {}
-    for item in spec.split(","):
-        name, _, chance = item.strip().partition(":")
-        if name:
-            points[name] = float(chance or "1")
-    return points
-
-
-def reached(name: str) -> None:
-    """Die here, as a SIGKILL would, if the soak asked for it."""
-    spec = os.environ.get(ENV)
-    if not spec:
-        return
-    chance = _parse(spec).get(name)
-    if chance and random.random() < chance:
-        os.kill(os.getpid(), signal.SIGKILL)
+__all__ = ["ENV", "reached"]

@@ -24,6 +24,7 @@ from storage import scheduling as round_queries
 from storage import sent as sent_queries
 from storage.records import NewJob
 from storage.scheduling import SentRecord
+from storage.transaction import undone_on_error
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -160,7 +161,72 @@ async def test_a_command_and_its_stored_reply_commit_together_or_not_at_all(data
         with pytest.raises(RuntimeError):
             await claims.handle_once("matrix", "$fail", fails, reply_of)
         assert await group_queries.find_member("matrix", "@failed:x") is None
-        assert await incoming.get("matrix", "$fail") == (incoming.CLAIMED, claims.owner)
+        # On SQLite the claim was never written (storage.incoming.take): nothing to take back.
+        left = None if incoming.written_late() else (incoming.CLAIMED, claims.owner)
+        assert await incoming.get("matrix", "$fail") == left
+        assert (await incoming.claim("matrix", "$fail", "inst:next", NOW)).state == RUN
+    finally:
+        await database.close_database()
+
+
+async def test_a_claim_taken_on_sqlite_is_written_by_the_events_first_write(database_url: str):
+    """storage.incoming.take: one read on SQLite, the row inserted by `store_reply` (in the
+    handling transaction) or `answered`; never over another owner's row. PostgreSQL claims
+    at once, as `claim` does."""
+    await _open(database_url)
+    try:
+        late = incoming.written_late()
+        assert late == database_url.startswith("sqlite")
+        assert (await incoming.take("matrix", "$t", "a:1", NOW)).state == incoming.RUN
+        assert await incoming.get("matrix", "$t") == (None if late else (incoming.CLAIMED, "a:1"))
+        assert await incoming.store_reply("matrix", "$t", "a:1", {"text": "hi"}, NOW)
+        assert await incoming.get("matrix", "$t") == (incoming.HANDLED, "a:1")
+        replied = await incoming.take("matrix", "$t", "a:2", NOW)
+        assert (replied.state, replied.reply) == (incoming.REPLY, {"text": "hi"})
+        # The old run's late write cannot land on the row the new run holds.
+        assert not await incoming.store_reply("matrix", "$t", "a:1", {"text": "old"}, NOW)
+        await incoming.answered("matrix", "$t", "a:2", NOW)
+        assert (await incoming.take("matrix", "$t", "b:1", NOW)).state == incoming.DONE
+        assert not await incoming.store_reply("matrix", "$t", "a:2", {"text": "again"}, NOW)
+        # Finished without a handling transaction (a greeting): `answered` writes the row.
+        assert (await incoming.take("matrix", "$hello", "a:2", NOW)).state == incoming.RUN
+        await incoming.answered("matrix", "$hello", "a:2", NOW)
+        assert await incoming.get("matrix", "$hello") == (incoming.ANSWERED, "a:2")
+        # Another owner's claim stands: neither a store nor an answer of ours changes it.
+        assert (await incoming.claim("matrix", "$b", "b:1", NOW)).state == incoming.RUN
+        assert (await incoming.take("matrix", "$b", "a:2", NOW)).state == incoming.HELD
+        assert not await incoming.store_reply("matrix", "$b", "a:2", {"text": "no"}, NOW)
+        await incoming.answered("matrix", "$b", "a:2", NOW)
+        assert await incoming.get("matrix", "$b") == (incoming.CLAIMED, "b:1")
+    finally:
+        await database.close_database()
+
+
+async def test_a_command_that_fails_in_its_transaction_keeps_only_its_reply(database_url: str):
+    """EventClaims.handle_once with a block under `undone_on_error` that raised (the engine's
+    refused or failed command): what it wrote is rolled back, the reply is stored."""
+    await _open(database_url)
+    try:
+        clock = VirtualClock(NOW)
+        claims = EventClaims(clock, "inst")
+
+        async def refused() -> str:
+            try:
+                async with undone_on_error():
+                    await group_queries.ensure_member("matrix", "@half:x", "half", NOW)
+                    raise ValueError("refused half-way")
+            except ValueError:
+                return "refused"
+
+        def reply_of(text: str) -> tuple[Reply | None, dict[str, str]]:
+            return Reply(text), {}
+
+        assert (await claims.claim("matrix", "$r")).state == RUN
+        assert await claims.handle_once("matrix", "$r", refused, reply_of) == "refused"
+        assert await group_queries.find_member("matrix", "@half:x") is None
+        again = await incoming.claim("matrix", "$r", "inst:later", NOW)
+        assert again.state == incoming.REPLY
+        assert EventClaims.stored_reply(again) == Reply("refused")
     finally:
         await database.close_database()
 

@@ -19,6 +19,8 @@ import pytest
 
 from benchmarks.common import StatementCounter
 from storage import groups, record_cache
+from storage import models as m
+from storage.inserts import insert_new
 from storage.record_cache import GROUP, RecordCache, cache
 from storage.records import GroupRec
 from storage.transaction import atomic
@@ -302,3 +304,45 @@ async def database_raw(url: str) -> Any:
     import asyncpg  # type: ignore[import-untyped]
 
     return await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+
+
+async def test_a_place_not_seen_is_read_in_one_statement(database_url: str):
+    """storage.place_reads: a command in a group and from a member the process has not seen
+    (the cache cleared) reads the group, its pledges, its due instant and the member in one
+    statement, and the next command there reads none of them."""
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" times 2 per week')
+        cache.clear()
+        with StatementCounter() as sql:
+            listed = await s.say("!pledge list")
+        assert "Call a neighbour" in listed
+        assert len([t for t in sql.statements if "g__id" in t]) == 1
+        assert _cached_reads(sql.statements) == []
+        assert not [t for t in sql.statements if "jobs" in t and "g__id" not in t]
+        with StatementCounter() as again:
+            assert await s.say("!pledge list") == listed
+        assert not [t for t in again.statements if "g__id" in t]
+
+
+async def test_a_new_member_is_inserted_in_one_statement_and_once(database_url: str):
+    """storage.inserts.insert_new: the row, or None when its key exists; inside a transaction
+    a conflict leaves it usable (no savepoint: PostgreSQL aborts on a failed statement)."""
+    async with open_session(database_url, START, "Europe/Berlin"):
+        with StatementCounter() as sql:
+            made = await groups.ensure_member("console", "new", "New", START)
+        assert made.display_name == "New"
+        assert [t.split(" ", 1)[0] for t in sql.statements] == ["SELECT", "INSERT"]
+        async with atomic():
+            again = await insert_new(
+                m.Member,
+                ("platform", "external_id"),
+                platform="console",
+                external_id="new",
+                display_name="Other",
+                created_at=START,
+            )
+            assert again is None
+            assert (await groups.ensure_member("console", "new", "New", START)).id == made.id
+        found = await groups.find_member("console", "new")
+        assert found is not None
+        assert (found.id, found.display_name) == (made.id, "New")

@@ -11,7 +11,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,6 +56,17 @@ async def _one_bot(
         await member.close()
 
 
+def _points_bot(
+    tmp_path: Path, synapse_server: SynapseServer, backend: str, request: pytest.FixtureRequest
+) -> AbstractAsyncContextManager[tuple[MatrixSoak, Instance, Member, Tally]]:
+    """`_one_bot` on a SQLite file or on a new PostgreSQL database."""
+    if backend == "sqlite":
+        url = f"sqlite://{tmp_path}/points.db"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database(unique("points"))
+    return _one_bot(MatrixSoak(tmp_path / "points", synapse_server, url))
+
+
 async def _killed(bot: Instance, within: float = 30) -> None:
     """Wait for the crash point's SIGKILL."""
     await asyncio.to_thread(bot.proc.wait, within)  # type: ignore[union-attr]
@@ -63,13 +74,28 @@ async def _killed(bot: Instance, within: float = 30) -> None:
     assert bot.proc.returncode == -9, bot.log_text()[-2000:]
 
 
-@pytest.mark.parametrize("point", ["handled", "replied"])
+@pytest.mark.parametrize(
+    ("backend", "point"),
+    [
+        ("sqlite", "handled"),
+        ("sqlite", "replied"),
+        ("sqlite", "claimed"),
+        ("postgres", "claimed"),
+        ("sqlite", "undone"),
+        ("postgres", "undone"),
+    ],
+)
 async def test_a_command_interrupted_at_a_crash_point_is_answered_once_after_restart(
-    tmp_path: Path, synapse_server: SynapseServer, point: str
+    tmp_path: Path, synapse_server: SynapseServer, backend: str, point: str, request
 ):
-    async with _one_bot(
-        MatrixSoak(tmp_path / "points", synapse_server, f"sqlite://{tmp_path}/points.db")
-    ) as (soak, bot, member, tally):
+    """`claimed`: the event is taken (on SQLite nothing of it is written yet, on PostgreSQL
+    its claim is committed); `undone`: a refused command's transaction was rolled back and
+    its reply not stored yet (bot.engine.claims); `handled`: written, not committed;
+    `replied`: sent, not marked answered. The restarted bot answers the command once, and
+    the check-in of `!done 1` is counted once."""
+    async with _points_bot(tmp_path, synapse_server, backend, request) as (soak, bot, member, t):
+        tally = t
+        url = soak.url
         bot.start()
         await wait_ready(bot)
         room = await member.create_room(invite=(soak.user_id,))
@@ -78,7 +104,9 @@ async def test_a_command_interrupted_at_a_crash_point_is_answered_once_after_res
         bot.env["LOGOFF_CRASH_POINTS"] = f"{point}:1"
         bot.start()
         await wait_ready(bot)
-        command = await ask(member, room, "!done 1", tally)
+        # `!done 7` is refused (there is no pledge 7): the path through `undone`.
+        text = "!done 7" if point == "undone" else "!done 1"
+        command = await ask(member, room, text, tally)
         await _killed(bot)
         answered_before = tally.replies[command]
         assert answered_before == (1 if point == "replied" else 0)
@@ -94,6 +122,10 @@ async def test_a_command_interrupted_at_a_crash_point_is_answered_once_after_res
         assert tally.replies[command] == 1
         done_answers = [b for k, b in tally.bodies.items() if k == f"reply:{command}"]
         assert len(done_answers) == 1
+        assert ("7" if point == "undone" else "Walk") in done_answers[0], done_answers
+        async with connected(url):
+            checkins = await m.CheckIn.all().count()
+        assert checkins == (0 if point == "undone" else 1)
 
 
 async def _pledges_titled(url: str, title: str) -> int:
@@ -109,16 +141,9 @@ async def test_a_pledge_made_just_before_a_kill_is_made_once_and_answered_once(
     """Issue 10: `pledge new` killed after its writes (`handled`: not committed yet; `stored`:
     committed with its reply, not sent) makes one pledge and gets one answer after restart:
     the re-delivered event runs the command again only if nothing of it was committed."""
-    if backend == "sqlite":
-        url = f"sqlite://{tmp_path}/points.db"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(unique("points"))
-    async with _one_bot(MatrixSoak(tmp_path / "points", synapse_server, url)) as (
-        soak,
-        bot,
-        member,
-        tally,
-    ):
+    async with _points_bot(tmp_path, synapse_server, backend, request) as (soak, bot, member, t):
+        tally = t
+        url = soak.url
         bot.env["LOGOFF_CRASH_POINTS"] = f"{point}:1"
         bot.start()
         await wait_ready(bot)
