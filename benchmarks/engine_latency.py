@@ -90,11 +90,15 @@ async def _commands(samples: int, active: int, show: bool = False) -> dict[str, 
                 print(f"{text} ({label}), the last counted call:")
                 for statement in sql.statements:
                     print("   ", statement[:110])
+            # aiosqlite's thread exists only on SQLite: none to count on PostgreSQL.
+            thread_line = (
+                f", {statistics.median(handoffs):.0f} aiosqlite hand-offs" if any(handoffs) else ""
+            )
             figures[f"{text} ({label})"] = (
                 f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms "
                 f"(n={len(times)}); {statistics.median(counts):.0f} SQL statements "
-                f"(min {min(counts)}, max {max(counts)} of {STATEMENT_SAMPLES} calls), "
-                f"{statistics.median(handoffs):.0f} aiosqlite hand-offs; "
+                f"(min {min(counts)}, max {max(counts)} of {STATEMENT_SAMPLES} calls)"
+                f"{thread_line}; "
                 f"record cache {100 * hit / max(1, looked):.0f}% hits; "
                 f"CPU {statistics.median(cpu):.1f} ms median of those calls"
             )
