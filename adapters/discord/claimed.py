@@ -8,7 +8,9 @@ does nothing, and in particular does not respond.
 A claimer that dies before it responds leaves that interaction unanswered: Discord wants the
 initial response within 3 s, and the other sessions cannot tell a dead claimer from a slow one
 in that time (taking over after a shorter lease would run a slow, live claimer's command twice).
-The member sees "This interaction failed" and taps again, which is a new interaction. Discord
+The member sees "This interaction failed" and taps again, which is a new interaction: a command
+keeps its effects only together with its stored reply (`EventClaims.handle_once`, one commit),
+so a claimer killed before that commit kept nothing and the second tap runs it once. Discord
 itself refuses a second initial response (40060), and a late one (10062): either means there
 is nothing left to send.
 """
@@ -21,6 +23,7 @@ from typing import TypeVar
 
 import discord
 
+from bot import crash_points
 from bot.engine import claims as states
 from bot.engine.claims import EventClaims
 from bot.messages.replies import Reply
@@ -109,13 +112,25 @@ class Once:
         await self.claims.forget(PLATFORM, event_id)
 
     async def _handled(self, event_id: str, handle: Callable[[], Awaitable[Reply]]) -> Reply:
-        reply = await handle()
-        # Stored before it is sent: whoever takes the claim over later finds the answer, not
-        # the command, left to do.
-        if not await self.claims.store_reply(PLATFORM, event_id, reply):
+        # The command's effects and its reply commit together, before the reply is sent:
+        # whoever takes the claim over later finds the answer, not the command, left to do, and
+        # a process killed before that commit kept nothing of it (a second tap runs it once).
+
+        async def run() -> Reply:
+            reply = await handle()
+            crash_points.reached("handled")  # written, not committed: handled again
+            return reply
+
+        reply = await self.claims.handle_once(PLATFORM, event_id, run, _as_stored)
+        if reply is None:
             raise LostClaim(event_id)
         return reply
 
 
 async def _ready(reply: Reply) -> Reply:
     return reply
+
+
+def _as_stored(reply: Reply) -> tuple[Reply | None, dict[str, str]]:
+    """An interaction's answer goes back through the interaction: no target to keep."""
+    return reply, {}

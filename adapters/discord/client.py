@@ -122,7 +122,7 @@ class LogoffClient(discord.Client):
     async def setup_hook(self) -> None:
         if not self.force_sync:  # `logoff discord-sync` handles no events: no claims, no lock
             instance = self.lock.acquire()  # DirectoryInUse (StartRefused): start refused
-            self.once = Once(EventClaims(self.engine.clock, instance))
+            self.once = Once(EventClaims(self.engine.clock, instance, self.engine.writer))
         self.add_dynamic_items(AnswerButton)
         try:
             await self.sync_commands(force=self.force_sync)

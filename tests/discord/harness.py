@@ -84,8 +84,12 @@ class RunningBot:
         return found
 
     async def pledges(self, channel: PeerChannel | None = None) -> list[PledgeRec]:
-        group = await self.group(channel)
-        return await pledge_queries.group_pledges(group.id, ("active", "paused"))
+        """The channel's pledges; none when no command has made its group yet (a refused
+        command's writes, the group's first record included, are rolled back)."""
+        found = await group_queries.find_group("discord", str((channel or self.peer.channel).id))
+        if found is None:
+            return []
+        return await pledge_queries.group_pledges(found.id, ("active", "paused"))
 
 
 @contextlib.asynccontextmanager
