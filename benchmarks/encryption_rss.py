@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import compile_sources, machine
+from benchmarks.common import compile_sources, measured
 from benchmarks.matrix_roundtrip import ECHO_READY, Proc, fill_jobs
 from benchmarks.peer import Member, write_logoff_config
 
@@ -152,10 +152,7 @@ def main() -> None:
     parser.add_argument("--modules", action="store_true")
     args = parser.parse_args()
     compile_sources()
-    print(machine())
-    print(f"start {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load {os.getloadavg()}")
-    asyncio.run(run(args))
-    print(f"end load {os.getloadavg()}")
+    measured(run(args))
 
 
 if __name__ == "__main__":
