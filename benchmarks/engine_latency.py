@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 
 from benchmarks import deployment as dep
-from benchmarks.common import HandoffCounter, StatementCounter, machine, percentile, postgres
+from benchmarks.common import (
+    HandoffCounter,
+    RoundTripCounter,
+    StatementCounter,
+    machine,
+    percentile,
+    postgres,
+)
 from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import Config
@@ -78,14 +85,21 @@ async def _commands(samples: int, active: int, show: bool = False) -> dict[str, 
             times = [await call(pick(), text) for _ in range(samples)]
             hit = cache.hits - hits
             looked = hit + cache.misses - misses
-            counts, cpu, handoffs = [], [], []
+            counts, cpu, handoffs, trips = [], [], [], []
+            kinds: dict[str, int] = {}
             for _ in range(STATEMENT_SAMPLES):  # counted apart: the counter's wrapper costs time
-                with StatementCounter() as sql, HandoffCounter() as thread:
+                with (
+                    StatementCounter() as sql,
+                    HandoffCounter() as thread,
+                    RoundTripCounter() as rt,
+                ):
                     started = time.process_time()
                     await call(pick(), text)
                     cpu.append((time.process_time() - started) * 1000)
                 counts.append(sql.count)
                 handoffs.append(thread.count)
+                trips.append(rt.count)
+                kinds = rt.kinds()
             if show:
                 print(f"{text} ({label}), the last counted call:")
                 for statement in sql.statements:
@@ -94,6 +108,14 @@ async def _commands(samples: int, active: int, show: bool = False) -> dict[str, 
             thread_line = (
                 f", {statistics.median(handoffs):.0f} aiosqlite hand-offs" if any(handoffs) else ""
             )
+            # Round trips to PostgreSQL (none on SQLite), the LISTEN connection's `SELECT 1`
+            # among them; what the last counted call sent, by kind.
+            if any(trips):
+                last = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+                thread_line += (
+                    f", {statistics.median(trips):.0f} round trips (max {max(trips)}; "
+                    f"last call: {last})"
+                )
             figures[f"{text} ({label})"] = (
                 f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms "
                 f"(n={len(times)}); {statistics.median(counts):.0f} SQL statements "
@@ -166,8 +188,8 @@ def main() -> None:
         print(f"engine ({args.backend}): {line}")
     if args.backend == "postgres":
         print(
-            "engine (postgres): each command also sends one `SELECT 1` on the record cache's "
-            "LISTEN connection (not counted above): what other processes changed is seen."
+            "engine (postgres): round trips count every request sent to PostgreSQL, the "
+            "record cache's `SELECT 1` on its LISTEN connection among them (listen 1)."
         )
 
 
