@@ -1,0 +1,105 @@
+"""Engine commands with asyncpg's reset query on giving a pool connection back, and without it.
+
+One process on the 100,000-member deployment in PostgreSQL, blocks of 20 commands taking turns
+(A: asyncpg's default reset, `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+ALL;`, as before pg17; B: none, as storage.database configures the pool), the same members for
+both, so a shared machine's load falls on both alike. `--url` reuses a loaded database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+
+from tortoise.connection import get_connection
+
+from benchmarks import deployment as dep
+from benchmarks.common import machine, percentile, postgres
+from bot.actors import Actor, Place
+from bot.app.bootstrap import build_engine
+from bot.app.config import Config
+from bot.clock import VirtualClock
+from storage import closing as close_queries
+from storage import database
+from storage import groups as group_queries
+
+COMMANDS = ("!done 1", "!streak", "!pledge list", "!summary")
+BLOCK = 20
+WITH, WITHOUT = "A reset query", "B none"
+
+
+async def run(url: str, blocks: int, active: int) -> list[str]:
+    await database.open_database(url)
+    pool = get_connection("default")._pool  # type: ignore[attr-defined]
+    ours = pool._reset
+    engine = build_engine(Config(), VirtualClock(dep.NOW))
+    lay = dep.layout()
+    rnd = random.Random(11)
+    ordinary = range(len(dep.SIZED), dep.GROUPS)
+    everyone = [(g, m) for g in ordinary for m in lay.members_of(g)]
+    regulars = rnd.sample(everyone, active)
+    said = 0
+
+    async def call(who: tuple[int, int], text: str) -> float:
+        nonlocal said
+        said += 1
+        g, member = who
+        started = time.perf_counter()
+        await engine.handle_text(
+            Actor("bench", f"u{member}", f"user{member}"),
+            Place("bench", f"room{g}", f"Group {g}"),
+            text,
+            f"reset-ab-{said}-{time.time()}",
+        )
+        return (time.perf_counter() - started) * 1000
+
+    for who in regulars:  # what a running bot has seen (as benchmarks.engine_latency warms)
+        await call(who, "!pledge list")
+        group = await group_queries.find_group("bench", f"room{who[0]}")
+        assert group is not None
+        await close_queries.recent_group_weeks(group.id, limit=8)
+    lines = []
+    try:
+        for text in COMMANDS:
+            times: dict[str, list[float]] = {WITH: [], WITHOUT: []}
+            for block in range(blocks):
+                for label in (WITH, WITHOUT) if block % 2 == 0 else (WITHOUT, WITH):
+                    pool._reset = None if label == WITH else ours
+                    for _ in range(BLOCK):
+                        times[label].append(await call(rnd.choice(regulars), text))
+            lines.append(
+                f"{text} (seen before): "
+                + " | ".join(
+                    f"{label}: p50 {percentile(t, 50):.2f} p90 {percentile(t, 90):.2f} "
+                    f"p99 {percentile(t, 99):.2f} mean {statistics.mean(t):.2f} ms (n={len(t)})"
+                    for label, t in times.items()
+                )
+            )
+    finally:
+        pool._reset = ours
+        await database.close_database()
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--blocks", type=int, default=20, help="blocks of 20 commands per side")
+    parser.add_argument("--active", type=int, default=1000, help="members seen before")
+    parser.add_argument("--url", help="a database the deployment is loaded into already")
+    args = parser.parse_args()
+    print(machine())
+    if args.url:
+        lines = asyncio.run(run(args.url, args.blocks, args.active))
+    else:
+        with postgres() as url:
+            print(f"loaded into PostgreSQL in {asyncio.run(dep.load_postgres(url)):.1f} s")
+            lines = asyncio.run(run(url, args.blocks, args.active))
+    for line in lines:
+        print(f"pool reset (postgres): {line}")
+
+
+if __name__ == "__main__":
+    main()
