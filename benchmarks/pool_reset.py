@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import time
@@ -18,13 +19,11 @@ from tortoise.connection import get_connection
 
 from benchmarks import deployment as dep
 from benchmarks.common import machine, percentile, postgres
-from bot.actors import Actor, Place
+from benchmarks.engine_latency import caller, seen_before, typists
 from bot.app.bootstrap import build_engine
 from bot.app.config import Config
 from bot.clock import VirtualClock
-from storage import closing as close_queries
 from storage import database
-from storage import groups as group_queries
 
 COMMANDS = ("!done 1", "!streak", "!pledge list", "!summary")
 BLOCK = 20
@@ -35,32 +34,11 @@ async def run(url: str, blocks: int, active: int) -> list[str]:
     await database.open_database(url)
     pool = get_connection("default")._pool  # type: ignore[attr-defined]
     ours = pool._reset
-    engine = build_engine(Config(), VirtualClock(dep.NOW))
-    lay = dep.layout()
     rnd = random.Random(11)
-    ordinary = range(len(dep.SIZED), dep.GROUPS)
-    everyone = [(g, m) for g in ordinary for m in lay.members_of(g)]
-    regulars = rnd.sample(everyone, active)
-    said = 0
-
-    async def call(who: tuple[int, int], text: str) -> float:
-        nonlocal said
-        said += 1
-        g, member = who
-        started = time.perf_counter()
-        await engine.handle_text(
-            Actor("bench", f"u{member}", f"user{member}"),
-            Place("bench", f"room{g}", f"Group {g}"),
-            text,
-            f"reset-ab-{said}-{time.time()}",
-        )
-        return (time.perf_counter() - started) * 1000
-
-    for who in regulars:  # what a running bot has seen (as benchmarks.engine_latency warms)
-        await call(who, "!pledge list")
-        group = await group_queries.find_group("bench", f"room{who[0]}")
-        assert group is not None
-        await close_queries.recent_group_weeks(group.id, limit=8)
+    _, regulars = typists(rnd, active)
+    # Event ids unique across runs on one database (a repeated id is a replayed event).
+    call = caller(build_engine(Config(), VirtualClock(dep.NOW)), f"reset-ab-{time.time()}-")
+    await seen_before(call, regulars)
     lines = []
     try:
         for text in COMMANDS:
@@ -91,14 +69,13 @@ def main() -> None:
     parser.add_argument("--url", help="a database the deployment is loaded into already")
     args = parser.parse_args()
     print(machine())
-    if args.url:
-        lines = asyncio.run(run(args.url, args.blocks, args.active))
-    else:
-        with postgres() as url:
+    with contextlib.ExitStack() as stack:
+        url = args.url
+        if not url:  # a throwaway cluster, loaded here
+            url = stack.enter_context(postgres())
             print(f"loaded into PostgreSQL in {asyncio.run(dep.load_postgres(url)):.1f} s")
-            lines = asyncio.run(run(url, args.blocks, args.active))
-    for line in lines:
-        print(f"pool reset (postgres): {line}")
+        for line in asyncio.run(run(url, args.blocks, args.active)):
+            print(f"pool reset (postgres): {line}")
 
 
 if __name__ == "__main__":
