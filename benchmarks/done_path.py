@@ -20,14 +20,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks.common import (
-    HandoffCounter,
-    RoundTripCounter,
-    StatementCounter,
-    machine,
-    percentile,
-    postgres,
-)
+from benchmarks import common
+from benchmarks.common import HandoffCounter, StatementCounter, machine, percentile, postgres
 from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import Config
@@ -107,7 +101,7 @@ async def run(url: str, samples: int) -> None:
         StatementCounter() as sql,
         transaction_calls() as tx,
         HandoffCounter() as handoffs,
-        RoundTripCounter() as trips,
+        common.RoundTripCounter() as trips,
     ):
         await say("m3", "!done 1")
     print(f"statements on one `!done` (claim + handle + answered): {sql.count}")
