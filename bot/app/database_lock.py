@@ -34,13 +34,13 @@ def acquire(url: str) -> FileLock | None:
     lock = FileLock(lock_path(database))
     if not lock.acquire():
         holder = lock.read()
-        by = f" (process {holder})" if holder.isdigit() else ""
+        by = f"process {holder}; " if holder.isdigit() else ""
         raise DatabaseInUse(
-            f"Another Logoff process{by} is serving from the SQLite database "
-            f"{database.resolve()} (locked in {lock.path}). A SQLite database serves one "
-            "process: two would send every reminder twice. Stop the other process, or give "
-            "this one a database of its own ([database] url); to run several processes on "
-            "one database, use PostgreSQL."
+            f"Another Logoff process is using the SQLite database {database.resolve()} "
+            f"({by}its lock: {lock.path}). A SQLite database serves one process: two would "
+            "send every reminder twice. Stop the other process, or give this one a database "
+            "of its own ([database] url, or its own [bot] data_dir where no url is set); "
+            "several processes can share one PostgreSQL database, each with its own data_dir."
         )
     lock.write(str(os.getpid()))
     return lock
