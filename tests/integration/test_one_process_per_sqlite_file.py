@@ -128,3 +128,32 @@ def test_two_processes_on_one_postgresql_database_both_serve(
     finally:
         first.kill()
         second.kill()
+
+
+def test_a_restore_under_a_running_bot_is_refused_and_works_once_it_stopped(
+    tmp_path: Path,
+) -> None:
+    bot = Bot(tmp_path, "bot", f"sqlite://{tmp_path / 'logoff.db'}", REPO)
+    bot.migrate()
+    backup = tmp_path / "backup.json.gz"
+    made = subprocess.run(
+        bot.command("backup", str(backup)), cwd=REPO, env=bot.env, capture_output=True, text=True
+    )
+    assert made.returncode == 0, made.stderr
+    restore = bot.command("restore", str(backup), "--force")
+    try:
+        bot.start()
+        bot.wait_up()
+        refused = subprocess.run(restore, cwd=REPO, env=bot.env, capture_output=True, text=True)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "Not restored: a running Logoff process" in refused.stderr, refused.stderr
+        assert "Stop the bot" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr, refused.stderr
+        assert bot.process is not None
+        assert bot.process.poll() is None, "a refused restore leaves the bot serving"
+        assert bot.stop() == 0, bot.text()
+        done = subprocess.run(restore, cwd=REPO, env=bot.env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Restored" in done.stdout, done.stdout
+    finally:
+        bot.kill()
