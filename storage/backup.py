@@ -31,6 +31,7 @@ from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from tortoise.migrations.loader import MigrationLoader
 
 from storage import database, record_cache
+from storage.database import sqlite_path
 from storage.errors import DatabaseUnavailable, StorageError
 
 MIGRATIONS_TABLE = "tortoise_migrations"
@@ -58,16 +59,6 @@ class Restored:
     version: str  # the backup's newest migration
     migrated: tuple[str, ...]  # migrations applied to it after it was restored
     saved: Path | None  # where the database it replaced was saved first
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a sqlite:// URL, or None for memory or non-SQLite URLs."""
-    if not url.startswith("sqlite://"):
-        return None
-    path = url.removeprefix("sqlite://").split("?", 1)[0]
-    if not path or path == ":memory:":
-        return None
-    return Path(path)
 
 
 def code_migrations() -> list[str]:

@@ -92,15 +92,25 @@ def create_private_file(path: Path) -> None:
     path.chmod(PRIVATE)
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a sqlite:// URL, or None for memory or non-SQLite URLs."""
+    if not url.startswith("sqlite://"):
+        return None
+    path = url.removeprefix("sqlite://").split("?", 1)[0]
+    if not path or ":memory:" in path:
+        return None
+    return Path(path)
+
+
 def _ensure_sqlite_dir(url: str) -> None:
     """SQLite cannot create a missing directory (aiosqlite then waits forever): make it.
 
     A new database file is created mode 600 (SQLite gives its journal files the same mode):
     it holds who pledged what, and the process umask is often 022.
     """
-    if not url.startswith("sqlite://") or ":memory:" in url:
+    path = sqlite_path(url)
+    if path is None:
         return
-    path = Path(url.removeprefix("sqlite://").split("?", 1)[0])
     create_private_dir(path.parent)
     if not path.exists():
         create_private_file(path)

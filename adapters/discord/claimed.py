@@ -10,7 +10,10 @@ initial response within 3 s, and the other sessions cannot tell a dead claimer f
 in that time (taking over after a shorter lease would run a slow, live claimer's command twice).
 The member sees "This interaction failed" and taps again, which is a new interaction: a command
 keeps its effects only together with its stored reply (`EventClaims.handle_once`, one commit),
-so a claimer killed before that commit kept nothing and the second tap runs it once. Discord
+so a claimer killed before that commit kept nothing and the second tap runs it once. A
+reaction's effects commit with its claim the same way (without a reply): a kill leaves none
+of them half-done, and a reaction seen again afterwards (by the restarted process or another
+one) never runs twice. Discord
 itself refuses a second initial response (40060), and a late one (10062): either means there
 is nothing left to send.
 """
@@ -93,17 +96,27 @@ class Once:
             self._in_flight.discard(event_id)
 
     async def handle_silently(self, event_id: str, handle: Callable[[], Awaitable[T]]) -> T | None:
-        """An event without an answer to send (a reaction): handled once, or None."""
+        """An event without an answer to send (a reaction): handled once, or None.
+
+        Its effects commit together with its claim (`EventClaims.handle_once`), as a command's
+        do with its reply: a process killed before that commit kept nothing of it, and one
+        killed after it left only the answered mark to write, never the effects to redo."""
         if event_id in self._in_flight:
             return None
         claim = await self.claims.claim(PLATFORM, event_id)
+        if claim.state == states.REPLY:  # its effects committed before a restart
+            await self.claims.answered(PLATFORM, event_id)
+            return None
         if claim.state != states.RUN:
-            return None  # answered, another process's, or its effects are stored already
+            return None  # answered, or another process's
         self._in_flight.add(event_id)
         try:
-            result = await handle()
+            done = await self.claims.handle_once(PLATFORM, event_id, _at_handled(handle), _silent)
+            if done is None:
+                return None  # another process took it over: its effects are not ours
+            crash_points.reached("reacted")  # committed with its claim, not marked answered
             await self.claims.answered(PLATFORM, event_id)
-            return result
+            return done[0]
         finally:
             self._in_flight.discard(event_id)
 
@@ -115,22 +128,33 @@ class Once:
         # The command's effects and its reply commit together, before the reply is sent:
         # whoever takes the claim over later finds the answer, not the command, left to do, and
         # a process killed before that commit kept nothing of it (a second tap runs it once).
-
-        async def run() -> Reply:
-            reply = await handle()
-            crash_points.reached("handled")  # written, not committed: handled again
-            return reply
-
-        reply = await self.claims.handle_once(PLATFORM, event_id, run, _as_stored)
-        if reply is None:
+        done = await self.claims.handle_once(PLATFORM, event_id, _at_handled(handle), _as_stored)
+        if done is None:
             raise LostClaim(event_id)
-        return reply
+        return done[0]
+
+
+def _at_handled(handle: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[tuple[T]]]:
+    """`handle`, then the crash point `handled` (written, not committed: handled again);
+    its result boxed, so that a result of None is told apart from a lost claim."""
+
+    async def run() -> tuple[T]:
+        result = await handle()
+        crash_points.reached("handled")
+        return (result,)
+
+    return run
 
 
 async def _ready(reply: Reply) -> Reply:
     return reply
 
 
-def _as_stored(reply: Reply) -> tuple[Reply | None, dict[str, str]]:
+def _as_stored(done: tuple[Reply]) -> tuple[Reply | None, dict[str, str]]:
     """An interaction's answer goes back through the interaction: no target to keep."""
-    return reply, {}
+    return done[0], {}
+
+
+def _silent(done: tuple[object]) -> tuple[Reply | None, dict[str, str]]:
+    """A reaction is answered by nothing: its claim is stored without a reply."""
+    return None, {}

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.app import dataclass_cache, start_trace
+from bot.app import database_lock, dataclass_cache, start_trace
 from bot.app.config import Config, parse_http_address
 from bot.app.metrics import build_meter
 from bot.app.serve import Service, logs_to_file, serve
@@ -310,7 +310,8 @@ async def run_bot(
                 )
             ]
         )
-    async with open_app(config) as app:
+    # One process per SQLite file (DatabaseInUse); PostgreSQL serves several.
+    async with database_lock.held(config.db_url), open_app(config) as app:
         # The first command's first-query costs, paid while the adapters log in and sync.
         warming = asyncio.create_task(_warm_up())
         try:

@@ -225,9 +225,20 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.app import database_lock
     from storage.backup import BackupError, restore
 
     config = _load(args)
+    try:
+        lock = database_lock.acquire(config.db_url)
+    except database_lock.DatabaseInUse:
+        print(
+            f"Not restored: a running Logoff process serves from {_redact(config.db_url)}, "
+            "and replacing its database under it would lose what it writes next. Stop the bot "
+            "(Ctrl-C, or `systemctl stop logoff`), run the restore, then start it again.",
+            file=sys.stderr,
+        )
+        return 2
     try:
         done = asyncio.run(
             restore(config.db_url, Path(args.path), work_dir=config.bot.data_dir, force=args.force)
@@ -238,6 +249,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     except (StorageError, OSError) as exc:
         print(f"Could not restore into {_redact(config.db_url)}: {exc}", file=sys.stderr)
         return 4
+    finally:
+        if lock is not None:
+            lock.release()
     then = f"; then applied {', '.join(done.migrated)}" if done.migrated else ""
     print(
         f"Restored {done.rows} rows in {done.tables} tables from {args.path} into "

@@ -1,12 +1,17 @@
-"""A Discord command killed after its writes, before their commit, keeps nothing: once after."""
+"""A Discord command or reaction killed after its writes, before their commit, keeps nothing;
+handled once after the restart."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.discord_peer import DiscordPeer
+import pytest
+
+from tests.discord_peer import DiscordPeer, StoredMessage
 from tests.soak.discord_harness import DiscordSoak
+from tests.soak.harness import connected
 
 TITLE = "Call a neighbour"
 
@@ -63,3 +68,98 @@ async def test_a_killed_command_keeps_nothing_and_the_next_tap_runs_once_on_post
     tmp_path: Path, postgres_url: str
 ) -> None:
     await killed_then_once(tmp_path, postgres_url)
+
+
+EVENT = "Tenants' assembly"
+
+
+async def rsvps_and_claim(soak: DiscordSoak, key: str) -> tuple[int, str | None]:
+    """RSVPs to EVENT and the state of the reaction's claim, read by a fresh connection."""
+    from storage import incoming
+    from storage import models as m
+
+    async with connected(soak.url):
+        rsvps = await m.Rsvp.filter(event__title=EVENT).count()
+        claim = await incoming.get("discord", key)
+        return rsvps, claim[0] if claim else None
+
+
+async def event_card(soak: DiscordSoak, peer: DiscordPeer) -> StoredMessage:
+    """`/event new` posts EVENT's card; returned once its id is stored (reactions need it)."""
+    from storage import models as m
+
+    day = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+    options = {"title": EVENT, "date": day, "time": "19:00", "place": "Community hall"}
+    await (await soak.ask("event new", options, peer.channel)).wait_reply(timeout=30)
+    card = await peer.wait_for_message(peer.channel, lambda c: EVENT in c.text, 30, source=None)
+    for _ in range(300):
+        async with connected(soak.url):
+            if await m.Event.filter(card_message_id=str(card.id)).exists():
+                return card
+        await asyncio.sleep(0.05)
+    raise AssertionError("the card's message id was never stored")
+
+
+async def reaction_killed_then_once(tmp_path: Path, url: str, point: str) -> None:
+    """A ✅ on an event's card (Going), the process SIGKILLed at `point`: `handled` (the
+    RSVP written, not committed), `reacted` (committed with its claim, not marked answered).
+    Shown again to the next life (as a RESUME replays it, or a second process gets it), the
+    reaction ends answered with one RSVP; the killed life kept it only if it committed."""
+    async with DiscordPeer(patch=False) as peer:
+        soak = DiscordSoak(tmp_path / "rcrash", peer, url)
+        soak.channels = [peer.channel]
+        bot = soak.add_bot()
+        soak.migrate()
+        try:
+            bot.start(peer.port)
+            await soak.wait_live(bot)
+            await soak.wait_commands()
+            card = await event_card(soak, peer)
+            key = f"reaction:{card.id}:{peer.member.id}:✅"
+            await soak.stop(bot)
+
+            bot.env["LOGOFF_CRASH_POINTS"] = f"{point}:1"
+            bot.start(peer.port)
+            await soak.wait_live(bot)
+            await peer.react(peer.member, card, "✅")
+            assert bot.proc is not None
+            await asyncio.to_thread(bot.proc.wait, 60)
+            assert bot.proc.returncode == -9, bot.log_text()[-3000:]
+            rsvps, claim = await rsvps_and_claim(soak, key)
+            if point == "handled":
+                assert rsvps == 0, f"a killed reaction kept its RSVP (claim {claim})"
+            else:
+                assert rsvps == 1
+                assert claim == "handled"
+
+            bot.env.pop("LOGOFF_CRASH_POINTS")
+            bot.start(peer.port)
+            await soak.wait_live(bot)
+            await peer.react(peer.member, card, "✅")  # the same reaction, shown again
+            await peer.changed.wait_for(
+                lambda: True if "Going 1 ·" in card.text else None, 30, "Going 1 on the card"
+            )
+            for _ in range(300):
+                rsvps, claim = await rsvps_and_claim(soak, key)
+                if claim == "answered":
+                    break
+                await asyncio.sleep(0.05)
+            assert claim == "answered"
+            assert rsvps == 1
+            assert "Traceback" not in bot.log_text(), bot.log_text()[-3000:]
+        finally:
+            await soak.stop_all()
+
+
+@pytest.mark.parametrize("point", ["handled", "reacted"])
+async def test_a_killed_reaction_is_recorded_once_when_shown_again_on_sqlite(
+    tmp_path: Path, point: str
+) -> None:
+    await reaction_killed_then_once(tmp_path, f"sqlite://{tmp_path}/rcrash/logoff.db", point)
+
+
+@pytest.mark.parametrize("point", ["handled", "reacted"])
+async def test_a_killed_reaction_is_recorded_once_when_shown_again_on_postgresql(
+    tmp_path: Path, postgres_url: str, point: str
+) -> None:
+    await reaction_killed_then_once(tmp_path, postgres_url, point)
