@@ -254,3 +254,79 @@ def compile_sources() -> None:
     if (root / "bot" / "app" / "dataclass_cache.py").exists():
         writer = [sys.executable, "-m", "bot.app.dataclass_cache", "--write"]
         subprocess.run(writer, cwd=root, check=True, capture_output=True)
+
+
+class RoundTripCounter:
+    """Counts what this process sends PostgreSQL while active (`with RoundTripCounter() as r`):
+    each write asyncpg makes on a socket is one request it then waits on (a simple query, a
+    prepare, a bind-and-execute of a prepared statement, a pool connection's reset).
+
+    `trips` lists them as (connection, kind, text): connection "listen" for the record cache's
+    LISTEN connection, "pool" otherwise; kind "query" (simple protocol: BEGIN, COMMIT, a
+    script), "prepare" (Parse: a statement not in asyncpg's cache), "execute" (Bind/Execute).
+    """
+
+    def __init__(self) -> None:
+        self.trips: list[tuple[str, str, str]] = []
+        self._saved: Any = None
+
+    @property
+    def count(self) -> int:
+        return len(self.trips)
+
+    def kinds(self) -> dict[str, int]:
+        """How many of each: "listen", "reset", "prepare", or the first word of a query."""
+        seen: dict[str, int] = {}
+        for conn, kind, text in self.trips:
+            if conn == "listen":
+                key = "listen"
+            elif kind == "query" and text.startswith("SELECT pg_advisory_unlock_all"):
+                key = "reset"
+            elif kind == "query":
+                key = text.split(None, 1)[0].rstrip(";").upper() if text else "query"
+            else:
+                key = kind
+            seen[key] = seen.get(key, 0) + 1
+        return seen
+
+    @staticmethod
+    def _decode(data: bytes) -> tuple[str, str]:
+        kind, text = "other", ""
+        at = 0
+        while at + 5 <= len(data):
+            tag = chr(data[at])
+            size = int.from_bytes(data[at + 1 : at + 5], "big")
+            body = data[at + 5 : at + 1 + size]
+            if tag == "Q":
+                return "query", body.split(b"\0", 1)[0].decode(errors="replace")
+            if tag == "P":
+                query = body.split(b"\0", 2)[1] if body.count(b"\0") >= 2 else b""
+                return "prepare", query.decode(errors="replace")
+            if tag in "BE" and kind == "other":
+                kind = "execute"
+            at += 1 + size
+        return kind, text
+
+    def __enter__(self) -> RoundTripCounter:
+        import asyncio.selector_events as events
+
+        from storage import record_cache
+
+        cls = events._SelectorSocketTransport
+        write = cls.write
+        self._saved = write
+
+        def counted(transport: Any, data: Any) -> None:
+            listener = record_cache._listener.connection
+            conn = "listen" if listener is not None and listener._transport is transport else "pool"
+            kind, text = self._decode(bytes(data))
+            self.trips.append((conn, kind, text))
+            write(transport, data)
+
+        cls.write = counted  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import asyncio.selector_events as events
+
+        events._SelectorSocketTransport.write = self._saved  # type: ignore[method-assign]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from benchmarks import common
 from benchmarks.common import HandoffCounter, StatementCounter, machine, percentile, postgres
 from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
@@ -96,13 +97,21 @@ async def run(url: str, samples: int) -> None:
         await say(f"m{i}", "!pledge join 1")
     for i in range(MEMBERS):
         await say(f"m{i}", "!done 1")
-    with StatementCounter() as sql, transaction_calls() as tx, HandoffCounter() as handoffs:
+    with (
+        StatementCounter() as sql,
+        transaction_calls() as tx,
+        HandoffCounter() as handoffs,
+        common.RoundTripCounter() as trips,
+    ):
         await say("m3", "!done 1")
     print(f"statements on one `!done` (claim + handle + answered): {sql.count}")
     for s in sql.statements:
         print("   ", s[:100])
     print("transaction calls:", dict(tx))
     print(f"aiosqlite thread hand-offs: {handoffs.count}")
+    if trips.count:  # PostgreSQL only
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(trips.kinds().items()))
+        print(f"round trips to PostgreSQL: {trips.count} ({kinds})")
     before, after = [], []
     for k in range(samples):
         clock.set(clock.now() + timedelta(seconds=7))  # below the per-member rate limit

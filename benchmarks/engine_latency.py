@@ -8,14 +8,23 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks import deployment as dep
-from benchmarks.common import HandoffCounter, StatementCounter, machine, percentile, postgres
+from benchmarks.common import (
+    HandoffCounter,
+    RoundTripCounter,
+    StatementCounter,
+    machine,
+    percentile,
+    postgres,
+)
 from bot.actors import Actor, Place
 from bot.app.bootstrap import build_engine
 from bot.app.config import Config
 from bot.clock import VirtualClock
+from bot.engine.engine import Engine
 from bot.messages import boards as reports
 from bot.messages.weekly_summary import closed_week_summary
 from storage import closing as close_queries
@@ -30,42 +39,60 @@ STATEMENT_SAMPLES = 20
 # thread; not PostgreSQL's server): on a loaded shared machine it moves far less than latency.
 
 
-async def _commands(samples: int, active: int, show: bool = False) -> dict[str, str]:
-    """Each command twice: typed by members seen before (the record cache holds their group,
-    member and pledges, and their group's closed weeks: a community's steady state) and by
-    random members of all 100,000 (most of them the first time this process sees them)."""
-    engine = build_engine(Config(), VirtualClock(dep.NOW))
+Who = tuple[int, int]  # (group index, member index) in the deployment
+
+
+def typists(rnd: random.Random, active: int) -> tuple[list[Who], list[Who]]:
+    """Everyone in the ordinary groups (about 95 members each: where almost every command is
+    typed), and `active` of them picked as the regulars a running bot has seen."""
     lay = dep.layout()
-    rnd = random.Random(1)
-    # Ordinary groups (about 95 members each): where almost every command is typed.
     ordinary = range(len(dep.SIZED), dep.GROUPS)
     everyone = [(g, m) for g in ordinary for m in lay.members_of(g)]
-    regulars = rnd.sample(everyone, active)
-    event = 0
+    return everyone, rnd.sample(everyone, active)
 
-    async def call(who: tuple[int, int], text: str) -> float:
-        nonlocal event
+
+def caller(engine: Engine, prefix: str) -> Callable[[Who, str], Awaitable[float]]:
+    """A function that types `text` as that member in their group; returns milliseconds."""
+    said = 0
+
+    async def call(who: Who, text: str) -> float:
+        nonlocal said
         g, member = who
-        event += 1
+        said += 1
         t = time.perf_counter()
         reply = await engine.handle_text(
             Actor("bench", f"u{member}", f"user{member}"),
             Place("bench", f"room{g}", f"Group {g}"),
             text,
-            f"ev{event}",
+            f"{prefix}{said}",
         )
         elapsed = (time.perf_counter() - t) * 1000
         if reply is None:
             raise RuntimeError(f"{text!r} got no reply")
         return elapsed
 
-    for who in regulars:  # each regular once: what a running bot has seen
+    return call
+
+
+async def seen_before(call: Callable[[Who, str], Awaitable[float]], regulars: list[Who]) -> None:
+    """Each regular once (what a running bot has seen), and what the group's weekly summary
+    read (every group gets one each week): its closed weeks, which the record cache keeps with
+    the group until the next week closes."""
+    for who in regulars:
         await call(who, "!pledge list")
-        # And what the group's weekly summary read (every group gets one each week): its
-        # closed weeks, which the record cache keeps with the group until the next week closes.
         group = await group_queries.find_group("bench", f"room{who[0]}")
         assert group is not None
         await close_queries.recent_group_weeks(group.id, limit=8)
+
+
+async def _commands(samples: int, active: int, show: bool = False) -> dict[str, str]:
+    """Each command twice: typed by members seen before (the record cache holds their group,
+    member and pledges, and their group's closed weeks: a community's steady state) and by
+    random members of all 100,000 (most of them the first time this process sees them)."""
+    rnd = random.Random(1)
+    everyone, regulars = typists(rnd, active)
+    call = caller(build_engine(Config(), VirtualClock(dep.NOW)), "ev")
+    await seen_before(call, regulars)
     figures: dict[str, str] = {}
     for text in COMMANDS:
         for label, pick in (
@@ -78,14 +105,21 @@ async def _commands(samples: int, active: int, show: bool = False) -> dict[str, 
             times = [await call(pick(), text) for _ in range(samples)]
             hit = cache.hits - hits
             looked = hit + cache.misses - misses
-            counts, cpu, handoffs = [], [], []
+            counts, cpu, handoffs, trips = [], [], [], []
+            kinds: dict[str, int] = {}
             for _ in range(STATEMENT_SAMPLES):  # counted apart: the counter's wrapper costs time
-                with StatementCounter() as sql, HandoffCounter() as thread:
+                with (
+                    StatementCounter() as sql,
+                    HandoffCounter() as thread,
+                    RoundTripCounter() as rt,
+                ):
                     started = time.process_time()
                     await call(pick(), text)
                     cpu.append((time.process_time() - started) * 1000)
                 counts.append(sql.count)
                 handoffs.append(thread.count)
+                trips.append(rt.count)
+                kinds = rt.kinds()
             if show:
                 print(f"{text} ({label}), the last counted call:")
                 for statement in sql.statements:
@@ -94,6 +128,14 @@ async def _commands(samples: int, active: int, show: bool = False) -> dict[str, 
             thread_line = (
                 f", {statistics.median(handoffs):.0f} aiosqlite hand-offs" if any(handoffs) else ""
             )
+            # Round trips to PostgreSQL (none on SQLite), the LISTEN connection's `SELECT 1`
+            # among them; what the last counted call sent, by kind.
+            if any(trips):
+                last = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+                thread_line += (
+                    f", {statistics.median(trips):.0f} round trips (max {max(trips)}; "
+                    f"last call: {last})"
+                )
             figures[f"{text} ({label})"] = (
                 f"p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms "
                 f"(n={len(times)}); {statistics.median(counts):.0f} SQL statements "
@@ -166,8 +208,8 @@ def main() -> None:
         print(f"engine ({args.backend}): {line}")
     if args.backend == "postgres":
         print(
-            "engine (postgres): each command also sends one `SELECT 1` on the record cache's "
-            "LISTEN connection (not counted above): what other processes changed is seen."
+            "engine (postgres): round trips count every request sent to PostgreSQL, the "
+            "record cache's `SELECT 1` on its LISTEN connection among them (listen 1)."
         )
 
 

@@ -23,8 +23,11 @@ def tortoise_config(url: str) -> dict[str, Any]:
     """The Tortoise config dict for a database URL (sqlite://PATH or postgres://...)."""
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
+    connection: str | dict[str, Any] = url
+    if url.startswith("postgres://"):
+        connection = _postgres_connection(url)
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection},
         "apps": {
             APP: {
                 "models": ["storage.models"],
@@ -35,6 +38,37 @@ def tortoise_config(url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+# Every connection of the pool commits durably (issue 15, pg17): sent once in the start-up
+# packet, so it is the session's own default (a `RESET ALL` keeps it), instead of a
+# `SET LOCAL synchronous_commit TO on` round trip in every durable transaction.
+SESSION_SETTINGS = {"synchronous_commit": "on"}
+
+
+def _postgres_connection(url: str) -> dict[str, Any]:
+    """Tortoise's credentials for a postgres:// URL, with the session settings above and a pool
+    that gives connections back without asyncpg's reset query (see `_keep_session`)."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    connection = expand_db_url(url)
+    credentials = connection["credentials"]
+    credentials["server_settings"] = {
+        **(credentials.get("server_settings") or {}),
+        **SESSION_SETTINGS,
+    }
+    credentials["reset"] = _keep_session
+    return connection
+
+
+async def _keep_session(_connection: Any) -> None:
+    """A pool connection given back: nothing to send (asyncpg has already rolled back a
+    transaction left open). Its default reset (`SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL;`) is one more round trip after every statement run outside a
+    transaction and after every transaction, for state Logoff never leaves on a pool
+    connection: no session `SET` (only `SET LOCAL`, gone at the transaction's end), no
+    advisory locks, no cursors, no LISTEN (the record cache listens on a connection of its
+    own). Keep it so: tests/integration/test_pool_session.py checks a used connection."""
 
 
 def is_sqlite(url: str) -> bool:

@@ -95,19 +95,19 @@ async def durable(lock_wait_ms: int | None = None) -> AsyncIterator[Transactiona
     Used for the marks that make sends and answers exactly-once (a claim, "handed over"): a
     server run with `synchronous_commit = off` (tests, some tuned deployments) loses the last
     few hundred milliseconds of commits when it crashes, and a lost mark is a message sent twice.
+    On PostgreSQL every connection of the pool runs with `synchronous_commit = on` from its
+    start-up packet (`storage.database.SESSION_SETTINGS`), so every commit is durable and this
+    sends nothing more (it used to send `SET LOCAL synchronous_commit TO on`: one round trip).
     `lock_wait_ms` bounds how long a statement waits on another transaction's row lock
     (PostgreSQL; SQLite has one writer and its own busy timeout); past it, `LockWaitRanOut`.
     """
     try:
         async with atomic() as conn:
-            if is_postgres(conn):
-                script = "SET LOCAL synchronous_commit TO on"
-                if lock_wait_ms is not None:
-                    script += f"; SET LOCAL lock_timeout = {int(lock_wait_ms)}"
-                await conn.execute_script(script)
+            if lock_wait_ms is not None and is_postgres(conn):
+                await conn.execute_script(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}")
             yield conn
     except Exception as exc:  # Tortoise passes asyncpg's LockNotAvailableError on as is
-        if lock_wait_ms is not None and _lock_wait_ran_out(exc):
+        if lock_wait_ms is not None and lock_wait_ran_out(exc):
             raise LockWaitRanOut from exc
         raise
 
@@ -117,7 +117,7 @@ class LockWaitRanOut(Exception):
     lock and gave up: the other process has the row."""
 
 
-def _lock_wait_ran_out(exc: BaseException) -> bool:
+def lock_wait_ran_out(exc: BaseException) -> bool:
     """PostgreSQL's lock_timeout (SQLSTATE 55P03), however Tortoise wrapped it."""
     seen: BaseException | None = exc
     while seen is not None:
