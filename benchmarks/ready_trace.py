@@ -15,7 +15,6 @@ Run: .venv/bin/python -m benchmarks.ready_trace  [--launches 5] [--rooms 10] [--
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import statistics
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import compile_sources, machine
+from benchmarks.common import compile_sources, measured
 from benchmarks.matrix_roundtrip import ECHO_READY, fill_jobs
 from benchmarks.peer import Member, write_logoff_config
 
@@ -163,17 +162,19 @@ def main() -> None:
     args = parser.parse_args()
     compile_sources()
     if args.other:
-        import compileall
+        prepare_other(Path(args.other))
+    measured(run(args))
 
-        for package in ("bot", "storage", "adapters"):
-            compileall.compile_dir(Path(args.other) / package, quiet=1)
-        if (Path(args.other) / "bot" / "app" / "dataclass_cache.py").exists():
-            writer = [sys.executable, "-m", "bot.app.dataclass_cache", "--write"]
-            subprocess.run(writer, cwd=args.other, check=True, capture_output=True)
-    print(machine())
-    print(f"start {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load {os.getloadavg()}")
-    asyncio.run(run(args))
-    print(f"end load {os.getloadavg()}")
+
+def prepare_other(other: Path) -> None:
+    """Byte-compile a second copy of the sources (and its dataclass cache), as for this one."""
+    import compileall
+
+    for package in ("bot", "storage", "adapters"):
+        compileall.compile_dir(other / package, quiet=1)
+    if (other / "bot" / "app" / "dataclass_cache.py").exists():
+        writer = [sys.executable, "-m", "bot.app.dataclass_cache", "--write"]
+        subprocess.run(writer, cwd=other, check=True, capture_output=True)
 
 
 if __name__ == "__main__":
