@@ -65,7 +65,7 @@ async def answer(
                 "Answer for the current period instead.",
             )
         if not answers.is_open(part, pledge, group, period, now):
-            return await _redirect(pledge, group, part, kind, period, current, now)
+            return await _redirect(pledge, group, member, part, kind, period, current, now)
     else:
         chosen = (
             answers.named_period(word, pledge, group, now)
@@ -73,7 +73,7 @@ async def answer(
             else await answers.choose_period(pledge, group, part, kind, now)
         )
         if isinstance(chosen, answers.Ambiguous):
-            return _which_period(pledge, group, chosen, note, now)
+            return _which_period(pledge, group, member, chosen, note, now)
         period = chosen
         if not answers.is_open(part, pledge, group, period, now):
             if tracking.after_end(pledge, period):
@@ -82,7 +82,7 @@ async def answer(
                 usage = f"Answer for the open period with `{CMD}done {pledge.number}`."
             else:
                 usage = _usage(pledge)
-            raise UserError(_not_open(pledge, group, part, period, now), usage)
+            raise UserError(_not_open(pledge, group, member, part, period, now), usage)
     return await _record(pledge, group, part, kind, note, event_key, period, current, now)
 
 
@@ -111,7 +111,12 @@ def _usage(pledge: PledgeRec) -> str:
 
 
 def _not_open(
-    pledge: PledgeRec, group: GroupRec, part: ParticipationRec, period: Period, now: datetime
+    pledge: PledgeRec,
+    group: GroupRec,
+    member: MemberRec,
+    part: ParticipationRec,
+    period: Period,
+    now: datetime,
 ) -> str:
     if tracking.after_end(pledge, period) and pledge.end_date is not None:
         return f"“{inert(pledge.title)}” ended on {pledge.end_date.isoformat()}."
@@ -119,7 +124,7 @@ def _not_open(
         return f"You joined after the {describe(period)} began, so it is not yours to answer."
     if tracking.close_time(period, group) <= now:
         return (
-            f"The {describe(period)} {answers.close_text(period, group, now)}, "
+            f"The {describe(period)} {answers.close_text(period, group, now, member)}, "
             "so it takes no answers any more."
         )
     return f"The {describe(period)} is not open for your answers any more."
@@ -181,7 +186,12 @@ async def _record(
 
 
 def _which_period(
-    pledge: PledgeRec, group: GroupRec, choice: answers.Ambiguous, note: str, now: datetime
+    pledge: PledgeRec,
+    group: GroupRec,
+    member: MemberRec,
+    choice: answers.Ambiguous,
+    note: str,
+    now: datetime,
 ) -> Reply:
     """One question, two one-tap answers: never a silent guess between two open periods."""
     current, late = choice.current, choice.late
@@ -189,7 +199,7 @@ def _which_period(
     lines = [
         f"For **{inert(pledge.title)}**: {this} ({describe(current)}) or {last} "
         f"({describe(late)})? {_upper_first(last)} is still open: it "
-        f"{answers.close_text(late, group, now)}. One tap:",
+        f"{answers.close_text(late, group, now, member)}. One tap:",
         f"(Or type `{CMD}done {pledge.number} {this}` or `{CMD}done {pledge.number} {last}`.)",
     ]
     if note:
@@ -203,6 +213,7 @@ def _which_period(
 async def _redirect(
     pledge: PledgeRec,
     group: GroupRec,
+    member: MemberRec,
     part: ParticipationRec,
     kind: str,
     period: Period,
@@ -212,7 +223,7 @@ async def _redirect(
     """A tap on an old question: say which period it was, and offer the open one in one tap."""
     head = (
         f"That question was about the {describe(period)}, which "
-        f"{answers.close_text(period, group, now)}, so it takes no answers any more."
+        f"{answers.close_text(period, group, now, member)}, so it takes no answers any more."
     )
     if not answers.is_open(part, pledge, group, current, now):
         return private(head)

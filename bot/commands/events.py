@@ -490,8 +490,8 @@ async def _keep_pledge(
         )
     if not answers.is_open(part, pledge, group, period, now):
         return None, (
-            f" The {describe(period)} of **{ptitle}** {answers.close_text(period, group, now)}, "
-            "so it takes no check-in any more."
+            f" The {describe(period)} of **{ptitle}** "
+            f"{answers.close_text(period, group, now, member)}, so it takes no check-in any more."
         )
     done, _, _ = await answers.done_count(part, period)
     if done >= pledge.target and await answers.record_lookup(part, event_key) is None:

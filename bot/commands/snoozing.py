@@ -6,7 +6,7 @@ from bot.commands.invocation import Tap
 from bot.commands.registry import Registry, TapDecl
 from bot.errors import UserError
 from bot.messages.actions import Action
-from bot.messages.instants import mark
+from bot.messages.instants import reader_mark
 from bot.messages.markup import inert
 from bot.messages.replies import Button, Reply, private
 from bot.progress import answering
@@ -24,7 +24,8 @@ async def snooze_tap(tap: Tap) -> Reply:
     if part is None or not answering.is_open(part, pledge, group, period, tap.now):
         return private(
             f"That question was about the {describe(period)}, which "
-            f"{answering.close_text(period, group, tap.now)}: there is nothing to snooze."
+            f"{answering.close_text(period, group, tap.now, tap.member)}: "
+            "there is nothing to snooze."
         )
     if tap.action.verb == "snooze":
         return private(
@@ -41,7 +42,7 @@ async def snooze_tap(tap: Tap) -> Reply:
     )
     return private(
         f"💤 I'll ask you again about **{inert(pledge.title)}** ({describe(period)}) "
-        f"at {mark(until, pledge_periods.group_tz(group), 'wt')}."
+        f"at {reader_mark(until, pledge_periods.group_tz(group), tap.member.timezone, 'wt')}."
     )
 
 

@@ -67,6 +67,22 @@ def mark(
     return f"{OPEN}{int(at.timestamp())}|{style}|{key}|{since}|{int(named)}{CLOSE}"
 
 
+def reader_mark(
+    at: datetime,
+    group_zone: ZoneInfo,
+    reader_zone: str | None,
+    style: str = "f",
+    *,
+    ref: datetime | None = None,
+) -> str:
+    """A mark for a private text: in the group's zone, or, for a reader who set another zone
+    (`me timezone`), in theirs and named, so "closes today at 13:00" is not read on the wrong
+    clock by a member abroad."""
+    if reader_zone and reader_zone != group_zone.key:
+        return mark(at, reader_zone, style, ref=ref, named=True)
+    return mark(at, group_zone, style, ref=ref)
+
+
 def instants(text: str) -> list[Instant]:
     """Every instant marked in `text`, in order."""
     return [_parsed(m) for m in _MARK.finditer(text)]

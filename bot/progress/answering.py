@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from bot.errors import NotFound, PermissionDenied, UserError
-from bot.messages.instants import mark
+from bot.messages.instants import reader_mark
 from bot.messages.markup import inert
 from bot.messages.syntax import CMD
 from bot.rules import pledge_periods as tracking
@@ -128,11 +128,13 @@ async def choose_period(
     return current
 
 
-def close_text(period: Period, group: GroupRec, now: datetime) -> str:
-    """ "closed on Wed 14 Oct at 12:00" or "closes today at 12:00", in the group's zone."""
+def close_text(period: Period, group: GroupRec, now: datetime, reader: MemberRec) -> str:
+    """ "closed on Wed 14 Oct at 12:00" or "closes today at 12:00", for a private text to
+    `reader`: in the group's zone, or in the reader's own with its name when they set one."""
     at = tracking.close_time(period, group)
     verb = "closed" if at <= now else "closes"
-    return f"{verb} {mark(at, tracking.group_tz(group), 'on', ref=now)}"
+    zone = tracking.group_tz(group)
+    return f"{verb} {reader_mark(at, zone, reader.timezone, 'on', ref=now)}"
 
 
 async def record(

@@ -86,6 +86,23 @@ async def test_a_morning_done_after_a_day_left_open_asks_which_day_with_one_tap_
     assert await streak_of(s, "ana", "Walk outside") == 3
 
 
+async def test_a_member_abroad_reads_the_close_on_her_own_clock_with_its_name(
+    group: ConsoleSession,
+):
+    s = group
+    await s.say("@cy !done 2")
+    await s.say("@ana !done 2")
+    await wait_until(s, 2, 9)  # Wednesday 09:00 Berlin, 03:00 in New York; Tuesday still open
+    asked = await s.say("@cy !done 2")
+    # The group's days close at 12:00 Berlin, which is 06:00 on cy's clock.
+    assert "it closes today at 06:00 (America/New_York)" in asked, asked
+    # A member on the group's clock reads it as before, without a zone's name.
+    assert "it closes today at 12:00. One tap" in await s.say("@ana !done 2")
+    await wait_until(s, 2, 13)  # closed now
+    late = await s.say("@cy !done 2 yesterday")
+    assert "closed today at 06:00 (America/New_York)" in late, late
+
+
 async def test_done_yesterday_and_done_last_week_name_the_period_they_answer(
     group: ConsoleSession,
 ):
