@@ -132,7 +132,7 @@ async def run(args: argparse.Namespace) -> None:
         imported: dict[str, dict[str, Counter[str]]] = {x.name: {} for x in launches}
         for _ in range(args.launches):
             for launch in launches:
-                before = launch.log.stat().st_size
+                before = launch.log.stat().st_size if launch.log.exists() else 0
                 launch.start()
                 await member.sync(0)
                 await asyncio.sleep(args.pause)

@@ -314,8 +314,8 @@ async def run_bot(
             ]
         )
     async with open_app(config) as app:
-        # The first command's first-query costs, paid while the adapters log in and sync.
-        warming = asyncio.create_task(_warm_up())
+        # The first command's first-query and first-commit costs, paid once connected.
+        warming = asyncio.create_task(_warm_up(app.connected))
         try:
             return await _serve_bot(app, config, user, outbox_file, read_input, pictures)
         finally:
@@ -355,9 +355,11 @@ async def _serve_bot(
     return await serve(app.scheduler, [service], connected=app.connected)
 
 
-async def _warm_up() -> None:
-    # Started once the adapters are imported: the start's dataclasses are made, and what the
-    # cache of their methods holds (~1.4 MiB) would only count against the bot's memory.
+async def _warm_up(connected: asyncio.Event) -> None:
+    # After ready (Matrix: the first sync handled), in the background: nothing here may
+    # delay it. The adapters are imported by then: the start's dataclasses are made, and what
+    # the cache of their methods holds (~1.4 MiB) would only count against the bot's memory.
+    await connected.wait()
     dataclass_cache.forget()
     try:
         start_trace.mark("warm-up begins")
