@@ -51,6 +51,24 @@ STEPS = (
 )
 
 
+# Spans inside the Logoff process, each command's own (not medians of the offsets above).
+SEGMENTS = (
+    ("sync response to the event", "http end", "event begin"),
+    ("event to claim taken", "event begin", "claim end"),
+    ("claim to engine", "claim end", "engine begin"),
+    ("engine", "engine begin", "engine end"),
+    ("commit (effects and stored reply)", "engine end", "handle_once end"),
+    ("to the send's request", "handle_once end", "room_send begin"),
+    ("sync response to the send's request", "http end", "room_send begin"),
+    ("the send's HTTP request", "room_send begin", "room_send end"),
+)
+
+
+def spans(found: list[dict[str, float]], begin: str, end: str) -> list[float]:
+    """Each command's milliseconds from step `begin` to step `end` (where it has both)."""
+    return [s[end] - s[begin] for s in found if begin in s and end in s]
+
+
 def probe_lines(text: str) -> list[tuple[float, str]]:
     """The `probe` lines of a log: (perf_counter, step)."""
     lines = []
@@ -170,6 +188,13 @@ async def run(args: argparse.Namespace) -> None:
                 b = statistics.median(later) if later else float("nan")
                 seen = f" (in {len(first)}/{len(later)})" if step == "connect new" else ""
                 print(f"    {step:<40} {a:7.1f} {b:7.1f} {a - b:+8.1f}{seen}")
+            print("  inside Logoff, per command (ms, median)      first   later   first-later")
+            for label, begin, end in SEGMENTS:
+                first = spans(steps[launch.name]["first"], begin, end)
+                later = spans(steps[launch.name]["later"], begin, end)
+                if first and later:
+                    a, b = statistics.median(first), statistics.median(later)
+                    print(f"    {label:<40} {a:7.1f} {b:7.1f} {a - b:+8.1f}")
             for kind in ("first", "later"):
                 mods = imported[launch.name].get(kind, Counter())
                 print(f"  modules imported by {kind} commands ({sum(mods.values())}):")
