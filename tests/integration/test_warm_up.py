@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.app.bootstrap import _warm_up
 from storage import database
 from storage.warm_up import warm_up
+from tests.support.session import open_session
+from tests.support.snapshot import snapshot
+
+START = datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 
 
 def _log_size(db: Path) -> int:
@@ -52,3 +58,14 @@ async def test_the_warm_up_waits_for_the_bot_to_be_connected(tmp_path: Path):
         assert _log_size(db) > 0
     finally:
         await database.close_database()
+
+
+async def test_the_warm_up_changes_no_row_on_either_backend(database_url: str):
+    async with open_session(database_url, START, "Europe/Berlin") as s:
+        await s.say('!pledge new "Call a neighbour" times 2 per week')
+        await s.say("!done 1")
+        before = await snapshot()
+        await warm_up()
+        assert await snapshot() == before
+        reply = await s.say("!done 1")  # and the next command's transaction works as before
+        assert "2/2" in reply
