@@ -25,10 +25,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.common import compile_sources, measured
 from benchmarks.matrix_roundtrip import fill_jobs
 from benchmarks.peer import Member, write_logoff_config
-from benchmarks.ready_trace import Launch, prepare_other
+from benchmarks.ready_trace import Launch, run_compared, wind_down
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = (
@@ -201,11 +200,7 @@ async def run(args: argparse.Namespace) -> None:
                 for name, count in sorted(mods.items()):
                     print(f"    {name} x{count}")
     finally:
-        if member is not None:
-            await member.client.close()
-        for launch in launches:
-            launch.stop()
-        server.close()
+        await wind_down(member, launches, server)
 
 
 def main() -> None:
@@ -215,11 +210,7 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=2.0)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--other", default="", help="a second copy of the sources to compare")
-    args = parser.parse_args()
-    compile_sources()
-    if args.other:
-        prepare_other(Path(args.other))
-    measured(run(args))
+    run_compared(parser.parse_args(), run)
 
 
 if __name__ == "__main__":
