@@ -15,7 +15,6 @@ Run: .venv/bin/python -m benchmarks.ready_trace  [--launches 5] [--rooms 10] [--
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import statistics
@@ -23,9 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from benchmarks.common import compile_sources, machine
+from benchmarks.common import compile_sources, measured
 from benchmarks.matrix_roundtrip import ECHO_READY, fill_jobs
 from benchmarks.peer import Member, write_logoff_config
 
@@ -147,11 +148,7 @@ async def run(args: argparse.Namespace) -> None:
             ):
                 print(f"    {statistics.median(ats):7.3f} s  {step}")
     finally:
-        if member is not None:
-            await member.client.close()
-        for launch in launches:
-            launch.stop()
-        server.close()
+        await wind_down(member, launches, server)
 
 
 def main() -> None:
@@ -160,20 +157,35 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--other", default="", help="a second copy of the sources to compare")
-    args = parser.parse_args()
+    run_compared(parser.parse_args(), run)
+
+
+def prepare_other(other: Path) -> None:
+    """Byte-compile a second copy of the sources (and its dataclass cache), as for this one."""
+    import compileall
+
+    for package in ("bot", "storage", "adapters"):
+        compileall.compile_dir(other / package, quiet=1)
+    if (other / "bot" / "app" / "dataclass_cache.py").exists():
+        writer = [sys.executable, "-m", "bot.app.dataclass_cache", "--write"]
+        subprocess.run(writer, cwd=other, check=True, capture_output=True)
+
+
+async def wind_down(member: Member | None, launches: list[Launch], server: Any) -> None:
+    """The member's client closed, every bot stopped, the throwaway Synapse gone."""
+    if member is not None:
+        await member.client.close()
+    for launch in launches:
+        launch.stop()
+    server.close()
+
+
+def run_compared(args: argparse.Namespace, run: Callable[[argparse.Namespace], Any]) -> None:
+    """Both checkouts byte-compiled, then `run(args)` between the machine line and the load."""
     compile_sources()
     if args.other:
-        import compileall
-
-        for package in ("bot", "storage", "adapters"):
-            compileall.compile_dir(Path(args.other) / package, quiet=1)
-        if (Path(args.other) / "bot" / "app" / "dataclass_cache.py").exists():
-            writer = [sys.executable, "-m", "bot.app.dataclass_cache", "--write"]
-            subprocess.run(writer, cwd=args.other, check=True, capture_output=True)
-    print(machine())
-    print(f"start {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load {os.getloadavg()}")
-    asyncio.run(run(args))
-    print(f"end load {os.getloadavg()}")
+        prepare_other(Path(args.other))
+    measured(run(args))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from adapters.matrix.stand_ins import stand_ins
+from bot.app.tls_certificates import certificates_at_first_handshake
 
 
 def import_nio(encryption: bool) -> None:
@@ -24,7 +25,8 @@ def import_nio(encryption: bool) -> None:
     held = stand_ins(encryption)
     sys.modules.update(held)  # type: ignore[arg-type]
     try:
-        import nio  # noqa: F401
+        with certificates_at_first_handshake():  # aiohttp's contexts: the CA bundle when used
+            import nio  # noqa: F401
     finally:
         for name, stand_in in held.items():
             if sys.modules.get(name) is stand_in:

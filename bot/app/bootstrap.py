@@ -20,6 +20,7 @@ from bot.app import database_lock, dataclass_cache, start_trace
 from bot.app.config import Config, parse_http_address
 from bot.app.metrics import build_meter
 from bot.app.serve import Service, logs_to_file, serve
+from bot.app.tls_certificates import certificates_at_first_handshake
 from bot.clock import Clock, SystemClock, VirtualClock
 from bot.commands import build_registry
 from bot.engine.engine import Engine
@@ -199,7 +200,8 @@ async def open_app(
         if not config.http.address:
             yield app  # no listener: aiohttp's server side is not even imported
             return
-        from bot.app.http_listener import serve_http
+        with certificates_at_first_handshake():  # aiohttp's client contexts, never used here
+            from bot.app.http_listener import serve_http
 
         routes = event_feed_routes(app)
         async with serve_http(app, routes):  # /health, /ready, /metrics, the event feeds
@@ -236,7 +238,8 @@ def matrix_service(app: App) -> Service:
 
 def discord_service(app: App) -> Service:
     """The Discord adapter: a fresh client for every (re)start, as discord.py needs."""
-    from adapters.discord import DiscordConnection
+    with certificates_at_first_handshake():  # read once, at the gateway's first connection
+        from adapters.discord import DiscordConnection
 
     connection = DiscordConnection(
         app.engine, app.config, attach=app.attach_outbox, detach=app.detach_outbox
@@ -312,8 +315,8 @@ async def run_bot(
         )
     # One process per SQLite file (DatabaseInUse); PostgreSQL serves several.
     async with database_lock.held(config.db_url), open_app(config) as app:
-        # The first command's first-query costs, paid while the adapters log in and sync.
-        warming = asyncio.create_task(_warm_up())
+        # The first command's first-query and first-commit costs, paid once connected.
+        warming = asyncio.create_task(_warm_up(app.connected))
         try:
             return await _serve_bot(app, config, user, outbox_file, read_input, pictures)
         finally:
@@ -353,9 +356,11 @@ async def _serve_bot(
     return await serve(app.scheduler, [service], connected=app.connected)
 
 
-async def _warm_up() -> None:
-    # Started once the adapters are imported: the start's dataclasses are made, and what the
-    # cache of their methods holds (~1.4 MiB) would only count against the bot's memory.
+async def _warm_up(connected: asyncio.Event) -> None:
+    # After ready (Matrix: the first sync handled), in the background: nothing here may
+    # delay it. The adapters are imported by then: the start's dataclasses are made, and what
+    # the cache of their methods holds (~1.4 MiB) would only count against the bot's memory.
+    await connected.wait()
     dataclass_cache.forget()
     try:
         start_trace.mark("warm-up begins")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import UserError
+from bot.rules import localtime
 from bot.rules.localtime import (
     WEEKDAYS,
     local_date,
@@ -92,6 +94,26 @@ def test_any_text_given_as_a_timezone_parses_or_raises_a_user_error(text: str) -
 @given(zone_names)
 def test_every_tricky_zone_parses_in_lower_case(name: str) -> None:
     assert parse_timezone(name.lower()).key == name
+
+
+def test_every_listed_zone_parses_to_its_own_name() -> None:
+    for name in zoneinfo.available_timezones():
+        assert parse_timezone(name).key == name
+
+
+@pytest.mark.parametrize("text", ["posixrules", "posix/Europe/Berlin", "right/UTC", "Europe"])
+def test_files_of_the_zoneinfo_tree_the_list_leaves_out_are_refused(text: str) -> None:
+    with pytest.raises(UserError):
+        parse_timezone(text)
+
+
+def test_a_zone_spelled_exactly_is_opened_without_listing_every_zone() -> None:
+    localtime._zone_names.cache_clear()
+    assert parse_timezone("Europe/Berlin").key == "Europe/Berlin"
+    assert parse_timezone("UTC").key == "UTC"
+    assert localtime._zone_names.cache_info().currsize == 0  # the walk of the zoneinfo tree
+    assert parse_timezone("europe/berlin").key == "Europe/Berlin"  # other spellings: the list
+    assert localtime._zone_names.cache_info().currsize == 1
 
 
 # --- resolve_local ----------------------------------------------------------------------------

@@ -176,3 +176,35 @@ def test_opening_a_migrated_database_imports_no_migration_machinery():
         [sys.executable, "-c", MIGRATION_CHECK], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_matrix_start_path_imports_no_proxy_library_and_no_attachment_cipher():
+    _, found = start_path_modules({"aiohttp_socks", "python_socks", "Crypto"})
+    assert found == set()
+
+
+LATER_USE = """
+import asyncio, sys
+from adapters.matrix import import_nio
+import_nio(False)
+from nio.crypto import decrypt_attachment, encrypt_attachment
+from nio.client.async_client import ProxyConnector
+data = bytes(range(256)) * 40
+encrypted, info = encrypt_attachment(data)
+print(encrypted != data, decrypt_attachment(encrypted, info["key"]["k"],
+      info["hashes"]["sha256"], info["iv"]) == data)
+
+async def proxy():
+    connector = ProxyConnector.from_url("socks5://127.0.0.1:1080")
+    print(type(connector).__module__)
+    await connector.close()
+
+asyncio.run(proxy())
+"""
+
+
+def test_the_proxy_connector_and_attachment_ciphers_work_when_first_used():
+    out = subprocess.run(
+        [sys.executable, "-c", LATER_USE], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["True", "True", "aiohttp_socks.connector"]
