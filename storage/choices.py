@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from storage import models as m
+from storage import sent
 from storage.transaction import savepoint
 
 # A choice is answered within minutes; after this long the typed command is the way.
@@ -34,6 +35,7 @@ async def record_choices(
     thread: str | None = None,
 ) -> None:
     """Keep one offer; offers older than KEPT_FOR go at the same time (one DELETE)."""
+    sent.pending_written(platform, message_id)
     await m.OfferedChoice.filter(created_at__lt=now - KEPT_FOR).delete()
     # The same message recorded twice (a retried hand-over): the first one stands.
     with contextlib.suppress(IntegrityError):
