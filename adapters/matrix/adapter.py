@@ -48,6 +48,7 @@ from adapters.matrix.idempotency import (
     part_key,
     txn_id,
 )
+from adapters.matrix.lean_sync import LeanSyncClient
 from adapters.matrix.rooms import (
     RoomCreation,
     creation_from,
@@ -261,12 +262,14 @@ class MatrixAdapter:
             max_limit_exceeded=0,
             request_timeout=20,
         )
-        return AsyncClient(
+        client = LeanSyncClient(
             self.config.homeserver.rstrip("/"),
             self.config.user_id,
             store_path=str(store) if self.config.encryption else "",
             config=options,
         )
+        client.on_own = self._echoes.seen  # our own events come back as ids only
+        return client
 
     async def _login(self) -> None:
         self.files.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
