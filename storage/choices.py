@@ -9,10 +9,15 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from storage import models as m
+from storage import sent
 from storage.transaction import savepoint
 
 # A choice is answered within minutes; after this long the typed command is the way.
 KEPT_FOR = timedelta(days=30)
+# Old offers go at most this often (one DELETE, a write, was part of every offer: of every
+# scheduled DM's preparation); `_pruned` is when this process last did it.
+PRUNE_EVERY = timedelta(minutes=10)
+_pruned: list[datetime] = []
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,11 @@ async def record_choices(
     *,
     thread: str | None = None,
 ) -> None:
-    """Keep one offer; offers older than KEPT_FOR go at the same time (one DELETE)."""
-    await m.OfferedChoice.filter(created_at__lt=now - KEPT_FOR).delete()
+    """Keep one offer; offers older than KEPT_FOR go too (one DELETE, every PRUNE_EVERY)."""
+    sent.pending_written(platform, message_id)
+    if not _pruned or not _pruned[0] <= now < _pruned[0] + PRUNE_EVERY:
+        await m.OfferedChoice.filter(created_at__lt=now - KEPT_FOR).delete()
+        _pruned[:] = [now]
     # The same message recorded twice (a retried hand-over): the first one stands.
     with contextlib.suppress(IntegrityError):
         async with savepoint():

@@ -48,6 +48,7 @@ from adapters.matrix.idempotency import (
     part_key,
     txn_id,
 )
+from adapters.matrix.lean_sync import LeanSyncClient
 from adapters.matrix.rooms import (
     RoomCreation,
     creation_from,
@@ -101,6 +102,9 @@ SEED_WAIT = 5.0  # a stop waits this long for reactions still going onto sent me
 # Reactions go onto a sent message once our sync has brought it back (`echoes.Echoes`), or
 # after this long when no sync does.
 ECHO_WAIT = 1.0
+# The next long poll waits this long at most for the reactions going onto a message our sync
+# has brought back: sent by then, they come back together in one sync, not in one sync each.
+SYNC_HOLD = 0.3
 DEFER_GIVE_UP = 3600.0  # an event that cannot be finished for an hour is logged and dropped
 # How long a DM waits for another process that is creating the member's DM room right now,
 # and how often it looks whether the room is recorded yet.
@@ -120,12 +124,16 @@ def sync_filter(timeline_limit: int) -> dict[str, Any]:
     # Our own messages stay in the timeline: with `not_senders` (tried, to spare the long poll
     # the echo of each reply) Synapse 1.163 marked a burst's sync `limited` and the rest of the
     # burst was never answered. The echo costs one cheap sync: nothing to handle, no write.
+    # Nothing the bot never reads: presence, receipts and typing (ephemeral), account data (the
+    # bot writes m.direct but reads nothing from it; each write woke a sync for nothing).
     return {
         "presence": {"types": []},
+        "account_data": {"types": []},
         "room": {
             "timeline": {"limit": timeline_limit},
             "state": {"lazy_load_members": True},
             "ephemeral": {"types": []},
+            "account_data": {"types": []},
         },
     }
 
@@ -150,7 +158,8 @@ class MatrixAdapter:
         self._creations: dict[str, RoomCreation] = {}
         self._greet: set[str] = set()
         self._room_seen: dict[str, asyncio.Event] = {}
-        self._seeding: set[asyncio.Task[None]] = set()  # reactions going onto sent messages
+        # Reactions going onto sent messages: the task -> the message's event id.
+        self._seeding: dict[asyncio.Task[None], str] = {}
         self._echoes = Echoes()
         # DM rooms this process opened that no sync has shown with the member yet.
         self._unsettled_rooms: set[str] = set()
@@ -253,12 +262,14 @@ class MatrixAdapter:
             max_limit_exceeded=0,
             request_timeout=20,
         )
-        return AsyncClient(
+        client = LeanSyncClient(
             self.config.homeserver.rstrip("/"),
             self.config.user_id,
             store_path=str(store) if self.config.encryption else "",
             config=options,
         )
+        client.on_own = self._echoes.seen  # our own events come back as ids only
+        return client
 
     async def _login(self) -> None:
         self.files.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -341,6 +352,7 @@ class MatrixAdapter:
                         full_state=True,
                     )
                 else:
+                    await self._reactions_out()
                     wait_ms = SYNC_TIMEOUT_MS if not self._deferred else int(DEFER_RETRY * 1000)
                     resp = await client.sync(
                         timeout=wait_ms, sync_filter=steady_filter, since=since
@@ -1070,13 +1082,23 @@ class MatrixAdapter:
         already; a crash before they are on the message leaves it answerable by a reaction the
         member adds or by the command. `run` lets the pending ones finish before it closes."""
         task = asyncio.create_task(self._seed_echoed(room_id, event_id, list(keys), key))
-        self._seeding.add(task)
-        task.add_done_callback(self._seeding.discard)
+        self._seeding[task] = event_id
+        task.add_done_callback(lambda done: self._seeding.pop(done, None))
 
     async def _seeded(self) -> None:
         """Until the reactions being seeded are on their messages (at most SEED_WAIT)."""
         if self._seeding:
             await asyncio.wait(set(self._seeding), timeout=SEED_WAIT)
+
+    async def _reactions_out(self) -> None:
+        """Before the next long poll: until the reactions going onto messages our sync brought
+        back are sent, at most SYNC_HOLD. Each of our events wakes our long poll; sent while it
+        waits, 3-4 reactions made 3-4 sync responses per message for nio to parse and Synapse
+        to make (benchmarks/README.md, ninth session). Those still waiting for their echo are
+        not waited for (the sync is what brings it)."""
+        going = [t for t, event_id in self._seeding.items() if self._echoes.came(event_id)]
+        if going:
+            await asyncio.wait(going, timeout=SYNC_HOLD)
 
     async def _seed_echoed(self, room_id: str, event_id: str, keys: list[str], key: str) -> None:
         await self._echoes.wait(event_id, ECHO_WAIT)

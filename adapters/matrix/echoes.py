@@ -35,9 +35,13 @@ class Echoes:
         while len(self._seen) > KEPT:
             self._seen.popitem(last=False)
 
+    def came(self, event_id: str) -> bool:
+        """Whether a waiter for `event_id` goes on now (a sync brought it, or a stop)."""
+        return self._released or event_id in self._seen
+
     async def wait(self, event_id: str, timeout: float) -> None:  # noqa: ASYNC109
         """Until a sync brought `event_id`, at most `timeout` seconds (a stop ends it now)."""
-        if self._released or event_id in self._seen:
+        if self.came(event_id):
             return
         waiter = self._waiting.setdefault(event_id, asyncio.Event())
         with contextlib.suppress(TimeoutError):

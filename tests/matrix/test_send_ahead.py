@@ -49,6 +49,13 @@ def bot_reaction(account: BotAccount, event_id: str) -> Callable[[Seen], bool]:
     )
 
 
+async def done_by_reaction(bob: Member, account: BotAccount, room: str, prompt: str) -> None:
+    """Bob taps ✅ on the prompt; the bot's answer to it counts him in."""
+    await bob.react(room, prompt, "✅")
+    answer = await bob.wait_for(lambda s: sent_by(account.user_id)(s) and in_reply_to(s) == prompt)
+    assert "1/1" in answer.content["body"]
+
+
 async def test_a_dm_prepared_ahead_has_its_room_and_prompt_before_the_send_and_is_answered(
     synapse_server: SynapseServer, tmp_path: Path
 ) -> None:
@@ -78,11 +85,7 @@ async def test_a_dm_prepared_ahead_has_its_room_and_prompt_before_the_send_and_i
                         bot_reaction(account, sent)(s) and s.content["m.relates_to"]["key"] == key
                     )
                 )
-            await bob.react(dm, sent, "✅")
-            answer = await bob.wait_for(
-                lambda s: sent_by(account.user_id)(s) and in_reply_to(s) == sent
-            )
-            assert "1/1" in answer.content["body"]
+            await done_by_reaction(bob, account, dm, sent)
     finally:
         await bob.close()
 
