@@ -10,7 +10,7 @@ from tortoise.connection import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from storage import convert
+from storage import convert, keyed_reads
 from storage import models as m
 from storage.board_reads import fold_tallies
 from storage.dialect import one_of, placeholders
@@ -97,7 +97,7 @@ class NoFreezeLeft(Exception):
 
 
 async def find_by_event(participation_id: int, event_key: str) -> CheckInRec | None:
-    row = await m.CheckIn.get_or_none(participation_id=participation_id, event_key=event_key)
+    row = await keyed_reads.first(m.CheckIn, participation_id=participation_id, event_key=event_key)
     return convert.checkin(row) if row else None
 
 

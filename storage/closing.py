@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.connection import connections
 from tortoise.functions import Count
 
-from storage import convert, deferred
+from storage import convert, deferred, keyed_reads
 from storage import models as m
 from storage.dialect import placeholders
 from storage.record_cache import ALL, DUE, GROUP, cache, changed
@@ -190,7 +190,7 @@ async def recent_group_weeks(group_id: int, limit: int = 8) -> list[GroupWeekRec
 
 
 async def _read_group_weeks(group_id: int, limit: int) -> list[GroupWeekRec]:
-    rows = await m.GroupWeek.filter(group_id=group_id).order_by("-week_key").limit(limit)
+    rows = await keyed_reads.rows(m.GroupWeek, order="-week_key", limit=limit, group_id=group_id)
     return [
         GroupWeekRec(
             group_id=group_id,

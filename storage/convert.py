@@ -17,9 +17,15 @@ from storage.records import (
 R = TypeVar("R")
 
 
+# Each record's field names, read once: `fields()` walks the class's dataclass fields each call.
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _record(kind: type[R], row: Any) -> R:
     """Copy a row into a record: each field names a column (`pledge_id` for a foreign key)."""
-    names = [f.name for f in fields(kind)]  # type: ignore[arg-type]
+    names = _NAMES.get(kind)
+    if names is None:
+        names = _NAMES[kind] = tuple(f.name for f in fields(kind))  # type: ignore[arg-type]
     return kind(**{name: getattr(row, name) for name in names})
 
 

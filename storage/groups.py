@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 
-from storage import convert
+from storage import convert, keyed_reads
 from storage import models as m
 from storage.inserts import RETURNS, insert_new
 from storage.record_cache import GROUP, MEMBER, cache, changed, created
@@ -40,7 +40,7 @@ async def ensure_group(
     if known is not None and (not name or known.name == name[:200]):
         return known
     ticket = cache.ticket()
-    row = await m.Group.get_or_none(platform=platform, external_id=external_id)
+    row = await keyed_reads.first(m.Group, platform=platform, external_id=external_id)
     if row is None:
         settings = dataclasses.asdict(defaults)  # every field names a group setting
         values = {"name": name[:200], "created_at": now, **settings}
@@ -85,7 +85,7 @@ async def get_group(group_id: int) -> GroupRec | None:
     if known is not None:
         return known
     ticket = cache.ticket()
-    row = await m.Group.get_or_none(id=group_id)
+    row = await keyed_reads.first(m.Group, id=group_id)
     if row is None:
         return None
     group = convert.group(row)
@@ -98,7 +98,7 @@ async def find_group(platform: str, external_id: str) -> GroupRec | None:
     if known is not None:
         return known
     ticket = cache.ticket()
-    row = await m.Group.get_or_none(platform=platform, external_id=external_id)
+    row = await keyed_reads.first(m.Group, platform=platform, external_id=external_id)
     if row is None:
         return None
     group = convert.group(row)
@@ -126,7 +126,7 @@ async def ensure_member(
     if known is not None and (not display_name or known.display_name == display_name[:200]):
         return known
     ticket = cache.ticket()
-    row = await m.Member.get_or_none(platform=platform, external_id=external_id)
+    row = await keyed_reads.first(m.Member, platform=platform, external_id=external_id)
     if row is None:
         values = {"display_name": display_name[:200], "created_at": now}
         row, new = await _made_or_found(m.Member, MEMBER, platform, external_id, values)
@@ -147,7 +147,7 @@ async def find_member(platform: str, external_id: str) -> MemberRec | None:
     if known is not None:
         return known
     ticket = cache.ticket()
-    row = await m.Member.get_or_none(platform=platform, external_id=external_id)
+    row = await keyed_reads.first(m.Member, platform=platform, external_id=external_id)
     if row is None:
         return None
     member = convert.member(row)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tortoise.functions import Max
 
-from storage import convert
+from storage import convert, keyed_reads
 from storage import models as m
 from storage.record_cache import ALL, DUE, PLEDGES, cache, changed
 from storage.records import MemberRec, ParticipationRec, PledgeRec
@@ -79,7 +79,7 @@ async def group_pledges(group_id: int, statuses: tuple[str, ...]) -> list[Pledge
 
 
 async def get_pledge(pledge_id: int) -> PledgeRec | None:
-    row = await m.Pledge.get_or_none(id=pledge_id)
+    row = await keyed_reads.first(m.Pledge, id=pledge_id)
     return convert.pledge(row) if row else None
 
 
@@ -127,7 +127,7 @@ async def group_has_participants(group_id: int, statuses: tuple[str, ...]) -> bo
 
 
 async def participation_of(pledge_id: int, member_id: int) -> ParticipationRec | None:
-    row = await m.Participation.get_or_none(pledge_id=pledge_id, member_id=member_id)
+    row = await keyed_reads.first(m.Participation, pledge_id=pledge_id, member_id=member_id)
     return convert.participation(row) if row else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -201,9 +201,12 @@ class JobRec:
     handed_over_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class ParticipantRow:
-    """A participation with its member's name: what boards and streak views need, nothing more."""
+class ParticipantRow(NamedTuple):
+    """A participation with its member's name: what boards and streak views need, nothing more.
+
+    A named tuple, not a frozen dataclass like the records: a board makes one per participant
+    (190 for a 95-member group's two pledges), and a frozen dataclass's `__init__` (a call
+    of `object.__setattr__` per field) made that most of the board's Python time."""
 
     id: int
     pledge_id: int

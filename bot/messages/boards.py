@@ -149,7 +149,7 @@ def render_board(group: GroupRec, board: Board, now: datetime, viewer_id: int = 
             f"{inert(part.display_name)} {_mark(count, pledge.target)}"
             for part, count in zip(members, counts, strict=True)
         ]
-        ended = " (the last one, still open)" if period is not board.periods[pledge.id] else ""
+        ended = " (the last one, still open)" if period.key != board.periods[pledge.id].key else ""
         lines.append(f"  {describe(period)}{ended}: " + ", ".join(done_names))
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,11 @@ _MONTH_KEY = re.compile(r"month:([0-9]{4})-([0-9]{2})", re.ASCII)
 
 # Guards against looping forever on a broken zone; real zones need at most a step or two.
 _MAX_STEPS = 8
+# Periods built and named keys read, kept: a period is a pure function of its cadence, first
+# day and zone (and a key of itself and the calendar), and every member of every group in a
+# zone shares the same ones, so a command asks for the same few again and again (each one two
+# zone conversions). Bounded: a Period is ~0.5 KB, so each cache holds at most ~1 MB.
+_KEPT = 2048
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ def _first_day_for(day: date, cadence: Cadence, week_start: int) -> date:
     return day.replace(day=1)
 
 
+@functools.lru_cache(maxsize=_KEPT)
 def _build(cadence: Cadence, first_day: date, tz: ZoneInfo) -> Period:
     if cadence == "day":
         days, key = 1, f"day:{first_day.isoformat()}"
@@ -137,6 +144,7 @@ def period_at(instant: datetime, cadence: Cadence, tz: ZoneInfo, week_start: int
     raise ValueError(f"no {cadence} period contains {instant.isoformat()} in {tz.key}")
 
 
+@functools.lru_cache(maxsize=_KEPT)
 def period_from_key(key: str, tz: ZoneInfo, week_start: int = 0) -> Period:
     """The period named by `key`; ValueError if it is malformed or not a period of this calendar."""
     _check_week_start(week_start)
