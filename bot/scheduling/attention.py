@@ -575,17 +575,28 @@ def still_due(
     return left, ("" if left else (reasons[0] if reasons else "empty"))
 
 
-async def recheck(
-    jobs: Sequence[JobRec], now: datetime
-) -> tuple[list[JobRec], dict[str, list[int]]]:
-    """Check every message against the answers and closes right before it is handed over.
+@dataclass(frozen=True)
+class Rechecked:
+    """What the re-check right before hand-over decided for a round's messages."""
 
-    Returns the jobs to hand over (their reply rendered again when someone dropped out) and
-    the ids of jobs to skip, by reason. A constant number of queries for the whole round.
+    keep: list[JobRec]  # to hand over now (rendered again when someone dropped out)
+    drop: dict[str, list[int]]  # job ids to skip, by reason
+    later: list[tuple[int, datetime]]  # channel messages whose every member is in quiet hours
+
+
+async def recheck(jobs: Sequence[JobRec], now: datetime) -> Rechecked:
+    """Check every message against the answers, closes and quiet hours right before it is
+    handed over. A constant number of queries for the whole round.
+
+    Quiet hours are read again in each member's zone as it is now: a member who moved
+    (`me timezone`) after their channel message was planned is not pinged in the night of
+    their new zone. The message waits for their quiet hours to end when it names nobody else,
+    and goes without them otherwise (it is not split into a message the weekly cap did not
+    count); a DM is held the same way at hand-over (`Scheduler._deliver`).
     """
     stale = [j for j in jobs if j.payload.get("notices") and _stale(j, now)]
     if not stale:
-        return list(jobs), {}
+        return Rechecked(list(jobs), {}, [])
     stored = {j.id: stored_notices(j.payload) for j in stale}
     groups = await round_queries.groups_by_id(j.group_id or 0 for j in stale)
     pledge_ids = {s.pledge_id for rows in stored.values() for s in rows}
@@ -600,6 +611,7 @@ async def recheck(
     facts = Facts(pledges=pledges, parts=parts, tallies=tallies)
     keep: list[JobRec] = []
     drop: dict[str, list[int]] = {}
+    later: list[tuple[int, datetime]] = []
     by_id = {j.id: j for j in stale}
     for job in jobs:
         if job.id not in by_id:
@@ -610,9 +622,14 @@ async def recheck(
             keep.append(job)  # the hand-over knows what to do with a group that is gone
             continue
         rows = stored[job.id]
-        left, reason = still_due(
-            rows, group, facts, members, now, job.payload.get("member_id") is not None
-        )
+        dm = job.payload.get("member_id") is not None
+        left, reason = still_due(rows, group, facts, members, now, dm)
+        if left and not dm:
+            awake = [n for n in left if member_due(now, group, n.member, False) <= now]
+            if not awake:
+                later.append((job.id, min(member_due(now, group, n.member, False) for n in left)))
+                continue
+            left = awake
         if not left:
             drop.setdefault(reason, []).append(job.id)
             continue
@@ -622,7 +639,7 @@ async def recheck(
             keep.append(job)
             continue
         keep.append(_rerendered(job, left, now))
-    return keep, drop
+    return Rechecked(keep, drop, later)
 
 
 def _stale(job: JobRec, now: datetime) -> bool:

@@ -251,10 +251,13 @@ class Scheduler:
         jobs, gone = await event_jobs.recheck(jobs, now)
         if gone:
             await job_queries.settle(gone, token, job_queries.SKIPPED, now, "event changed")
-        keep, drop = await attention.recheck(jobs, now)
-        for reason, ids in drop.items():
+        checked = await attention.recheck(jobs, now)
+        for reason, ids in checked.drop.items():
             await job_queries.settle(ids, token, job_queries.SKIPPED, now, reason)
-        return keep
+        if checked.later:
+            self.meter.held_back(QUIET_HOURS, len(checked.later))
+            await job_queries.release_many(checked.later, token)
+        return checked.keep
 
     async def _guarded(self, jobs: Sequence[JobRec], token: str, now: datetime, work: Any) -> None:
         try:
