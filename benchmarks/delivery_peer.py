@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from benchmarks.common import compile_sources, measured, percentile
 from benchmarks.matrix_roundtrip import ECHO_READY, add_reminders
-from benchmarks.peer import Member, first_events, median, same_shape, write_logoff_config
+from benchmarks.peer import Member, first_events, median, migrated_logoff, same_shape
 from benchmarks.ready_trace import Launch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,12 +45,9 @@ async def run(args: argparse.Namespace) -> None:
         bot_id, _, _ = server.register("logoffbot", "logoff-password")
         bare_id, _, _ = server.register("barebot", "bare-password")
         member = Member(server.url, *server.register("member", "member-password"))
-        config = write_logoff_config(work, server.url, bot_id)
+        config = migrated_logoff(work, server.url, bot_id)
         db_url = f"sqlite://{work / 'data' / 'logoff.db'}"
         cli = ["-m", "bot.app.cli", "--config", str(config)]
-        subprocess.run(  # noqa: ASYNC221
-            [sys.executable, *cli, "migrate"], cwd=REPO, check=True, capture_output=True
-        )
         timers = work / "bare-timers.json"
         timers.write_text("[]")
         echo = ["-m", "benchmarks.matrix_roundtrip", "--echo-bot", server.url, bare_id]

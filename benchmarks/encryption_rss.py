@@ -23,7 +23,6 @@ import asyncio
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from benchmarks.common import compile_sources, measured
 from benchmarks.matrix_roundtrip import ECHO_READY, Proc, fill_jobs
-from benchmarks.peer import Member, write_logoff_config
+from benchmarks.peer import Member, migrated_logoff
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ("bare", "bare e2e", "Logoff", "Logoff e2e")
@@ -66,9 +65,8 @@ async def run(args: argparse.Namespace) -> None:
         for name in ("Logoff", "Logoff e2e"):
             home = work / name.replace(" ", "-")
             home.mkdir()
-            config = write_logoff_config(home, server.url, users[name], name.endswith("e2e"))
+            config = migrated_logoff(home, server.url, users[name], name.endswith("e2e"))
             cli = [sys.executable, "-m", "bot.app.cli", "--config", str(config)]
-            subprocess.run([*cli, "migrate"], cwd=REPO, check=True, capture_output=True)  # noqa: ASYNC221
             if args.modules:
                 dump = str(home / "modules.txt")
                 cli = [sys.executable, "-m", "benchmarks.module_probe", dump, *cli[3:]]

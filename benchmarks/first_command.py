@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.matrix_roundtrip import fill_jobs
-from benchmarks.peer import Member, write_logoff_config
+from benchmarks.peer import Member, migrated_logoff
 from benchmarks.ready_trace import Launch, run_compared, wind_down
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,14 +119,8 @@ async def run(args: argparse.Namespace) -> None:
     try:
         bot_id, _, _ = server.register("logoffbot", "logoff-password")
         member = Member(server.url, *server.register("member", "member-password"))
-        config = write_logoff_config(work, server.url, bot_id)
+        config = migrated_logoff(work, server.url, bot_id)
         db_url = f"sqlite://{work / 'data' / 'logoff.db'}"
-        subprocess.run(  # noqa: ASYNC221
-            [sys.executable, "-m", "bot.app.cli", "--config", str(config), "migrate"],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-        )
 
         def logoff(name: str, checkout: Path) -> Launch:
             probe = str(REPO / "benchmarks" / "first_probe.py")  # the other tree may lack it

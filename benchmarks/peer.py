@@ -141,6 +141,18 @@ def write_logoff_config(
     return config
 
 
+def migrated_logoff(work: Path, homeserver: str, user_id: str, encryption: bool = False) -> Path:
+    """`write_logoff_config`, then `logoff migrate` on that config: a Logoff ready to launch."""
+    config = write_logoff_config(work, homeserver, user_id, encryption)
+    subprocess.run(
+        [sys.executable, "-m", "bot.app.cli", "--config", str(config), "migrate"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    return config
+
+
 @dataclass
 class Seen:
     sender: str
@@ -361,10 +373,9 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, object]]:
         peer_id, _, _ = server.register("reminderbot", "peer-password")
         bare_id, _, _ = server.register("barebot", "bare-password")
         member = Member(server.url, *server.register("member", "member-password"))
-        config = write_logoff_config(work, server.url, logoff_id, args.encryption)
+        config = migrated_logoff(work, server.url, logoff_id, args.encryption)
         cli = [sys.executable, "-m", "bot.app.cli", "--config", str(config)]
         db_url = f"sqlite://{work / 'data' / 'logoff.db'}"
-        subprocess.run([*cli, "migrate"], cwd=REPO, check=True, capture_output=True)  # noqa: ASYNC221
         peer_cfg = peer_config(
             work / "peer.yaml", server.url, peer_id, "peer-password", work / "peer"
         )

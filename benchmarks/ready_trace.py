@@ -28,7 +28,7 @@ from typing import Any
 
 from benchmarks.common import compile_sources, measured
 from benchmarks.matrix_roundtrip import ECHO_READY, fill_jobs
-from benchmarks.peer import Member, write_logoff_config
+from benchmarks.peer import Member, migrated_logoff
 
 REPO = Path(__file__).resolve().parents[1]
 STEP = re.compile(r"start \+(\d+\.\d+)s (.+)$")
@@ -85,19 +85,13 @@ async def run(args: argparse.Namespace) -> None:
         bot_id, _, _ = server.register("logoffbot", "logoff-password")
         bare_id, _, _ = server.register("barebot", "bare-password")
         member = Member(server.url, *server.register("member", "member-password"))
-        config = write_logoff_config(work, server.url, bot_id)
+        config = migrated_logoff(work, server.url, bot_id)
         db_url = f"sqlite://{work / 'data' / 'logoff.db'}"
 
         def logoff(name: str, checkout: Path) -> Launch:
             argv = [sys.executable, "-m", "bot.app.cli", "--config", str(config), "run"]
             return Launch(name, argv, checkout, work / f"{name}.log", "matrix ready")
 
-        subprocess.run(  # noqa: ASYNC221
-            [sys.executable, "-m", "bot.app.cli", "--config", str(config), "migrate"],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-        )
         bare = Launch(
             "bare",
             [
