@@ -625,11 +625,11 @@ async def recheck(jobs: Sequence[JobRec], now: datetime) -> Rechecked:
         dm = job.payload.get("member_id") is not None
         left, reason = still_due(rows, group, facts, members, now, dm)
         if left and not dm:
-            awake = [n for n in left if member_due(now, group, n.member, False) <= now]
-            if not awake:
-                later.append((job.id, min(member_due(now, group, n.member, False) for n in left)))
+            dues = [member_due(now, group, n.member, False) for n in left]
+            if min(dues) > now:  # every member named is in their quiet hours
+                later.append((job.id, min(dues)))
                 continue
-            left = awake
+            left = [n for n, due in zip(left, dues, strict=True) if due <= now]
         if not left:
             drop.setdefault(reason, []).append(job.id)
             continue
