@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from tortoise.backends.base.client import TransactionalDBClient
@@ -16,6 +17,15 @@ from tortoise.transactions import in_transaction
 
 from storage import record_cache
 from storage.dialect import is_postgres
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+# What the outermost open transaction runs once it has committed (see `after_commit`).
+_AFTER_COMMIT: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.ContextVar(
+    "logoff_after_commit", default=None
+)
 
 
 async def _undo_enter(ctx: Any) -> None:
@@ -48,22 +58,59 @@ async def atomic() -> AsyncIterator[TransactionalDBClient]:
     """`in_transaction()` for the default connection, safe against a failed BEGIN.
 
     Cached records it changes are dropped again when it ends (storage/record_cache.py).
+    What `after_commit` was given inside it runs once the outermost one has committed.
     """
-    with record_cache.transaction_scope():
-        ctx = in_transaction()
-        if isinstance(ctx, SqliteTransactionContext):
-            ctx.connection.begin = _BeginAtOnce(ctx.connection)
+    pending = _AFTER_COMMIT.get()
+    outermost = pending is None
+    if pending is None:
+        pending = []
+    token = _AFTER_COMMIT.set(pending) if outermost else None
+    mark = len(pending)
+    try:
+        with record_cache.transaction_scope():
+            ctx = in_transaction()
+            if isinstance(ctx, SqliteTransactionContext):
+                ctx.connection.begin = _BeginAtOnce(ctx.connection)
+            try:
+                client = await ctx.__aenter__()
+            except BaseException:
+                await _undo_enter(ctx)
+                raise
+            try:
+                yield client
+            except BaseException as exc:
+                await ctx.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+            await ctx.__aexit__(None, None, None)
+    except BaseException:
+        del pending[mark:]  # rolled back: what it would have shown did not happen
+        raise
+    finally:
+        if token is not None:
+            _AFTER_COMMIT.reset(token)
+    if outermost:
+        await _run_after_commit(pending)
+
+
+def after_commit(action: AfterCommit) -> AfterCommit | None:
+    """Run `action` once the enclosing transaction has committed; dropped if it rolls back.
+
+    For what others see of a change (an event's card edited in place): sent before the commit,
+    a process killed in between showed a change that never happened. Outside a transaction
+    nothing waits: the action is handed back for its caller to run now."""
+    pending = _AFTER_COMMIT.get()
+    if pending is None:
+        return action
+    pending.append(action)
+    return None
+
+
+async def _run_after_commit(actions: list[AfterCommit]) -> None:
+    for action in actions:
         try:
-            client = await ctx.__aenter__()
-        except BaseException:
-            await _undo_enter(ctx)
-            raise
-        try:
-            yield client
-        except BaseException as exc:
-            await ctx.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
-        await ctx.__aexit__(None, None, None)
+            await action()
+        except Exception:  # committed already: a failed follow-up must not undo the answer
+            log.exception("an action after a commit failed")
 
 
 class _BeginAtOnce:

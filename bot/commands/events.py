@@ -27,6 +27,7 @@ from storage import events as event_queries
 from storage import groups as group_queries
 from storage import pledges as pledge_queries
 from storage import sent as sent_queries
+from storage import transaction
 from storage.records import EventRec, GroupRec, MemberRec, PledgeRec
 
 log = logging.getLogger("logoff.events")
@@ -153,19 +154,29 @@ def card_shown(engine: EventServices, event: EventRec) -> bool:
 
 
 async def refresh_card(engine: EventServices, event: EventRec) -> bool:
-    """Update the event's message in place (Outbox.edit); a failed edit leaves it stale until
-    the next change, never loses an answer. True when the card now shows the change."""
-    if not event.card_message_id or engine.card_hook is None:
+    """Update the event's message in place (Outbox.edit) once the change has committed: a
+    process killed before its commit never showed a change that did not happen. A failed edit
+    leaves the card stale until the next change, never loses an answer. True when the event
+    has a card the edit goes to."""
+    hook = engine.card_hook
+    if not event.card_message_id or hook is None:
         return False
-    group = await group_queries.get_group(event.group_id)
-    if group is None:
-        return False
-    reply = await render_card(event)
-    try:
-        await engine.card_hook(group, event.card_message_id, reply)
-    except Exception:
-        log.exception("could not update the card of event %s", event.id)
-        return False
+    card_id = event.card_message_id
+
+    async def edit() -> None:
+        # Drawn after the commit, from what was committed (the newest state wins).
+        current = await event_queries.get_event(event.id)
+        group = await group_queries.get_group(event.group_id)
+        if current is None or group is None:
+            return
+        try:
+            await hook(group, card_id, await render_card(current))
+        except Exception:
+            log.exception("could not update the card of event %s", event.id)
+
+    now = transaction.after_commit(edit)
+    if now is not None:
+        await now()
     return True
 
 

@@ -79,8 +79,10 @@ async def rsvps_and_claim(soak: DiscordSoak, key: str) -> tuple[int, str | None]
     from storage import models as m
 
     async with connected(soak.url):
-        rsvps = await m.Rsvp.filter(event__title=EVENT).count()
+        # The claim first: once it reads answered, the RSVP committed before it is there to
+        # count (read the other way round, a commit falling between the reads looked lost).
         claim = await incoming.get("discord", key)
+        rsvps = await m.Rsvp.filter(event__title=EVENT).count()
         return rsvps, claim[0] if claim else None
 
 
@@ -128,9 +130,12 @@ async def reaction_killed_then_once(tmp_path: Path, url: str, point: str) -> Non
             rsvps, claim = await rsvps_and_claim(soak, key)
             if point == "handled":
                 assert rsvps == 0, f"a killed reaction kept its RSVP (claim {claim})"
+                # The card is edited after the commit: it never showed the answer it lost.
+                assert "Going 0 ·" in card.text, card.text
             else:
                 assert rsvps == 1
                 assert claim == "handled"
+                assert "Going 1 ·" in card.text, card.text
 
             bot.env.pop("LOGOFF_CRASH_POINTS")
             bot.start(peer.port)
