@@ -120,9 +120,10 @@ class Once:
         finally:
             self._in_flight.discard(event_id)
 
-    async def forget(self, event_id: str) -> None:
-        """A reaction taken back: adding it again later is a new event with the same id."""
-        await self.claims.forget(PLATFORM, event_id)
+    async def undo(self, event_id: str, undo: Callable[[], Awaitable[T]]) -> T:
+        """A reaction taken back: what it recorded undone and its claim forgotten in one
+        commit (`EventClaims.undo_once`); adding it again later is a new event, same id."""
+        return await self.claims.undo_once(PLATFORM, event_id, undo)
 
     async def _handled(self, event_id: str, handle: Callable[[], Awaitable[Reply]]) -> Reply:
         # The command's effects and its reply commit together, before the reply is sent:

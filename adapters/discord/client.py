@@ -289,17 +289,18 @@ class LogoffClient(discord.Client):
             return
         try:
             name = await identity.member_name(self, payload.guild_id, payload.user_id)
+            key = _reaction_key(payload)
             # Not claimed: undoing is idempotent (what the key recorded is gone after the first
-            # process undid it), and every process sees the removal.
-            await self.engine.handle_unreaction(
-                identity.reaction_actor(payload, name),
-                identity.reaction_place(payload),
-                _reaction_key(payload),
-            )
-            # Discord names a reaction by message, user and emoji only: the same reaction added
-            # again is a new answer, so its claim goes.
+            # process undid it), and every process sees the removal. Discord names a reaction
+            # by message, user and emoji only: the same reaction added again is a new answer,
+            # so its claim goes, in the commit that undoes it.
             assert self.once is not None
-            await self.once.forget(_reaction_key(payload))
+            await self.once.undo(
+                key,
+                lambda: self.engine.handle_unreaction(
+                    identity.reaction_actor(payload, name), identity.reaction_place(payload), key
+                ),
+            )
         except Exception:
             log.exception("removing a reaction on message %s failed", payload.message_id)
 

@@ -109,6 +109,25 @@ class EventClaims:
             return None
         return result
 
+    async def undo_once(self, platform: str, event_id: str, undo: Callable[[], Awaitable[T]]) -> T:
+        """A taken-back event (a Discord reaction removed): what it recorded undone and its
+        claim forgotten in one commit, so that the same id, shown again, is a new event.
+
+        Done in two commits, a process killed between them kept the claim of an answer it had
+        undone: the reaction added again was taken for a replay and ignored. A failed undo
+        keeps both (its transaction is rolled back)."""
+        async with self.writer:
+            try:
+                async with incoming.handling() as failures:
+                    result = await undo()
+                    crash_points.reached("unreacted")  # undone, not committed: both kept
+                    if failures.failed:
+                        raise _Undo(event_id)
+                    await incoming.forget(platform, event_id)
+            except _Undo:
+                pass
+        return result
+
     @staticmethod
     def stored_reply(claim: Claim) -> Reply | None:
         raw = (claim.reply or {}).get("reply")
@@ -116,10 +135,6 @@ class EventClaims:
 
     async def answered(self, platform: str, event_id: str) -> None:
         await incoming.answered(platform, event_id, self.owner, self.clock.now())
-
-    async def forget(self, platform: str, event_id: str) -> None:
-        """The event's id may come again as a new event (storage.incoming.forget)."""
-        await incoming.forget(platform, event_id)
 
     async def prune(self, keep: timedelta = incoming.KEEP) -> int:
         return await incoming.prune(self.clock.now() - keep)

@@ -4,13 +4,15 @@ handled once after the restart."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.discord_peer import DiscordPeer, StoredMessage
-from tests.soak.discord_harness import DiscordSoak
+from tests.soak.discord_harness import DiscordSoak, PeerBot
 from tests.soak.harness import connected
 
 TITLE = "Call a neighbour"
@@ -102,13 +104,13 @@ async def event_card(soak: DiscordSoak, peer: DiscordPeer) -> StoredMessage:
     raise AssertionError("the card's message id was never stored")
 
 
-async def reaction_killed_then_once(tmp_path: Path, url: str, point: str) -> None:
-    """A ✅ on an event's card (Going), the process SIGKILLed at `point`: `handled` (the
-    RSVP written, not committed), `reacted` (committed with its claim, not marked answered).
-    Shown again to the next life (as a RESUME replays it, or a second process gets it), the
-    reaction ends answered with one RSVP; the killed life kept it only if it committed."""
+@contextlib.asynccontextmanager
+async def card_rig(
+    where: Path, url: str
+) -> AsyncIterator[tuple[DiscordPeer, DiscordSoak, PeerBot, StoredMessage]]:
+    """A bot on the peer with EVENT's card posted, live; every bot stopped at the end."""
     async with DiscordPeer(patch=False) as peer:
-        soak = DiscordSoak(tmp_path / "rcrash", peer, url)
+        soak = DiscordSoak(where, peer, url)
         soak.channels = [peer.channel]
         bot = soak.add_bot()
         soak.migrate()
@@ -116,44 +118,57 @@ async def reaction_killed_then_once(tmp_path: Path, url: str, point: str) -> Non
             bot.start(peer.port)
             await soak.wait_live(bot)
             await soak.wait_commands()
-            card = await event_card(soak, peer)
-            key = f"reaction:{card.id}:{peer.member.id}:✅"
-            await soak.stop(bot)
-
-            bot.env["LOGOFF_CRASH_POINTS"] = f"{point}:1"
-            bot.start(peer.port)
-            await soak.wait_live(bot)
-            await peer.react(peer.member, card, "✅")
-            assert bot.proc is not None
-            await asyncio.to_thread(bot.proc.wait, 60)
-            assert bot.proc.returncode == -9, bot.log_text()[-3000:]
-            rsvps, claim = await rsvps_and_claim(soak, key)
-            if point == "handled":
-                assert rsvps == 0, f"a killed reaction kept its RSVP (claim {claim})"
-                # The card is edited after the commit: it never showed the answer it lost.
-                assert "Going 0 ·" in card.text, card.text
-            else:
-                assert rsvps == 1
-                assert claim == "handled"
-                assert "Going 1 ·" in card.text, card.text
-
-            bot.env.pop("LOGOFF_CRASH_POINTS")
-            bot.start(peer.port)
-            await soak.wait_live(bot)
-            await peer.react(peer.member, card, "✅")  # the same reaction, shown again
-            await peer.changed.wait_for(
-                lambda: True if "Going 1 ·" in card.text else None, 30, "Going 1 on the card"
-            )
-            for _ in range(300):
-                rsvps, claim = await rsvps_and_claim(soak, key)
-                if claim == "answered":
-                    break
-                await asyncio.sleep(0.05)
-            assert claim == "answered"
-            assert rsvps == 1
-            assert "Traceback" not in bot.log_text(), bot.log_text()[-3000:]
+            yield peer, soak, bot, await event_card(soak, peer)
         finally:
             await soak.stop_all()
+
+
+async def killed_at(soak: DiscordSoak, bot: PeerBot, point: str, act: Awaitable[None]) -> None:
+    """`bot` started again to die at the crash point `point`, which `act` makes it reach."""
+    bot.env["LOGOFF_CRASH_POINTS"] = f"{point}:1"
+    bot.start(soak.peer.port)
+    await soak.wait_live(bot)
+    await act
+    assert bot.proc is not None
+    await asyncio.to_thread(bot.proc.wait, 60)
+    assert bot.proc.returncode == -9, bot.log_text()[-3000:]
+    bot.env.pop("LOGOFF_CRASH_POINTS")
+
+
+async def reaction_killed_then_once(tmp_path: Path, url: str, point: str) -> None:
+    """A ✅ on an event's card (Going), the process SIGKILLed at `point`: `handled` (the
+    RSVP written, not committed), `reacted` (committed with its claim, not marked answered).
+    Shown again to the next life (as a RESUME replays it, or a second process gets it), the
+    reaction ends answered with one RSVP; the killed life kept it only if it committed."""
+    async with card_rig(tmp_path / "rcrash", url) as (peer, soak, bot, card):
+        key = f"reaction:{card.id}:{peer.member.id}:✅"
+        await soak.stop(bot)
+
+        await killed_at(soak, bot, point, peer.react(peer.member, card, "✅"))
+        rsvps, claim = await rsvps_and_claim(soak, key)
+        if point == "handled":
+            assert rsvps == 0, f"a killed reaction kept its RSVP (claim {claim})"
+            # The card is edited after the commit: it never showed the answer it lost.
+            assert "Going 0 ·" in card.text, card.text
+        else:
+            assert rsvps == 1
+            assert claim == "handled"
+            assert "Going 1 ·" in card.text, card.text
+
+        bot.start(peer.port)
+        await soak.wait_live(bot)
+        await peer.react(peer.member, card, "✅")  # the same reaction, shown again
+        await peer.changed.wait_for(
+            lambda: True if "Going 1 ·" in card.text else None, 30, "Going 1 on the card"
+        )
+        for _ in range(300):
+            rsvps, claim = await rsvps_and_claim(soak, key)
+            if claim == "answered":
+                break
+            await asyncio.sleep(0.05)
+        assert claim == "answered"
+        assert rsvps == 1
+        assert "Traceback" not in bot.log_text(), bot.log_text()[-3000:]
 
 
 @pytest.mark.parametrize("point", ["handled", "reacted"])
@@ -168,3 +183,53 @@ async def test_a_killed_reaction_is_recorded_once_when_shown_again_on_postgresql
     tmp_path: Path, postgres_url: str, point: str
 ) -> None:
     await reaction_killed_then_once(tmp_path, postgres_url, point)
+
+
+async def answered_rsvps(soak: DiscordSoak, key: str) -> int:
+    """RSVPs once the reaction `key` is answered (polled: the bot commits, then marks it)."""
+    for _ in range(300):
+        rsvps, claim = await rsvps_and_claim(soak, key)
+        if claim == "answered":
+            return rsvps
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the reaction {key} was never answered")
+
+
+async def removal_killed_then_added_again(tmp_path: Path, url: str) -> None:
+    """A ✅ taken back, the process SIGKILLed after the undo, before its commit (`unreacted`):
+    the undo and the forgetting of the reaction's claim commit together or not at all. Done in
+    two commits, the kill kept the claim of an undone answer, and the ✅ added again was taken
+    for a replay: the card said Going 0 under the member's ✅ for good."""
+    async with card_rig(tmp_path / "ucrash", url) as (peer, soak, bot, card):
+        key = f"reaction:{card.id}:{peer.member.id}:✅"
+        await peer.react(peer.member, card, "✅")
+        assert await answered_rsvps(soak, key) == 1
+        await soak.stop(bot)
+
+        await killed_at(soak, bot, "unreacted", peer.unreact(peer.member, card, "✅"))
+        # Nothing of the removal committed: the answer and its claim are both still there.
+        assert await rsvps_and_claim(soak, key) == (1, "answered")
+
+        bot.start(peer.port)
+        await soak.wait_live(bot)
+        await peer.unreact(peer.member, card, "✅")  # taken back, this time for good
+        await peer.changed.wait_for(
+            lambda: True if "Going 0 ·" in card.text else None, 30, "Going 0 on the card"
+        )
+        for _ in range(300):
+            if await rsvps_and_claim(soak, key) == (0, None):
+                break
+            await asyncio.sleep(0.05)
+        assert await rsvps_and_claim(soak, key) == (0, None)
+        await peer.react(peer.member, card, "✅")  # added again: a new answer
+        assert await answered_rsvps(soak, key) == 1
+        await peer.changed.wait_for(
+            lambda: True if "Going 1 ·" in card.text else None, 30, "Going 1 on the card"
+        )
+        assert "Traceback" not in bot.log_text(), bot.log_text()[-3000:]
+
+
+async def test_a_killed_removal_keeps_its_answer_and_claim_together(
+    tmp_path: Path, database_url: str
+) -> None:
+    await removal_killed_then_added_again(tmp_path, database_url)
