@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 MARGIN = 32  # spare rows drawn above and below a band: anything there is a leak
+EDGE = 16  # a tile at least this far from the picture's sides is kept for every place
 WHITE = b"\xff\xff\xff"
 MAX_BANDS = 256  # drawn bands kept compressed (titles, headers, legends): ~2-10 KB each
 MAX_ROWS = 256  # rows of cells kept compressed (~3-4 KB each): apart, so that many members'
@@ -46,7 +47,7 @@ _LAST_BLOCK = zlib.compressobj(pc.PNG_LEVEL, zlib.DEFLATED, -15).flush()  # empt
 @dataclass(frozen=True)
 class Tile:
     """Part of a band: columns [left, right) drawn by `draw`; `key` is all its pixels depend
-    on besides where it is (where it is is part of its key anyway)."""
+    on besides its size and where it is (the same key elsewhere is the same pixels moved)."""
 
     key: Hashable
     left: int
@@ -146,11 +147,22 @@ def _margins_white(raw: bytes, stride: int, height: int) -> bool:
     return raw[: len(blank)] == blank and raw[len(blank) + height * stride :] == blank
 
 
+def _tile_key(width: int, band: Band, tile: Tile) -> Hashable:
+    """A tile's pixels depend on its key and size, not on where it is (drawing translated by
+    whole pixels paints the same pixels): one kind of cell is drawn once for every column.
+    Near the picture's edge a drawing could spill past it unseen (cut off, not a leak there):
+    such a tile is kept for its own place only."""
+    size = (width, band.bottom - band.top, tile.key, tile.right - tile.left)
+    if min(tile.left, width - tile.right) < EDGE:
+        return (*size, tile.left)
+    return size
+
+
 def _tile_pixels(width: int, band: Band, tile: Tile, draw: bool) -> Image.Image | None:
     """The tile's own columns, one byte per sample (mode L); None when it draws outside them."""
     from PIL import Image
 
-    key = (width, band.bottom - band.top, tile.key, tile.left, tile.right)
+    key = _tile_key(width, band, tile)
     kept = _tiles.get(key)
     if kept is not None:
         return None if kept is _LEAKS else kept  # type: ignore[return-value]

@@ -307,18 +307,30 @@ def _draw_header(canvas: pc.Canvas, layout: Layout, h1: str, h2: str) -> None:
 def _draw_week_labels(
     canvas: pc.Canvas, layout: Layout, weeks: Sequence[date], before: int
 ) -> None:
-    f = pc.font(SMALL)
-    bold = pc.font(SMALL, bold=True)
-    y_month = layout.labels_y
-    y_day = y_month + round(SMALL * LINE)
-    last_month = None
+    for i, label in enumerate(_week_labels(weeks, before)):
+        _draw_week_label(canvas, layout, i, *label)
+
+
+def _week_labels(weeks: Sequence[date], before: int) -> list[tuple[str, str, bool]]:
+    """Each week column's (month shown above it, or "", day, greyed): a month is shown where
+    it changes; weeks before the group began are greyed."""
+    labels, last_month = [], None
     for i, first_day in enumerate(weeks):
-        x = LEFT + i * PITCH + CELL_W / 2
-        ink, muted = (HATCH, HATCH) if i < before else (INK, MUTED)
-        if first_day.month != last_month:
-            canvas.text((x, y_month), MONTHS[first_day.month - 1], bold, ink, anchor="ma")
-            last_month = first_day.month
-        canvas.text((x, y_day), str(first_day.day), f, muted, anchor="ma")
+        month = MONTHS[first_day.month - 1] if first_day.month != last_month else ""
+        last_month = first_day.month
+        labels.append((month, str(first_day.day), i < before))
+    return labels
+
+
+def _draw_week_label(
+    canvas: pc.Canvas, layout: Layout, i: int, month: str, day: str, greyed: bool
+) -> None:
+    x = LEFT + i * PITCH + CELL_W / 2
+    ink, muted = (HATCH, HATCH) if greyed else (INK, MUTED)
+    y_month = layout.labels_y
+    if month:
+        canvas.text((x, y_month), month, pc.font(SMALL, bold=True), ink, anchor="ma")
+    canvas.text((x, y_month + round(SMALL * LINE)), day, pc.font(SMALL), muted, anchor="ma")
 
 
 def _empty_cell(canvas: pc.Canvas, box: Box) -> None:
@@ -492,9 +504,13 @@ def member_bands(data: MemberWeeks, layout: Layout) -> list[bands.Band]:
     """The member grid as bands, top to bottom: the header with the weeks' dates, then per
     pledge its title line and its row of cells (one tile per cell), then the legend."""
 
+    subtitle = f"One row per pledge, {_range(data.weeks)}"
+
     def head(canvas: pc.Canvas) -> None:
-        _draw_header(canvas, layout, data.heading, f"One row per pledge, {_range(data.weeks)}")
-        _draw_week_labels(canvas, layout, data.weeks, data.before)
+        _draw_header(canvas, layout, data.heading, subtitle)
+
+    def label(i: int, month: str, day: str, greyed: bool) -> Callable[[pc.Canvas], None]:
+        return lambda canvas: _draw_week_label(canvas, layout, i, month, day, greyed)
 
     def title(pledge: MemberPledgeWeeks, y: int) -> Callable[[pc.Canvas], None]:
         words = cadence_words(pledge.cadence, pledge.target)
@@ -515,8 +531,26 @@ def member_bands(data: MemberWeeks, layout: Layout) -> list[bands.Band]:
             _member_cell(canvas, box, sample)
             _legend_item(canvas, box, label)
 
+    # The header's text, then the week labels as one tile per column: a group whose first
+    # weeks are greyed (`before`) shares the header and most labels with every other group.
+    labels_top = layout.labels_y - 4 * SCALE  # halfway between the subtitle and the labels
     at = layout.body_y - 4 * SCALE  # halfway between the week labels and the first title
-    out = [bands.Band(0, at, _whole(("head", data.heading, data.weeks, data.before), head))]
+    out = [
+        bands.Band(0, labels_top, _whole(("head", data.heading, subtitle), head)),
+        bands.Band(
+            labels_top,
+            at,
+            tuple(
+                bands.Tile(
+                    ("label", month, day, greyed, layout.labels_y - labels_top),
+                    LEFT + i * PITCH - GAP // 2,
+                    LEFT + (i + 1) * PITCH - GAP // 2,
+                    label(i, month, day, greyed),
+                )
+                for i, (month, day, greyed) in enumerate(_week_labels(data.weeks, data.before))
+            ),
+        ),
+    ]
     for pledge, y, cells in zip(data.pledges, layout.titles_y, layout.rows, strict=False):
         top, bottom = cells[0][1], cells[0][1] + CELL_H
         key = ("title", pledge.title, pledge.cadence, pledge.target, pledge.number, top - y)

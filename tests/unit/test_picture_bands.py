@@ -165,3 +165,15 @@ def test_a_grid_of_kept_parts_is_composed_without_drawing() -> None:
     assert composed is not None
     assert pixels(composed.png) == pixels(whole(moved))
     assert sp.kept_member_grid(grid(3, title="Phone off")) is None  # new titles: drawn
+
+
+def test_a_group_with_other_weeks_greyed_draws_no_new_header() -> None:
+    """Groups younger than 12 weeks grey their first weeks (`before`): the header's text is
+    kept once for all of them and only the week labels that change are drawn (small tiles)."""
+    sp.render_member_grid(grid(2, before=0))
+    drawn = len(bands._bands.items)
+    for before in (1, 4, 11):
+        data = grid(2, before=before)
+        assert pixels(sp.render_member_grid(data).png) == pixels(whole(data))
+    assert len(bands._bands.items) == drawn  # no whole-width band drawn for another `before`
+    assert sp.kept_member_grid(grid(2, before=3)) is not None  # its labels are all kept now
