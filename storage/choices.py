@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from storage import models as m
-from storage import sent
 from storage.transaction import savepoint
 
 # A choice is answered within minutes; after this long the typed command is the way.
@@ -39,7 +38,6 @@ async def record_choices(
     thread: str | None = None,
 ) -> None:
     """Keep one offer; offers older than KEPT_FOR go too (one DELETE, every PRUNE_EVERY)."""
-    sent.pending_written(platform, message_id)
     if not _pruned or not _pruned[0] <= now < _pruned[0] + PRUNE_EVERY:
         await m.OfferedChoice.filter(created_at__lt=now - KEPT_FOR).delete()
         _pruned[:] = [now]

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from tortoise.connection import connections
 
-from storage import board_reads, convert, sent
+from storage import board_reads, convert
 from storage import models as m
 from storage.dialect import is_postgres
 from storage.records import (
@@ -40,7 +40,6 @@ class SentRecord:
     group_id: int | None
     pledge_id: int | None
     period_key: str | None
-    key: str = ""  # its idempotency key: rows written under it before the send are attached
 
 
 async def groups_by_id(group_ids: Iterable[int]) -> dict[int, GroupRec]:
@@ -255,10 +254,10 @@ async def channel_sends_between(
 
 
 async def record_sent_many(records: Sequence[SentRecord], now: datetime) -> None:
-    """Record accepted messages in one insert; a message already recorded stays as it was."""
+    """Record accepted messages in one insert; a message already recorded stays as it was
+    (a prompt the adapter kept before its send and attached after it, storage.sent)."""
     if not records:
         return
-    await sent.attach_posted((r.platform, r.key, r.message_id) for r in records)
     await m.SentMessage.bulk_create(
         [
             m.SentMessage(

@@ -4,13 +4,14 @@ A row an adapter writes before the send, when the platform has not given the mes
 yet, stands under the message's idempotency key (`pending_id`); `attach_posted` moves it, and
 a numbered-choices offer written the same way (storage.choices), under the id once it is
 known: right after the send, or when a reconcile found the message on the platform after a
-crash between the send and that step. A tap on the message then works either way.
+crash between the send and that step. A tap on the message then works either way. The adapter
+that wrote such rows is the one that attaches them (Matrix: adapters.matrix), once per send;
+the scheduler's record of the send (storage.scheduling.record_sent_many) leaves them alone.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -18,28 +19,14 @@ from tortoise.exceptions import IntegrityError
 
 from storage import models as m
 from storage.records import SentMessageRec
-from storage.transaction import in_a_transaction, savepoint
+from storage.transaction import savepoint
 
 PENDING = "key:"
-# (platform, pending id) -> message id, for keys this process attached outside a transaction:
-# the scheduler's `record_sent_many` right after the adapter's own `attach_posted` of the same
-# send skips them (it found nothing there). A row written under the key again drops the entry.
-ATTACHED_KEPT = 500
-_attached: OrderedDict[tuple[str, str], str] = OrderedDict()
-_pending_writes = [0]  # rows written under a pending id so far (one running while attaching?)
 
 
 def pending_id(key: str) -> str:
     """Where a row written before its send stands until the message id is known."""
     return (PENDING + key)[:255]
-
-
-def pending_written(platform: str, message_id: str) -> None:
-    """A row is being written under `message_id`: when that is a pending id, its key has
-    something to attach again."""
-    if message_id.startswith(PENDING):
-        _pending_writes[0] += 1
-        _attached.pop((platform, message_id), None)
 
 
 def _rec(row: m.SentMessage) -> SentMessageRec:
@@ -64,7 +51,6 @@ async def record_sent(
     pledge_id: int | None = None,
     period_key: str | None = None,
 ) -> None:
-    pending_written(platform, message_id)
     # The same message recorded twice (a retried hand-over): once is enough.
     with contextlib.suppress(IntegrityError):
         async with savepoint():
@@ -87,16 +73,11 @@ async def find_sent(platform: str, message_id: str) -> SentMessageRec | None:
 async def attach_posted(posted: Iterable[tuple[str, str, str]]) -> None:
     """(platform, idempotency key, message id) of messages a platform accepted: rows written
     for them before the send (prompts here, offers of choices) now stand under the message id.
-    One SELECT per table when nothing is pending; none for a key this process attached
-    already (the adapter right after the send, then the scheduler recording it)."""
-    pending: dict[tuple[str, str], str] = {}
-    for platform, key, mid in posted:
-        where = (platform, pending_id(key))
-        if key and mid and _attached.get(where) != mid:
-            pending[where] = mid
+    One SELECT per table, and a write for each row found. Called once per send, by the
+    adapter that wrote the rows."""
+    pending = {(platform, pending_id(key)): mid for platform, key, mid in posted if key and mid}
     if not pending:
         return
-    writes = _pending_writes[0]
     ids = sorted({pid for _, pid in pending})
     model: type[m.SentMessage] | type[m.OfferedChoice]
     for model in (m.SentMessage, m.OfferedChoice):
@@ -110,11 +91,3 @@ async def attach_posted(posted: Iterable[tuple[str, str, str]]) -> None:
                     await model.filter(id=row_id).update(message_id=message_id)
             except IntegrityError:  # recorded under its id already: that row stands
                 await model.filter(id=row_id).delete()
-    # Committed (a rollback cannot bring the pending rows back), and no pending row written
-    # meanwhile that this call may have missed.
-    if not in_a_transaction() and writes == _pending_writes[0]:
-        for where, message_id in pending.items():
-            _attached[where] = message_id
-            _attached.move_to_end(where)
-        while len(_attached) > ATTACHED_KEPT:
-            _attached.popitem(last=False)

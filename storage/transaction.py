@@ -179,14 +179,14 @@ async def durable_unless_inside() -> AsyncIterator[None]:
     """`durable()`, except inside a transaction: there the enclosing one's commit decides, and
     a nested savepoint would only cost two more round trips. Only for statements whose
     enclosing transaction is durable itself (`storage.incoming.handling`)."""
-    if in_a_transaction():
+    if _in_a_transaction():
         yield
         return
     async with durable():
         yield
 
 
-def in_a_transaction() -> bool:
+def _in_a_transaction() -> bool:
     """Whether the default connection is inside a transaction (its statements not committed yet)."""
     return isinstance(get_connections().get("default"), TransactionalDBClient)
 
@@ -201,7 +201,7 @@ async def savepoint() -> AsyncIterator[None]:
     event), the insert goes in one of these: a command's writes run inside the transaction
     that also stores its reply (storage.incoming).
     """
-    if not in_a_transaction():
+    if not _in_a_transaction():
         yield
         return
     async with in_transaction():
@@ -241,7 +241,7 @@ async def undone_on_error() -> AsyncIterator[None]:
     owner rolls it all back. Inside another transaction a savepoint; outside one, nothing
     (each statement commits on its own)."""
     marks = _REDOABLE.get()
-    if marks is None or not in_a_transaction():
+    if marks is None or not _in_a_transaction():
         async with savepoint():
             yield
         return

@@ -1052,13 +1052,14 @@ class MatrixAdapter:
         return events.with_legend(message, reply) if by_emoji else message
 
     async def _posted(self, key: str, event_id: str) -> None:
-        try:
-            await self.choices.posted(PLATFORM, key, event_id)
-        except Exception:
-            # The message is out; failing now would make the scheduler send it again. The
-            # scheduler attaches it again when it records the send (or until a restart the
-            # choice still works from memory).
-            log.exception("could not attach %s to its key %s", event_id, key)
+        """What the message's taps mean, kept under `key` before the send (`_expect`), now
+        under its event id: right after the send, so that a reaction on it counts at once,
+        or when the message was found on the platform after a send cut short (`find_sent`,
+        `_answer_claimed`). This adapter wrote those rows and is the only one that moves them;
+        the scheduler's record of the send leaves them alone. A failure here propagates: the
+        send's owner (the scheduler's retry, the event's) looks for the message by its key
+        before it posts anything again, and attaches what it finds."""
+        await self.choices.posted(PLATFORM, key, event_id)
 
     async def _offer(self, choice: OfferedChoiceRec, key: str = "") -> None:
         _remember(self._choices, choice.message_id, choice, CHOICES_KEPT)
@@ -1228,6 +1229,7 @@ class MatrixAdapter:
                     continue
                 if found.complete:
                     self._cut_short.pop(key, None)
+                    await self._posted(key, found.event_id)  # cut short before its attach?
                     return found.event_id
                 # A batch cut short (a crash between its parts): not sent yet; the send that
                 # follows posts only the parts missing.

@@ -519,5 +519,4 @@ class Scheduler:
             group_id=group.id,
             pledge_id=int(pledge_id) if pledge_id is not None else None,
             period_key=record.get("period_key"),
-            key=idempotency_key(reply),
         )

@@ -1,4 +1,4 @@
-"""Rows kept under a send's key move to its message id once: the scheduler skips what was moved."""
+"""Rows kept under a send's key move to its message id once, by the adapter that kept them."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from bot.clock import VirtualClock
 from bot.engine.choices import OfferedChoices
 from storage import choices as choice_queries
 from storage import database
+from storage import models as m
 from storage import scheduling as round_queries
 from storage import sent as sent_queries
-from storage.transaction import atomic
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[None]:
-    """The same tests on SQLite and PostgreSQL (savepoints and rollbacks differ)."""
+    """The same tests on SQLite and PostgreSQL (savepoints and conflicts differ)."""
     await database.migrate(database_url, keep_open=True)
     try:
         yield
@@ -35,64 +35,47 @@ async def _expected(choices: OfferedChoices, key: str) -> None:
     await choices.expect("matrix", key, "@bob:localhost", ("done 1", "snooze 1"))
 
 
-def _record(key: str, message_id: str) -> round_queries.SentRecord:
-    return round_queries.SentRecord("matrix", message_id, "remind", None, None, None, key)
+def _record(message_id: str) -> round_queries.SentRecord:
+    return round_queries.SentRecord("matrix", message_id, "remind", None, None, "week:2026-11-30")
 
 
-async def _recording_statements(key: str, message_id: str) -> int:
-    with StatementCounter() as sql:
-        await round_queries.record_sent_many([_record(key, message_id)], NOW)
-    return sql.count
+async def _pending(key: str) -> tuple[bool, bool]:
+    pid = sent_queries.pending_id(key)
+    return (
+        await sent_queries.find_sent("matrix", pid) is not None,
+        await choice_queries.find_choices("matrix", pid) is not None,
+    )
 
 
-async def test_the_scheduler_skips_the_lookup_the_adapter_did_and_does_it_otherwise(
+async def test_the_scheduler_records_a_send_in_one_insert_and_leaves_the_attach_to_the_adapter(
     db: None,
 ) -> None:
     choices = OfferedChoices(VirtualClock(NOW))
-    await _expected(choices, "send:attached")
-    await choices.posted("matrix", "send:attached", "$attached")  # the adapter, after the send
-    await _expected(choices, "send:found")  # a send a reconcile found: not attached yet
+    await _expected(choices, "send:one")
 
-    attached = await _recording_statements("send:attached", "$attached")
-    found = await _recording_statements("send:found", "$found")
+    with StatementCounter() as recording:
+        await round_queries.record_sent_many([_record("$one")], NOW)
+    # The scheduler's record looked up nothing and moved nothing: the rows under the key
+    # are the adapter's, attached by it after the send or after the reconcile that found it.
+    assert recording.count == 1
+    assert await _pending("send:one") == (True, True)
 
-    assert attached == 1  # the insert alone: nothing looked up that the adapter moved already
-    assert found == 5  # a SELECT of each table, and the move of each row found
-    for key, message_id in (("send:attached", "$attached"), ("send:found", "$found")):
-        assert await sent_queries.find_sent("matrix", message_id) is not None
-        assert await choice_queries.find_choices("matrix", message_id) is not None
-        pending = sent_queries.pending_id(key)
-        assert await sent_queries.find_sent("matrix", pending) is None
-        assert await choice_queries.find_choices("matrix", pending) is None
+    # The adapter's attach after that (a reconcile's, say): the recorded row stands.
+    await choices.posted("matrix", "send:one", "$one")
+    assert await _pending("send:one") == (False, False)
+    sent = await sent_queries.find_sent("matrix", "$one")
+    assert sent is not None
+    assert sent.period_key == "week:2026-11-30"
+    assert await choice_queries.find_choices("matrix", "$one") is not None
 
 
-async def test_a_key_kept_again_after_its_attach_is_attached_again(db: None) -> None:
+async def test_a_prompt_attached_after_its_send_is_recorded_as_one_row(db: None) -> None:
     choices = OfferedChoices(VirtualClock(NOW))
-    await _expected(choices, "send:again")
-    await choices.posted("matrix", "send:again", "$again")
-    # A retried send keeps its prompt under the key again (the homeserver gives the same id
-    # back for the same transaction id): the scheduler's attach must not be skipped now.
-    await sent_queries.record_sent(
-        "matrix", sent_queries.pending_id("send:again"), "remind", NOW, period_key="week:x"
-    )
-    await round_queries.record_sent_many([_record("send:again", "$again")], NOW)
-    assert await sent_queries.find_sent("matrix", sent_queries.pending_id("send:again")) is None
-
-
-async def test_an_attach_rolled_back_is_not_skipped_later(db: None) -> None:
-    choices = OfferedChoices(VirtualClock(NOW))
-    await _expected(choices, "send:undone")
-
-    async def attached_then_undone() -> None:
-        async with atomic():
-            await choices.posted("matrix", "send:undone", "$undone")
-            raise RuntimeError("rolled back")
-
-    with pytest.raises(RuntimeError):
-        await attached_then_undone()
-    pending = sent_queries.pending_id("send:undone")
-    assert await sent_queries.find_sent("matrix", pending) is not None  # back with the rollback
-
-    await round_queries.record_sent_many([_record("send:undone", "$undone")], NOW)
-    assert await sent_queries.find_sent("matrix", pending) is None
-    assert await choice_queries.find_choices("matrix", "$undone") is not None
+    await _expected(choices, "send:two")
+    with StatementCounter() as attaching:
+        await choices.posted("matrix", "send:two", "$two")  # the adapter, right after the send
+    assert attaching.count == 4  # a SELECT of each table, and the move of each row found
+    await round_queries.record_sent_many([_record("$two")], NOW)  # the scheduler, later
+    await round_queries.record_sent_many([_record("$two")], NOW)  # a settle retried
+    assert await m.SentMessage.filter(message_id="$two").count() == 1
+    assert await m.SentMessage.filter(message_id__startswith=sent_queries.PENDING).count() == 0

@@ -248,8 +248,9 @@ async def test_choices_kept_under_a_key_before_the_send_are_found_by_the_message
         assert found is not None
         assert found.owner == "@ana:x"
         assert found.actions == ("confirm-forget", "cancel")
-        # The scheduler records what it sent (with the key): the prompt gets its id there.
-        record = SentRecord("matrix", "$prompt", "prompt", 1, 2, "week:2026-11-30", "job:7")
+        # The adapter attaches the prompt it kept; the scheduler's record of it adds no row.
+        await choices.posted("matrix", "job:7", "$prompt")
+        record = SentRecord("matrix", "$prompt", "prompt", 1, 2, "week:2026-11-30")
         await round_queries.record_sent_many([record], NOW)
         sent = await sent_queries.find_sent("matrix", "$prompt")
         assert sent is not None
