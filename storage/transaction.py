@@ -92,17 +92,17 @@ async def atomic() -> AsyncIterator[TransactionalDBClient]:
         await _run_after_commit(pending)
 
 
-def after_commit(action: AfterCommit) -> AfterCommit | None:
+async def after_commit(action: AfterCommit) -> None:
     """Run `action` once the enclosing transaction has committed; dropped if it rolls back.
 
     For what others see of a change (an event's card edited in place): sent before the commit,
     a process killed in between showed a change that never happened. Outside a transaction
-    nothing waits: the action is handed back for its caller to run now."""
+    nothing waits: the action runs now."""
     pending = _AFTER_COMMIT.get()
     if pending is None:
-        return action
-    pending.append(action)
-    return None
+        await _run_after_commit([action])
+    else:
+        pending.append(action)
 
 
 async def _run_after_commit(actions: list[AfterCommit]) -> None:

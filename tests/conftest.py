@@ -32,4 +32,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
     return url
 
 
+@pytest.fixture
+async def migrated_db(database_url: str) -> AsyncIterator[None]:
+    """`database_url` migrated and open for the test's own storage calls, closed after it."""
+    from storage import database
+
+    await database.migrate(database_url, keep_open=True)
+    try:
+        yield
+    finally:
+        await database.close_database()
+
+
 _ = io

@@ -290,10 +290,10 @@ class LogoffClient(discord.Client):
         try:
             name = await identity.member_name(self, payload.guild_id, payload.user_id)
             key = _reaction_key(payload)
-            # Not claimed: undoing is idempotent (what the key recorded is gone after the first
-            # process undid it), and every process sees the removal. Discord names a reaction
-            # by message, user and emoji only: the same reaction added again is a new answer,
-            # so its claim goes, in the commit that undoes it.
+            # Every process sees the removal and undoes it: undoing is idempotent (what the key
+            # recorded is gone after the first). Discord names a reaction by message, user and
+            # emoji only: the same reaction added again is a new answer, so the add's claim
+            # goes, in the commit that undoes it.
             assert self.once is not None
             await self.once.undo(
                 key,

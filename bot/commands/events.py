@@ -164,19 +164,16 @@ async def refresh_card(engine: EventServices, event: EventRec) -> bool:
     card_id = event.card_message_id
 
     async def edit() -> None:
-        # Drawn after the commit, from what was committed (the newest state wins).
-        current = await event_queries.get_event(event.id)
+        # Drawn after the commit: the answers counted are the committed ones.
         group = await group_queries.get_group(event.group_id)
-        if current is None or group is None:
+        if group is None:
             return
         try:
-            await hook(group, card_id, await render_card(current))
+            await hook(group, card_id, await render_card(event))
         except Exception:
             log.exception("could not update the card of event %s", event.id)
 
-    now = transaction.after_commit(edit)
-    if now is not None:
-        await now()
+    await transaction.after_commit(edit)
     return True
 
 

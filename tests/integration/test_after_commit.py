@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from storage import database, groups
+from storage import groups
 from storage import models as m
 from storage.records import GroupDefaults
-from storage.transaction import after_commit, atomic
+from storage.transaction import AfterCommit, after_commit, atomic
 
 
 class Boom(Exception):
@@ -29,94 +29,70 @@ async def _groups() -> int:
     return await m.Group.all().count()
 
 
-async def test_an_action_runs_after_the_commit_and_sees_what_was_committed(database_url: str):
-    await database.migrate(database_url, keep_open=True)
-    try:
-        seen: list[str] = []
+def _shows(seen: list[str], name: str) -> AfterCommit:
+    """An action that notes `name` and how many groups it saw committed."""
 
-        async def shown() -> None:
-            seen.append(f"groups={await _groups()}")
-
-        async with atomic():
-            await _add_group()
-            assert after_commit(shown) is None
-            assert seen == []  # not before the commit
-        assert seen == ["groups=1"]
-    finally:
-        await database.close_database()
-
-
-async def test_a_rolled_back_change_is_never_shown(database_url: str):
-    await database.migrate(database_url, keep_open=True)
-    try:
-        seen: list[str] = []
-
-        async def shown() -> None:
-            seen.append("shown")
-
-        async def changed_then_failed() -> None:
-            async with atomic():
-                await _add_group()
-                after_commit(shown)
-                raise Boom
-
-        with pytest.raises(Boom):
-            await changed_then_failed()
-        assert seen == []
-        assert await _groups() == 0
-    finally:
-        await database.close_database()
-
-
-async def test_an_inner_block_rolled_back_drops_only_its_own(database_url: str):
-    await database.migrate(database_url, keep_open=True)
-    try:
-        seen: list[str] = []
-
-        def mark(name: str):
-            async def shown() -> None:
-                seen.append(name)
-
-            return shown
-
-        async def inner_failed() -> None:
-            async with atomic():
-                after_commit(mark("inner"))
-                raise Boom
-
-        async with atomic():
-            after_commit(mark("outer"))
-            with pytest.raises(Boom):
-                await inner_failed()
-            after_commit(mark("after"))
-        assert seen == ["outer", "after"]
-    finally:
-        await database.close_database()
-
-
-async def test_outside_a_transaction_the_action_is_handed_back_to_run_now():
     async def shown() -> None:
-        return None
+        seen.append(f"{name}: groups={await _groups()}")
 
-    assert after_commit(shown) is shown
+    return shown
 
 
-async def test_a_failed_action_does_not_undo_the_commit_or_the_others(database_url: str):
-    await database.migrate(database_url, keep_open=True)
-    try:
-        seen: list[str] = []
+async def test_an_action_runs_after_the_commit_and_sees_what_was_committed(migrated_db: None):
+    seen: list[str] = []
+    async with atomic():
+        await _add_group()
+        await after_commit(_shows(seen, "card"))
+        assert seen == []  # not before the commit
+    assert seen == ["card: groups=1"]
 
-        async def fails() -> None:
-            raise RuntimeError("the platform refused the edit")
 
-        async def shown() -> None:
-            seen.append("shown")
+async def test_a_rolled_back_change_is_never_shown(migrated_db: None):
+    seen: list[str] = []
 
+    async def changed_then_failed() -> None:
         async with atomic():
             await _add_group()
-            after_commit(fails)
-            after_commit(shown)
-        assert seen == ["shown"]
-        assert await _groups() == 1
-    finally:
-        await database.close_database()
+            await after_commit(_shows(seen, "card"))
+            raise Boom
+
+    with pytest.raises(Boom):
+        await changed_then_failed()
+    assert seen == []
+    assert await _groups() == 0
+
+
+async def test_an_inner_block_rolled_back_drops_only_its_own(migrated_db: None):
+    seen: list[str] = []
+
+    async def inner_failed() -> None:
+        async with atomic():
+            await after_commit(_shows(seen, "inner"))
+            raise Boom
+
+    async with atomic():
+        await after_commit(_shows(seen, "outer"))
+        with pytest.raises(Boom):
+            await inner_failed()
+        await after_commit(_shows(seen, "after"))
+    assert seen == ["outer: groups=0", "after: groups=0"]
+
+
+async def test_outside_a_transaction_the_action_runs_now(migrated_db: None):
+    seen: list[str] = []
+    await after_commit(_shows(seen, "now"))
+    assert seen == ["now: groups=0"]
+
+
+async def test_a_failed_action_does_not_undo_the_commit_or_the_others(migrated_db: None):
+    seen: list[str] = []
+
+    async def fails() -> None:
+        raise RuntimeError("the platform refused the edit")
+
+    async with atomic():
+        await _add_group()
+        await after_commit(fails)
+        await after_commit(_shows(seen, "card"))
+    assert seen == ["card: groups=1"]
+    assert await _groups() == 1

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-
-import pytest
 
 from benchmarks.common import StatementCounter
 from bot.clock import VirtualClock
 from bot.engine.choices import OfferedChoices
 from storage import choices as choice_queries
-from storage import database
 from storage import models as m
 from storage import scheduling as round_queries
 from storage import sent as sent_queries
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[None]:
-    """The same tests on SQLite and PostgreSQL (savepoints and conflicts differ)."""
-    await database.migrate(database_url, keep_open=True)
-    try:
-        yield
-    finally:
-        await database.close_database()
 
 
 async def _expected(choices: OfferedChoices, key: str) -> None:
@@ -48,7 +34,7 @@ async def _pending(key: str) -> tuple[bool, bool]:
 
 
 async def test_the_scheduler_records_a_send_in_one_insert_and_leaves_the_attach_to_the_adapter(
-    db: None,
+    migrated_db: None,
 ) -> None:
     choices = OfferedChoices(VirtualClock(NOW))
     await _expected(choices, "send:one")
@@ -69,7 +55,7 @@ async def test_the_scheduler_records_a_send_in_one_insert_and_leaves_the_attach_
     assert await choice_queries.find_choices("matrix", "$one") is not None
 
 
-async def test_a_prompt_attached_after_its_send_is_recorded_as_one_row(db: None) -> None:
+async def test_a_prompt_attached_after_its_send_is_recorded_as_one_row(migrated_db: None) -> None:
     choices = OfferedChoices(VirtualClock(NOW))
     await _expected(choices, "send:two")
     with StatementCounter() as attaching:
